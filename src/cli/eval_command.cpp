@@ -1,0 +1,61 @@
+// fbnet eval: a checkpoint on the test (or validation) set at any noise scale.
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/setting_flags.hpp"
+#include "engine/blas.hpp"
+#include "train/checkpoint.hpp"
+#include "train/evaluate.hpp"
+#include "train/prepared_data.hpp"
+
+namespace fbnet {
+
+void add_eval_command(CLI::App& app) {
+  struct State {
+    std::string checkpoint_path;
+    std::string split = "test";
+    bool json = false;
+    SettingFlags flags;
+  };
+  auto state = std::make_shared<State>();
+  CLI::App* command = app.add_subcommand("eval", "evaluate a checkpoint on clean or noisy images");
+  command->add_option("checkpoint", state->checkpoint_path, "checkpoint.safetensors or model.safetensors of a run")->required();
+  command->add_option("--split", state->split, "test or validation")->check(CLI::IsMember({"test", "validation"}))->capture_default_str();
+  command->add_flag("--json", state->json, "print the result as one JSON line");
+  state->flags.add_to(*command, {"dataset", "data-dir", "noise-scale", "noise-seed", "validation-size", "split-seed",
+                                 "eval-batch-size", "threads"});
+  command->callback([state] {
+    const Checkpoint checkpoint = read_checkpoint(state->checkpoint_path);
+    // The run's own data settings, unless flags override them.
+    auto settings = settings_from_json(checkpoint.config, state->checkpoint_path);
+    for (auto& setting : state->flags.given()) settings.push_back(std::move(setting));
+    const RunConfig config = resolve_config(settings);
+    validate(config);
+    set_blas_threads(config.threads);
+    const PreparedData data = prepare_data(config);
+    FBNET_CHECK(data.classes == checkpoint.architecture.classes && data.input_size == checkpoint.architecture.input_size,
+                "{}: the network takes {} inputs and {} classes, dataset '{}' has {} and {}", state->checkpoint_path,
+                checkpoint.architecture.input_size, checkpoint.architecture.classes, config.dataset, data.input_size,
+                data.classes);
+    Network<float> network(checkpoint.architecture);
+    load_weights(checkpoint, network);
+    const bool noisy = state->split == "test" && config.noise_scale > 0;
+    const LabeledImages& set = state->split == "validation" ? data.validation : noisy ? data.noisy_test : data.test;
+    const EvalResult result = evaluate(network, set, config.eval_batch_size);
+    const double noise_scale = state->split == "test" ? config.noise_scale : 0.0;
+    if (state->json) {
+      fmt::print("{{\"checkpoint\": \"{}\", \"epoch\": {}, \"dataset\": \"{}\", \"split\": \"{}\", \"noise_scale\": {}, "
+                 "\"count\": {}, \"accuracy\": {}, \"loss\": {}}}\n",
+                 state->checkpoint_path, checkpoint.epoch, config.dataset, state->split, noise_scale, result.count,
+                 result.accuracy, result.loss);
+    } else {
+      fmt::print("{} (epoch {}) on {} {}, noise scale {}: accuracy {:.2f}% ({} images), loss {:.4f}\n",
+                 state->checkpoint_path, checkpoint.epoch, config.dataset, state->split, noise_scale, result.accuracy,
+                 result.count, result.loss);
+    }
+  });
+}
+
+}  // namespace fbnet

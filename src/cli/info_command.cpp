@@ -1,0 +1,47 @@
+// fbnet info: the architecture a config (or checkpoint) describes, its
+// parameter counts and its matrix-product FLOPs per sample.
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/setting_flags.hpp"
+#include "data/dataset.hpp"
+#include "train/checkpoint.hpp"
+#include "train/config.hpp"
+
+namespace fbnet {
+
+void add_info_command(CLI::App& app) {
+  struct State {
+    std::string config_path;
+    std::string checkpoint_path;
+    SettingFlags flags;
+  };
+  auto state = std::make_shared<State>();
+  CLI::App* command = app.add_subcommand("info", "show a network's layers, parameter counts and FLOPs per sample");
+  command->add_option("--config", state->config_path, "JSON or TOML file of settings");
+  command->add_option("--checkpoint", state->checkpoint_path, "describe the network of this checkpoint instead");
+  state->flags.add_to(*command);
+  command->callback([state] {
+    Architecture architecture;
+    std::string title;
+    if (!state->checkpoint_path.empty()) {
+      architecture = read_checkpoint(state->checkpoint_path).architecture;
+      title = state->checkpoint_path;
+    } else {
+      const RunConfig config = resolve_config(explicit_settings("", state->config_path, state->flags));
+      validate(config);
+      // 28x28 images for every dataset fbnet knows.
+      architecture = architecture_from(config, 28 * 28, dataset_spec(config.dataset).classes);
+      title = fmt::format("model {} on {}", model_name(config.model), config.dataset);
+    }
+    architecture.validate();
+    fmt::print("{}\n{}", title, architecture.describe());
+    fmt::print("parameters: {}\n", architecture.parameter_count());
+    fmt::print("matrix-product FLOPs per sample: {} inference, {} training step\n",
+               architecture.matmul_flops_per_sample(false), architecture.matmul_flops_per_sample(true));
+  });
+}
+
+}  // namespace fbnet

@@ -1,0 +1,31 @@
+// fbnet: the command line. Subcommands train, eval, info and reproduce; every
+// error a user can cause ends with a one-line message and exit status 2.
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "engine/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"fbnet: neural networks with top-down feedback connections"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "show help for all subcommands");
+  try {
+    fbnet::add_train_command(app);
+    fbnet::add_eval_command(app);
+    fbnet::add_info_command(app);
+    fbnet::add_reproduce_command(app);
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 2;
+  } catch (const fbnet::Error& error) {
+    fmt::print(stderr, "fbnet: error: {}\n", error.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "fbnet: error: out of memory\n");
+    return 3;
+  }
+  return 0;
+}

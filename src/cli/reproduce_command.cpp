@@ -1,0 +1,31 @@
+// fbnet reproduce: the report's experiments as single commands.
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "cli/setting_flags.hpp"
+#include "experiments/table1.hpp"
+
+namespace fbnet {
+
+void add_reproduce_command(CLI::App& app) {
+  CLI::App* reproduce = app.add_subcommand("reproduce", "run one of the report's experiments end to end");
+  reproduce->require_subcommand(1);
+
+  struct State {
+    Table1Options options;
+    SettingFlags flags;
+  };
+  auto state = std::make_shared<State>();
+  CLI::App* table1 = reproduce->add_subcommand(
+      "table1", "experiment 1: FF, FF large and FB with the report's chosen hyperparameters, as Table 1");
+  table1->add_option("--out", state->options.out, "folder for the runs and the table")->capture_default_str();
+  table1->add_option("--seeds", state->options.seeds, "training seeds per network")->capture_default_str();
+  state->flags.add_to(*table1, {"dataset", "data-dir", "epochs", "validation-size", "split-seed", "train-limit",
+                                "noise-scale", "noise-seed", "eval-batch-size", "threads", "progress"});
+  table1->callback([state] {
+    state->options.settings = state->flags.given();
+    reproduce_table1(state->options);
+  });
+}
+
+}  // namespace fbnet

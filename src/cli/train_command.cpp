@@ -1,0 +1,31 @@
+// fbnet train: one run, from flags and/or a config file, or resumed.
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "cli/setting_flags.hpp"
+#include "train/prepared_data.hpp"
+#include "train/trainer.hpp"
+
+namespace fbnet {
+
+void add_train_command(CLI::App& app) {
+  struct State {
+    std::string config_path;
+    std::string resume_folder;
+    SettingFlags flags;
+  };
+  auto state = std::make_shared<State>();
+  CLI::App* command = app.add_subcommand("train", "train one network; writes config, metrics and checkpoints to its run folder");
+  command->add_option("--config", state->config_path, "JSON or TOML file of settings; flags given too override it");
+  command->add_option("--resume", state->resume_folder,
+                      "continue the run in this folder from its last checkpoint (flags such as --epochs override its config)");
+  state->flags.add_to(*command);
+  command->callback([state] {
+    const RunConfig config = resolve_config(explicit_settings(state->resume_folder, state->config_path, state->flags));
+    validate(config);
+    const PreparedData data = prepare_data(config);
+    train_run(config, data, !state->resume_folder.empty());
+  });
+}
+
+}  // namespace fbnet

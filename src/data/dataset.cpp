@@ -1,0 +1,106 @@
+// The table of known datasets and their loading.
+#include "data/dataset.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "data/idx.hpp"
+#include "engine/error.hpp"
+
+namespace fbnet {
+namespace {
+
+const std::vector<DatasetSpec>& known_datasets() {
+  static const std::vector<DatasetSpec> specs = {
+      {"fashion-mnist", "", "/usr/share/datasets/fashion-mnist", 10, 0, false},
+      {"mnist", "", "", 10, 0, false},
+      {"emnist-letters", "emnist-letters-", "", 26, 1, true},
+      {"emnist-digits", "emnist-digits-", "", 10, 0, true},
+      {"emnist-mnist", "emnist-mnist-", "", 10, 0, true},
+      {"emnist-balanced", "emnist-balanced-", "", 47, 0, true},
+      {"emnist-bymerge", "emnist-bymerge-", "", 47, 0, true},
+      {"emnist-byclass", "emnist-byclass-", "", 62, 0, true},
+  };
+  return specs;
+}
+
+}  // namespace
+
+Dataset Dataset::subset(const std::vector<int64_t>& indices) const {
+  Dataset out;
+  out.count = static_cast<int64_t>(indices.size());
+  out.rows = rows;
+  out.cols = cols;
+  out.classes = classes;
+  out.pixels.resize(out.count * pixels_per_image());
+  out.labels.resize(out.count);
+  for (int64_t i = 0; i < out.count; ++i) {
+    FBNET_CHECK(indices[i] >= 0 && indices[i] < count, "subset index {} outside 0..{}", indices[i], count - 1);
+    std::copy_n(image(indices[i]), pixels_per_image(), out.pixels.data() + i * pixels_per_image());
+    out.labels[i] = labels[indices[i]];
+  }
+  return out;
+}
+
+const DatasetSpec& dataset_spec(const std::string& name) {
+  for (const DatasetSpec& spec : known_datasets())
+    if (spec.name == name) return spec;
+  fail("--dataset: unknown dataset '{}'; expected one of: {}", name, fmt::join(dataset_names(), ", "));
+}
+
+std::vector<std::string> dataset_names() {
+  std::vector<std::string> names;
+  for (const DatasetSpec& spec : known_datasets()) names.push_back(spec.name);
+  return names;
+}
+
+Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path, const DatasetSpec& spec) {
+  IdxImages images = read_idx_images(images_path);
+  std::vector<uint8_t> raw_labels = read_idx_labels(labels_path);
+  FBNET_CHECK(static_cast<int64_t>(raw_labels.size()) == images.count,
+              "{} holds {} images but {} holds {} labels; they must match", images_path, images.count, labels_path,
+              raw_labels.size());
+  Dataset dataset;
+  dataset.count = images.count;
+  dataset.classes = spec.classes;
+  dataset.rows = spec.transposed ? images.cols : images.rows;
+  dataset.cols = spec.transposed ? images.rows : images.cols;
+  if (spec.transposed) {
+    dataset.pixels.resize(images.pixels.size());
+    for (int64_t n = 0; n < images.count; ++n) {
+      const uint8_t* stored = images.pixels.data() + n * images.rows * images.cols;
+      uint8_t* upright = dataset.pixels.data() + n * images.rows * images.cols;
+      for (int64_t r = 0; r < images.rows; ++r)
+        for (int64_t c = 0; c < images.cols; ++c) upright[c * images.rows + r] = stored[r * images.cols + c];
+    }
+  } else {
+    dataset.pixels = std::move(images.pixels);
+  }
+  dataset.labels.resize(raw_labels.size());
+  for (size_t i = 0; i < raw_labels.size(); ++i) {
+    const int label = int{raw_labels[i]} - spec.label_offset;
+    FBNET_CHECK(label >= 0 && label < spec.classes, "{}: label {} at index {} is outside {}..{} for {}", labels_path,
+                int{raw_labels[i]}, i, spec.label_offset, spec.label_offset + spec.classes - 1, spec.name);
+    dataset.labels[i] = label;
+  }
+  return dataset;
+}
+
+DatasetPair load_dataset(const std::string& name, const std::string& data_dir) {
+  const DatasetSpec& spec = dataset_spec(name);
+  const std::string dir = data_dir.empty() ? spec.default_dir : data_dir;
+  FBNET_CHECK(!dir.empty(), "--data-dir: dataset '{}' has no default folder; give the folder holding {}train-images-idx3-ubyte.gz",
+              name, spec.file_prefix);
+  FBNET_CHECK(std::filesystem::is_directory(dir), "--data-dir: '{}' is not a folder (dataset '{}')", dir, name);
+  auto path = [&](const char* part) { return (std::filesystem::path(dir) / (spec.file_prefix + part)).string(); };
+  // MNIST and Fashion-MNIST name their test files t10k-, EMNIST names them test-.
+  const bool emnist = spec.transposed;
+  return {load_idx_pair(path("train-images-idx3-ubyte.gz"), path("train-labels-idx1-ubyte.gz"), spec),
+          load_idx_pair(path(emnist ? "test-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz"),
+                        path(emnist ? "test-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz"), spec)};
+}
+
+}  // namespace fbnet

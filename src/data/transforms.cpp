@@ -1,0 +1,47 @@
+// Validation split, noise and normalisation.
+#include "data/transforms.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/random.hpp"
+
+namespace fbnet {
+
+TrainValidation split_validation(const Dataset& train, int64_t validation_size, uint64_t seed) {
+  FBNET_CHECK(validation_size >= 0 && validation_size < train.count,
+              "--validation-size: {} must be in 0..{} (the training set has {} images)", validation_size,
+              train.count - 1, train.count);
+  Rng rng(seed, kValidationSplitStream);
+  std::vector<int64_t> order = random_permutation(train.count, rng);
+  std::vector<int64_t> validation(order.begin(), order.begin() + validation_size);
+  std::vector<int64_t> rest(order.begin() + validation_size, order.end());
+  std::sort(validation.begin(), validation.end());
+  std::sort(rest.begin(), rest.end());
+  return {train.subset(rest), train.subset(validation)};
+}
+
+Dataset add_gaussian_noise(const Dataset& clean, double scale, uint64_t seed) {
+  FBNET_CHECK(scale >= 0 && std::isfinite(scale), "--noise-scale: must be a finite number >= 0, got {}", scale);
+  Dataset noisy = clean;
+  const int64_t pixels = clean.pixels_per_image();
+  for (int64_t n = 0; n < clean.count; ++n) {
+    Rng rng(seed, kNoiseStream, static_cast<uint64_t>(n));
+    uint8_t* image = noisy.pixels.data() + n * pixels;
+    for (int64_t p = 0; p < pixels; ++p) {
+      const double value = std::clamp(image[p] + scale * kNoiseStd * rng.normal(), 0.0, 255.0);
+      image[p] = static_cast<uint8_t>(value);  // truncation, as the original's cast
+    }
+  }
+  return noisy;
+}
+
+Tensor<float> normalize(const Dataset& dataset, double mean, double std) {
+  Tensor<float> out({dataset.count, dataset.pixels_per_image()});
+  float table[256];
+  for (int v = 0; v < 256; ++v) table[v] = static_cast<float>((v / 255.0 - mean) / std);
+  for (size_t i = 0; i < dataset.pixels.size(); ++i) out.values[i] = table[dataset.pixels[i]];
+  return out;
+}
+
+}  // namespace fbnet

@@ -1,0 +1,32 @@
+// The transforms of NOTES.md: the seeded validation split, Gaussian noise on
+// raw pixels, and normalisation to float32 network inputs.
+#pragma once
+
+#include <cstdint>
+
+#include "data/dataset.hpp"
+#include "engine/tensor.hpp"
+
+namespace fbnet {
+
+struct TrainValidation {
+  Dataset train;
+  Dataset validation;
+};
+
+// Draws `validation_size` images at random (seeded) from `train` for
+// validation; the rest, in their original order, are trained on.
+TrainValidation split_validation(const Dataset& train, int64_t validation_size, uint64_t seed);
+
+// noisy = uint8(clip(x + scale * N(0, 64), 0, 255)), truncating, one draw per
+// pixel, drawn once when the set is built. Image i draws from its own stream
+// (seed, i), so a subset's noise does not depend on what else is in the set.
+Dataset add_gaussian_noise(const Dataset& clean, double scale, uint64_t seed);
+inline constexpr double kNoiseStd = 64.0;
+
+// [count, pixels] float inputs: (x / 255 - mean) / std.
+inline constexpr double kNormalizeMean = 0.1307;  // the MNIST statistics, used for every dataset
+inline constexpr double kNormalizeStd = 0.3081;
+Tensor<float> normalize(const Dataset& dataset, double mean = kNormalizeMean, double std = kNormalizeStd);
+
+}  // namespace fbnet

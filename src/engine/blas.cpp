@@ -1,0 +1,47 @@
+// CBLAS calls behind gemm(), with the shape checks that document each product.
+#include "engine/blas.hpp"
+
+#include <cblas.h>
+
+namespace fbnet {
+namespace {
+
+CBLAS_TRANSPOSE cblas_transpose(Transpose t) { return t == Transpose::kYes ? CblasTrans : CblasNoTrans; }
+
+template <class Scalar>
+void check_product_shapes(MatrixView<const Scalar> a, Transpose transpose_a, MatrixView<const Scalar> b,
+                          Transpose transpose_b, MatrixView<Scalar> c) {
+  const int64_t a_rows = transpose_a == Transpose::kYes ? a.cols : a.rows;
+  const int64_t a_cols = transpose_a == Transpose::kYes ? a.rows : a.cols;
+  const int64_t b_rows = transpose_b == Transpose::kYes ? b.cols : b.rows;
+  const int64_t b_cols = transpose_b == Transpose::kYes ? b.rows : b.cols;
+  FBNET_CHECK(a_cols == b_rows && c.rows == a_rows && c.cols == b_cols,
+              "gemm shapes do not agree: op(A) [{}, {}] x op(B) [{}, {}] -> C [{}, {}]", a_rows, a_cols,
+              b_rows, b_cols, c.rows, c.cols);
+}
+
+}  // namespace
+
+template <>
+void gemm<float>(MatrixView<const float> a, Transpose transpose_a, MatrixView<const float> b,
+                 Transpose transpose_b, MatrixView<float> c, float alpha, float beta) {
+  check_product_shapes(a, transpose_a, b, transpose_b, c);
+  const int64_t k = transpose_a == Transpose::kYes ? a.rows : a.cols;
+  cblas_sgemm(CblasRowMajor, cblas_transpose(transpose_a), cblas_transpose(transpose_b), c.rows, c.cols, k,
+              alpha, a.data, a.cols, b.data, b.cols, beta, c.data, c.cols);
+}
+
+template <>
+void gemm<double>(MatrixView<const double> a, Transpose transpose_a, MatrixView<const double> b,
+                  Transpose transpose_b, MatrixView<double> c, double alpha, double beta) {
+  check_product_shapes(a, transpose_a, b, transpose_b, c);
+  const int64_t k = transpose_a == Transpose::kYes ? a.rows : a.cols;
+  cblas_dgemm(CblasRowMajor, cblas_transpose(transpose_a), cblas_transpose(transpose_b), c.rows, c.cols, k,
+              alpha, a.data, a.cols, b.data, b.cols, beta, c.data, c.cols);
+}
+
+void set_blas_threads(int threads) { openblas_set_num_threads(threads); }
+int blas_threads() { return openblas_get_num_threads(); }
+std::string blas_description() { return openblas_get_config(); }
+
+}  // namespace fbnet

@@ -1,0 +1,89 @@
+// Architecture: the plain description of a feedback network, from which the
+// Network is built. The report's FF, FF-large and FB nets are three values of
+// this struct (presets.hpp), not three classes.
+//
+// Activations are numbered a_0 = input, a_1..a_N = hidden layers, a_{N+1} =
+// output logits; layer l maps a_l to a_{l+1}. A feedback edge takes hidden
+// activation a_source at step t-1 through a Linear layer of its own into the
+// input a_target of layer `target` at step t (target < source), where it is
+// combined with the feedforward input.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fbnet {
+
+// How the feedback signal fb enters the feedforward input x.
+enum class FeedbackCombine {
+  kMix,  // (1 - alpha) x + alpha fb: the report's rule
+  kAdd,  // x + alpha fb
+};
+
+// What feedback enters at the first step, before any higher layer has fired.
+enum class FirstStepFeedback {
+  kNone,  // no mixing at step 1: experiment 1 (pass 1 is a plain forward pass)
+  kZero,  // mixing with fb = 0: experiment 2 (the first image enters at 1 - alpha)
+};
+
+// At which steps the output layer reads out and the loss is taken.
+enum class Readout {
+  kLastStep,   // static image, several passes: experiment 1
+  kEveryStep,  // sequence, one image per step: experiment 2
+};
+
+struct FeedbackEdge {
+  int source = 1;  // hidden activation index, 1..N
+  int target = 0;  // activation index, 0..source-1
+  bool operator==(const FeedbackEdge&) const = default;
+};
+
+struct Architecture {
+  int64_t input_size = 784;
+  std::vector<int64_t> hidden_sizes = {500};
+  int64_t classes = 10;
+  double dropout = 0.5;  // on the input of the output layer, in training only
+  std::vector<FeedbackEdge> feedback;
+  double feedback_alpha = 0.3;
+  FeedbackCombine feedback_combine = FeedbackCombine::kMix;
+  FirstStepFeedback first_step_feedback = FirstStepFeedback::kNone;
+  Readout readout = Readout::kLastStep;
+  int steps = 1;  // passes over a static image, or sequence length
+
+  int layer_count() const { return static_cast<int>(hidden_sizes.size()) + 1; }
+  int64_t activation_size(int index) const;
+  int64_t layer_input_size(int layer) const { return activation_size(layer); }
+  int64_t layer_output_size(int layer) const { return activation_size(layer + 1); }
+
+  // Throws fbnet::Error naming the offending field.
+  void validate() const;
+
+  // The schedule of the unrolled computation, shared by forward, backward and
+  // the FLOP count.
+  bool is_readout(int step) const { return readout == Readout::kEveryStep || step == steps - 1; }
+  // Highest layer computed at `step`: everything at readout steps, otherwise
+  // only what the feedback edges of the next step need (-1: nothing).
+  int top_layer(int step) const;
+  // Whether edges combine into their targets at `step` (a real signal at
+  // step > 0, a zero one at step 0 under FirstStepFeedback::kZero).
+  bool feedback_combines_at(int step) const {
+    return step > 0 || first_step_feedback == FirstStepFeedback::kZero;
+  }
+  // Weight applied to the feedforward input when feedback combines in.
+  double feedforward_keep() const { return feedback_combine == FeedbackCombine::kMix ? 1.0 - feedback_alpha : 1.0; }
+
+  int64_t parameter_count() const;
+  // Multiply-adds x 2 of all matrix products for one sample: the forward pass
+  // (inference), or forward plus backward (a training step).
+  int64_t matmul_flops_per_sample(bool training) const;
+  // One line per layer and edge, with shapes and parameter counts.
+  std::string describe() const;
+};
+
+std::string activation_name(int index, int hidden_count);
+// "h1->x,h2->h1" <-> edges; throws fbnet::Error on malformed text.
+std::vector<FeedbackEdge> parse_feedback_edges(const std::string& text, int hidden_count);
+std::string format_feedback_edges(const std::vector<FeedbackEdge>& edges, int hidden_count);
+
+}  // namespace fbnet

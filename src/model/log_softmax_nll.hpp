@@ -1,0 +1,44 @@
+// Log-softmax followed by the negative log-likelihood, fused: the loss head of
+// every readout step (torch: F.nll_loss(F.log_softmax(logits), labels)).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "engine/tensor.hpp"
+
+namespace fbnet {
+
+struct LossAndCorrect {
+  double loss_sum = 0;  // sum over the batch of -log p(label)
+  int64_t correct = 0;  // rows whose arg-max is the label
+};
+
+// logits[B, C], labels[B] in 0..C-1. When d_logits.data is set, writes
+//   d_logits[B, C] = grad_scale * (softmax(logits) - onehot(labels))
+// the gradient of grad_scale * sum_b NLL_b.
+template <class Scalar>
+LossAndCorrect log_softmax_nll(MatrixView<const Scalar> logits, const int32_t* labels, MatrixView<Scalar> d_logits,
+                               Scalar grad_scale) {
+  LossAndCorrect result;
+  for (int64_t r = 0; r < logits.rows; ++r) {
+    const Scalar* row = logits.data + r * logits.cols;
+    const int64_t best = std::max_element(row, row + logits.cols) - row;
+    const double max_logit = row[best];
+    double sum_exp = 0;
+    for (int64_t c = 0; c < logits.cols; ++c) sum_exp += std::exp(double(row[c]) - max_logit);
+    const double log_sum_exp = max_logit + std::log(sum_exp);
+    const int32_t label = labels[r];
+    result.loss_sum += log_sum_exp - double(row[label]);
+    result.correct += best == label;
+    if (d_logits.data == nullptr) continue;
+    Scalar* grad_row = d_logits.data + r * d_logits.cols;
+    for (int64_t c = 0; c < logits.cols; ++c)
+      grad_row[c] = static_cast<Scalar>(grad_scale * std::exp(double(row[c]) - log_sum_exp));
+    grad_row[label] -= grad_scale;
+  }
+  return result;
+}
+
+}  // namespace fbnet

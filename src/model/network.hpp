@@ -1,0 +1,86 @@
+// Network: layers plus feedback edges, unrolled over `steps` and trained by
+// backpropagation through those steps. Weights are shared across steps, so
+// their gradients sum over steps.
+//
+// Per step t, layer l (a_l is its input, a_{l+1} its output):
+//   u   = a_l(t)                                   [B, in_l]
+//   u   = dropout(u)                               (output layer, training)
+//   for each edge e = (s -> l), in order, when feedback combines at t:
+//     u = keep * u + alpha * (a_s(t-1) Wfb_e^T + bfb_e)   (fb = 0 at t = 0)
+//   a_{l+1}(t) = relu(u W_l^T + b_l)               [B, out_l]  (no relu on the output)
+// with keep = 1 - alpha (mix) or 1 (add). The loss is the mean NLL of the
+// log-softmax of the logits, averaged over readout steps.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "engine/random.hpp"
+#include "engine/tensor.hpp"
+#include "model/architecture.hpp"
+#include "model/log_softmax_nll.hpp"
+#include "model/parameters.hpp"
+
+namespace fbnet {
+
+enum class Mode { kTrain, kEval };
+
+template <class Scalar>
+class Network {
+ public:
+  explicit Network(Architecture architecture);
+
+  const Architecture& architecture() const { return architecture_; }
+  ParameterStore<Scalar>& parameters() { return parameters_; }
+  const ParameterStore<Scalar>& parameters() const { return parameters_; }
+
+  // PyTorch's default for Linear: weight and bias ~ U(-1/sqrt(in), 1/sqrt(in)).
+  void initialize(uint64_t seed);
+
+  // inputs: one [B, input_size] tensor per step (the same pointer at every
+  // step for a static image). `dropout_rng` is needed in Mode::kTrain only.
+  void forward(std::span<const Tensor<Scalar>* const> inputs, Mode mode, Rng* dropout_rng);
+  // Logits [B, classes] of the k-th readout step of the last forward.
+  const Tensor<Scalar>& logits(int readout_index) const;
+  int readout_count() const { return static_cast<int>(readout_steps_.size()); }
+
+  // labels: one array of B labels per readout step. Computes the loss of the
+  // last forward and keeps dL/dlogits for backward().
+  LossAndCorrect loss(std::span<const int32_t* const> labels);
+  // Accumulates dL/dparameters into parameters().grads() (call zero_grads first).
+  void backward();
+
+  // The dropout mask [B, H] of `step` in the last training forward (tests
+  // replay it in PyTorch).
+  const Tensor<Scalar>& dropout_mask(int step) const { return dropout_masks_.at(step); }
+
+ private:
+  int output_layer() const { return architecture_.layer_count() - 1; }
+  const Tensor<Scalar>& input_of(int step, int layer) const { return *layer_inputs_[step][layer]; }
+
+  Architecture architecture_;
+  ParameterStore<Scalar> parameters_;
+  std::vector<LinearParameters<Scalar>> layers_;          // one per layer
+  std::vector<LinearParameters<Scalar>> feedback_;        // one per edge
+  std::vector<std::vector<int>> edges_into_;              // layer -> edge indices
+  std::vector<int> readout_steps_;
+
+  // Caches of the last forward, indexed [step][layer].
+  int64_t batch_ = 0;
+  std::vector<std::vector<const Tensor<Scalar>*>> layer_inputs_;  // what layer l actually consumed
+  std::vector<std::vector<Tensor<Scalar>>> combined_inputs_;      // owned when dropout or feedback changed it
+  std::vector<std::vector<Tensor<Scalar>>> outputs_;              // a_{l+1}(t), after relu
+  std::vector<Tensor<Scalar>> dropout_masks_;                     // [step]
+  bool has_dropout_masks_ = false;
+  // Backward buffers: dL/d a_{l+1}(t), the output gradient of each layer.
+  std::vector<std::vector<Tensor<Scalar>>> output_grads_;
+  std::vector<Tensor<Scalar>> input_grads_;  // [layer] scratch
+  std::vector<Tensor<Scalar>> logit_grads_;  // [readout]
+};
+
+// Builds the network's (name, shape) layout without allocating weights:
+// "layers.{l}.weight" [out, in], "layers.{l}.bias" [out],
+// "feedback.{e}.weight" [target size, source size], "feedback.{e}.bias".
+std::vector<ParameterInfo> parameter_layout(const Architecture& architecture);
+
+}  // namespace fbnet

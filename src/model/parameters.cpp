@@ -1,0 +1,41 @@
+// Layout of the flat parameter and gradient buffers.
+#include "model/parameters.hpp"
+
+namespace fbnet {
+
+template <class Scalar>
+int ParameterStore<Scalar>::declare(std::string name, Shape shape) {
+  FBNET_CHECK(values_.empty(), "parameter '{}' declared after allocation", name);
+  const int64_t offset = infos_.empty() ? 0 : infos_.back().offset + infos_.back().size();
+  infos_.push_back({std::move(name), std::move(shape), offset});
+  return static_cast<int>(infos_.size()) - 1;
+}
+
+template <class Scalar>
+void ParameterStore<Scalar>::allocate() {
+  const int64_t total = infos_.empty() ? 0 : infos_.back().offset + infos_.back().size();
+  values_.assign(total, Scalar{0});
+  grads_.assign(total, Scalar{0});
+}
+
+template <class Scalar>
+const ParameterInfo& ParameterStore<Scalar>::info(const std::string& name) const {
+  for (const ParameterInfo& info : infos_)
+    if (info.name == name) return info;
+  fail("no parameter named '{}'", name);
+}
+
+template <class Scalar>
+LinearParameters<Scalar> ParameterStore<Scalar>::linear(int weight_index, int bias_index) {
+  const ParameterInfo& weight = infos_[weight_index];
+  FBNET_CHECK(weight.shape.size() == 2, "parameter '{}' is not a matrix", weight.name);
+  return {{values_.data() + weight.offset, weight.shape[0], weight.shape[1]},
+          values_.data() + infos_[bias_index].offset,
+          {grads_.data() + weight.offset, weight.shape[0], weight.shape[1]},
+          grads_.data() + infos_[bias_index].offset};
+}
+
+template class ParameterStore<float>;
+template class ParameterStore<double>;
+
+}  // namespace fbnet

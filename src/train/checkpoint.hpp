@@ -1,0 +1,38 @@
+// Checkpoints: a network's weights (and, for resuming, the optimiser's
+// momentum) in a safetensors file whose metadata carries the architecture,
+// the resolved config and the epoch. Weight names are PyTorch state_dict
+// names ("layers.0.weight"), momentum buffers are "optimizer.momentum.NAME".
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/network.hpp"
+#include "train/safetensors.hpp"
+
+namespace fbnet {
+
+struct Checkpoint {
+  std::string path;
+  Architecture architecture;
+  nlohmann::json config;  // the resolved RunConfig
+  int epoch = 0;          // epochs completed
+  SafetensorsFile file;
+};
+
+// `velocity` may be null (a weights-only model file).
+void save_checkpoint(const std::string& path, const Network<float>& network, const std::vector<float>* velocity,
+                     int epoch, const nlohmann::json& config);
+Checkpoint read_checkpoint(const std::string& path);
+
+// Copies the checkpoint's weights into `network`; throws fbnet::Error naming
+// the first tensor that is missing or has another shape (another architecture).
+void load_weights(const Checkpoint& checkpoint, Network<float>& network);
+void load_velocity(const Checkpoint& checkpoint, const Network<float>& network, std::vector<float>& velocity);
+
+nlohmann::json architecture_to_json(const Architecture& architecture);
+Architecture architecture_from_json(const nlohmann::json& json, const std::string& source);
+
+}  // namespace fbnet

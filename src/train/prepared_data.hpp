@@ -1,0 +1,32 @@
+// The float32 tensors one run trains and evaluates on: the training images
+// minus the validation split, the validation images, the test images and the
+// noisy test images, normalised once and kept in memory.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/tensor.hpp"
+#include "train/config.hpp"
+
+namespace fbnet {
+
+struct LabeledImages {
+  Tensor<float> images;  // [count, input_size]
+  std::vector<int32_t> labels;
+  int64_t count() const { return static_cast<int64_t>(labels.size()); }
+};
+
+struct PreparedData {
+  int classes = 0;
+  int64_t input_size = 0;
+  LabeledImages train;
+  LabeledImages validation;
+  LabeledImages test;
+  LabeledImages noisy_test;  // the test images with noise of config.noise_scale
+};
+
+// Loads config.dataset and applies the split, noise and normalisation of NOTES.md.
+PreparedData prepare_data(const RunConfig& config);
+
+}  // namespace fbnet

@@ -1,0 +1,191 @@
+// The epoch loop, per-epoch evaluation, and the run folder.
+#include "train/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "engine/blas.hpp"
+#include "engine/random.hpp"
+#include "train/atomic_file.hpp"
+#include "train/checkpoint.hpp"
+#include "train/environment.hpp"
+#include "train/evaluate.hpp"
+#include "train/progress.hpp"
+#include "train/sgd.hpp"
+
+namespace fbnet {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+std::string path_in(const std::string& folder, const char* name) { return (fs::path(folder) / name).string(); }
+
+void write_metrics(const std::string& folder, const std::vector<nlohmann::ordered_json>& epochs) {
+  std::string jsonl;
+  for (const auto& record : epochs) jsonl += record.dump() + "\n";
+  write_file_atomic(path_in(folder, "metrics.jsonl"), jsonl);
+  std::string csv;
+  if (!epochs.empty()) {
+    for (const auto& [key, value] : epochs.front().items()) csv += (csv.empty() ? "" : ",") + key;
+    csv += "\n";
+  }
+  for (const auto& record : epochs) {
+    std::string row;
+    for (const auto& [key, value] : record.items()) row += (row.empty() ? "" : ",") + value.dump();
+    csv += row + "\n";
+  }
+  write_file_atomic(path_in(folder, "metrics.csv"), csv);
+}
+
+void add_eval(nlohmann::ordered_json& record, const char* name, const EvalResult& result) {
+  record[fmt::format("{}_loss", name)] = result.loss;
+  record[fmt::format("{}_accuracy", name)] = result.accuracy;
+}
+
+}  // namespace
+
+std::string default_run_folder(const RunConfig& config) {
+  return fmt::format("runs/{}-seed{}", model_name(config.model), config.seed);
+}
+
+std::vector<nlohmann::ordered_json> read_metrics(const std::string& folder) {
+  std::vector<nlohmann::ordered_json> epochs;
+  std::ifstream in(path_in(folder, "metrics.jsonl"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    try {
+      epochs.push_back(nlohmann::ordered_json::parse(line));
+    } catch (const nlohmann::json::exception&) {
+      break;  // a torn last line from an older writer; the epoch is recomputed
+    }
+  }
+  return epochs;
+}
+
+bool run_is_complete(const std::string& folder, int epochs) {
+  const std::string path = path_in(folder, "checkpoint.safetensors");
+  return fs::exists(path) && read_checkpoint(path).epoch >= epochs;
+}
+
+RunResult train_run(const RunConfig& config, const PreparedData& data, bool resume) {
+  validate(config);
+  set_blas_threads(config.threads);
+  const std::string folder = config.out.empty() ? default_run_folder(config) : config.out;
+  const std::string checkpoint_path = path_in(folder, "checkpoint.safetensors");
+  const nlohmann::json config_json = config_to_json(config);
+
+  Network<float> network(architecture_from(config, data.input_size, data.classes));
+  SgdMomentum<float> optimizer(config.learning_rate, config.momentum, network.parameters().values().size());
+  RunResult result;
+  result.folder = folder;
+  result.parameters = network.architecture().parameter_count();
+  int first_epoch = 1;
+  if (resume) {
+    FBNET_CHECK(fs::exists(checkpoint_path), "--resume: {} holds no checkpoint.safetensors to resume from", folder);
+    const Checkpoint checkpoint = read_checkpoint(checkpoint_path);
+    FBNET_CHECK(architecture_to_json(checkpoint.architecture) == architecture_to_json(network.architecture()),
+                "--resume: {} was saved from a different architecture:\n  checkpoint: {}\n  this run:   {}",
+                checkpoint_path, architecture_to_json(checkpoint.architecture).dump(),
+                architecture_to_json(network.architecture()).dump());
+    load_weights(checkpoint, network);
+    load_velocity(checkpoint, network, optimizer.velocity());
+    first_epoch = checkpoint.epoch + 1;
+    for (auto& record : read_metrics(folder))
+      if (record.value("epoch", 0) <= checkpoint.epoch) result.epochs.push_back(record);
+  } else {
+    FBNET_CHECK(!fs::exists(checkpoint_path),
+                "--out: {} already holds a run; pass --resume to continue it, or choose another --out", folder);
+    network.initialize(config.seed);
+  }
+  std::error_code error;
+  fs::create_directories(folder, error);
+  FBNET_CHECK(!error, "--out: cannot create run folder {}: {}", folder, error.message());
+  const nlohmann::ordered_json run_description = {{"config", config_json},
+                                                  {"architecture", architecture_to_json(network.architecture())},
+                                                  {"parameters", result.parameters},
+                                                  {"environment", environment_description()}};
+  write_file_atomic(path_in(folder, "config.json"), run_description.dump(2) + "\n");
+
+  Progress progress(config.progress, model_name(config.model));
+  if (first_epoch > config.epochs)
+    progress.line(fmt::format("{}: already trained for {} epochs", folder, first_epoch - 1));
+
+  const int steps = network.architecture().steps;
+  const int64_t train_count = data.train.count();
+  const int64_t batches = (train_count + config.batch_size - 1) / config.batch_size;
+  Tensor<float> images;
+  std::vector<int32_t> labels;
+  std::vector<const Tensor<float>*> step_inputs(steps, &images);
+  std::vector<const int32_t*> step_labels(network.readout_count());
+  const auto run_start = Clock::now();
+  for (int epoch = first_epoch; epoch <= config.epochs; ++epoch) {
+    // Each epoch draws from its own streams, so a resumed run repeats exactly.
+    Rng shuffle_rng(config.seed, kShuffleStream, epoch);
+    Rng dropout_rng(config.seed, kDropoutStream, epoch);
+    const std::vector<int64_t> order = random_permutation(train_count, shuffle_rng);
+    double loss_sum = 0;
+    int64_t correct = 0;
+    int64_t seen = 0;
+    const auto epoch_start = Clock::now();
+    for (int64_t b = 0; b < batches; ++b) {
+      const int64_t begin = b * config.batch_size;
+      const int64_t batch = std::min(config.batch_size, train_count - begin);
+      gather_batch(data.train, order, begin, batch, images, labels);
+      network.forward(step_inputs, Mode::kTrain, &dropout_rng);
+      std::fill(step_labels.begin(), step_labels.end(), labels.data());
+      const LossAndCorrect batch_result = network.loss(step_labels);
+      FBNET_CHECK(std::isfinite(batch_result.loss_sum),
+                  "training diverged: the loss is {} at epoch {}, batch {}; the checkpoint of epoch {} in {} is kept",
+                  batch_result.loss_sum, epoch, b + 1, epoch - 1, folder);
+      network.parameters().zero_grads();
+      network.backward();
+      optimizer.step(network.parameters().values(), network.parameters().grads());
+      loss_sum += batch_result.loss_sum;
+      correct += batch_result.correct;
+      seen += batch;
+      const double elapsed = seconds_since(epoch_start);
+      const double rate = seen / std::max(elapsed, 1e-9);
+      const double remaining = (config.epochs - epoch) * train_count + (train_count - seen);
+      progress.batch(epoch, config.epochs, b + 1, batches, loss_sum / seen, 100.0 * correct / (seen * network.readout_count()),
+                     rate, remaining / rate);
+    }
+    const double train_seconds = seconds_since(epoch_start);
+    const auto eval_start = Clock::now();
+    const EvalResult validation = evaluate(network, data.validation, config.eval_batch_size);
+    const EvalResult test = evaluate(network, data.test, config.eval_batch_size);
+    const EvalResult noisy = evaluate(network, data.noisy_test, config.eval_batch_size);
+
+    nlohmann::ordered_json record;
+    record["epoch"] = epoch;
+    record["train_loss"] = loss_sum / train_count;
+    record["train_accuracy"] = 100.0 * correct / (train_count * network.readout_count());
+    add_eval(record, "validation", validation);
+    add_eval(record, "test", test);
+    add_eval(record, "noisy_test", noisy);
+    record["train_seconds"] = train_seconds;
+    record["eval_seconds"] = seconds_since(eval_start);
+    record["samples_per_second"] = train_count / train_seconds;
+    result.epochs.push_back(record);
+    // Metrics first, then the checkpoint: a run killed in between recomputes
+    // this epoch on resume and overwrites its line with the same values.
+    write_metrics(folder, result.epochs);
+    save_checkpoint(checkpoint_path, network, &optimizer.velocity(), epoch, config_json);
+    save_checkpoint(path_in(folder, "model.safetensors"), network, nullptr, epoch, config_json);
+    progress.line(fmt::format("{} epoch {:>2}/{}  loss {:.4f}  val {:.2f}%  test {:.2f}%  noisy(s={}) {:.2f}%  {:.2f}s/epoch  [{}]",
+                              model_name(config.model), epoch, config.epochs, loss_sum / train_count, validation.accuracy,
+                              test.accuracy, config.noise_scale, noisy.accuracy, train_seconds,
+                              format_duration(seconds_since(run_start))));
+  }
+  return result;
+}
+
+}  // namespace fbnet

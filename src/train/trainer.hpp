@@ -1,0 +1,39 @@
+// One training run: builds the network from a RunConfig, trains it with
+// SGD-momentum for config.epochs, evaluates validation, test and noisy test
+// after each epoch, and keeps its run folder up to date:
+//   config.json      the resolved config, architecture, parameter count, versions
+//   metrics.jsonl    one JSON object per epoch
+//   metrics.csv      the same as a table
+//   checkpoint.safetensors  weights + momentum after the last epoch (resume)
+//   model.safetensors       weights only, for use elsewhere
+// Every file is replaced atomically, so a killed run loses at most the epoch
+// in progress, and `resume` continues bit-identically from the last epoch.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "train/config.hpp"
+#include "train/prepared_data.hpp"
+
+namespace fbnet {
+
+struct RunResult {
+  std::string folder;
+  int64_t parameters = 0;
+  std::vector<nlohmann::ordered_json> epochs;  // as written to metrics.jsonl
+};
+
+std::string default_run_folder(const RunConfig& config);
+
+// resume: continue the run in config.out from its checkpoint (which must exist
+// and match the architecture); otherwise config.out must not hold a run yet.
+RunResult train_run(const RunConfig& config, const PreparedData& data, bool resume);
+
+// Whether `folder` holds a checkpoint that has completed `epochs` epochs.
+bool run_is_complete(const std::string& folder, int epochs);
+std::vector<nlohmann::ordered_json> read_metrics(const std::string& folder);
+
+}  // namespace fbnet
