@@ -1,0 +1,107 @@
+// Checkpoints: a round trip keeps every bit, another architecture is refused
+// by name, and malformed or hostile safetensors files are refused before any
+// large allocation.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/error.hpp"
+#include "test_support.hpp"
+#include "train/checkpoint.hpp"
+#include "train/config.hpp"
+
+namespace fbnet {
+namespace {
+
+Network<float> make_network(const char* model, uint64_t seed) {
+  Network<float> network(architecture_from(resolve_config({{"model", model}}), 784, 10));
+  network.initialize(seed);
+  return network;
+}
+
+void write_raw_safetensors(const std::string& path, const std::string& header, size_t data_bytes) {
+  std::ofstream out(path, std::ios::binary);
+  const uint64_t size = header.size();
+  out.write(reinterpret_cast<const char*>(&size), 8);
+  out << header;
+  out << std::string(data_bytes, '\0');
+}
+
+TEST(Checkpoint, RoundTripKeepsWeightsMomentumAndMetadata) {
+  testing::TempDir dir;
+  Network<float> network = make_network("fb", 1);
+  std::vector<float> velocity(network.parameters().values().size());
+  for (size_t i = 0; i < velocity.size(); ++i) velocity[i] = static_cast<float>(i % 97) * 0.5f;
+  save_checkpoint(dir.file("c.safetensors"), network, &velocity, 7, {{"seed", 3}});
+  const Checkpoint checkpoint = read_checkpoint(dir.file("c.safetensors"));
+  EXPECT_EQ(checkpoint.epoch, 7);
+  EXPECT_EQ(checkpoint.config["seed"], 3);
+  EXPECT_EQ(architecture_to_json(checkpoint.architecture), architecture_to_json(network.architecture()));
+  Network<float> loaded(checkpoint.architecture);
+  load_weights(checkpoint, loaded);
+  std::vector<float> loaded_velocity(velocity.size());
+  load_velocity(checkpoint, loaded, loaded_velocity);
+  EXPECT_EQ(loaded.parameters().values(), network.parameters().values());
+  EXPECT_EQ(loaded_velocity, velocity);
+  EXPECT_NE(checkpoint.file.find("layers.0.weight"), nullptr);
+  EXPECT_EQ(checkpoint.file.find("feedback.0.weight")->shape, (Shape{784, 500}));
+  // No temporary file is left behind.
+  int files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) ++files;
+  EXPECT_EQ(files, 1);
+}
+
+TEST(Checkpoint, AnotherArchitectureIsRefusedByName) {
+  testing::TempDir dir;
+  save_checkpoint(dir.file("ff.safetensors"), make_network("ff", 1), nullptr, 1, {});
+  const Checkpoint checkpoint = read_checkpoint(dir.file("ff.safetensors"));
+  Network<float> large = make_network("ff-large", 1);
+  try {
+    load_weights(checkpoint, large);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("layers.0.weight"), std::string::npos) << message;
+    EXPECT_NE(message.find("different architecture"), std::string::npos) << message;
+  }
+  Network<float> fb = make_network("fb", 1);
+  EXPECT_THROW(load_weights(checkpoint, fb), Error);  // has no feedback.0.weight
+  Network<float> ff = make_network("ff", 2);
+  EXPECT_THROW(load_velocity(checkpoint, ff, ff.parameters().grads()), Error);  // weights-only file
+}
+
+TEST(Checkpoint, MalformedFilesGiveClearErrors) {
+  testing::TempDir dir;
+  const struct {
+    const char* name;
+    std::function<void(const std::string&)> make;
+    const char* message;
+  } cases[] = {
+      {"empty", [](const std::string& p) { std::ofstream(p) << ""; }, "not a safetensors file"},
+      {"huge_header_length", [](const std::string& p) { write_raw_safetensors(p, "{}", 0); std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary); const uint64_t n = uint64_t{1} << 62; f.write(reinterpret_cast<const char*>(&n), 8); }, "header length"},
+      {"not_json", [](const std::string& p) { write_raw_safetensors(p, "{nope", 0); }, "not valid JSON"},
+      {"bad_dtype", [](const std::string& p) { write_raw_safetensors(p, R"({"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", 4); }, "dtype"},
+      {"offsets_past_end", [](const std::string& p) { write_raw_safetensors(p, R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8); }, "data_offsets"},
+      {"absurd_shape", [](const std::string& p) { write_raw_safetensors(p, R"({"w":{"dtype":"F32","shape":[2147483648,2147483648],"data_offsets":[0,16]}})", 16); }, "larger than the file"},
+      {"shape_offsets_mismatch", [](const std::string& p) { write_raw_safetensors(p, R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", 16); }, "do not match"},
+      {"not_fbnet", [](const std::string& p) { write_raw_safetensors(p, R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4); }, "not an fbnet checkpoint"},
+      {"missing", [](const std::string&) {}, "no such checkpoint"},
+  };
+  for (const auto& c : cases) {
+    const std::string path = dir.file(std::string(c.name) + ".safetensors");
+    c.make(path);
+    try {
+      read_checkpoint(path);
+      ADD_FAILURE() << c.name << ": no error";
+    } catch (const Error& error) {
+      const std::string message = error.what();
+      EXPECT_NE(message.find(c.message), std::string::npos) << c.name << ": " << message;
+      EXPECT_NE(message.find(path), std::string::npos) << c.name << ": " << message;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fbnet

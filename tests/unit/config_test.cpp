@@ -1,0 +1,105 @@
+// Settings: presets and precedence, config files in JSON and TOML, and the
+// errors that name the flag or key at fault.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/error.hpp"
+#include "test_support.hpp"
+#include "train/config.hpp"
+
+namespace fbnet {
+namespace {
+
+void expect_error(const std::function<void()>& action, const std::string& needle) {
+  try {
+    action();
+    ADD_FAILURE() << "no error; expected one mentioning " << needle;
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find(needle), std::string::npos) << error.what();
+  }
+}
+
+TEST(Config, PresetsCarryTheReportsChosenHyperparameters) {
+  const RunConfig ff = resolve_config({{"model", "ff"}});
+  EXPECT_EQ(ff.learning_rate, 0.02);
+  EXPECT_EQ(ff.momentum, 0.7);
+  EXPECT_EQ(ff.batch_size, 128);
+  const RunConfig large = resolve_config({{"model", "ff-large"}});
+  EXPECT_EQ(large.hidden, (std::vector<int64_t>{1000}));
+  EXPECT_EQ(large.learning_rate, 0.04);
+  EXPECT_EQ(large.momentum, 0.5);
+  const RunConfig fb = resolve_config({{"model", "fb"}});
+  EXPECT_EQ(fb.feedback, "h1->x");
+  EXPECT_EQ(fb.steps, 2);
+  EXPECT_EQ(fb.feedback_alpha, 0.3);
+  EXPECT_EQ(fb.learning_rate, 0.02);
+  EXPECT_EQ(fb.momentum, 0.3);
+  EXPECT_EQ(fb.batch_size, 64);
+}
+
+TEST(Config, ExplicitSettingsOverrideThePresetWhateverTheirOrder) {
+  const RunConfig config = resolve_config({{"batch-size", "32"}, {"model", "fb"}, {"feedback-alpha", "0.7"}});
+  EXPECT_EQ(config.batch_size, 32);
+  EXPECT_EQ(config.feedback_alpha, 0.7);
+  EXPECT_EQ(config.momentum, 0.3);
+}
+
+TEST(Config, JsonAndTomlFilesGiveTheSameConfig) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("c.json")) << R"({"model": "custom", "hidden": [500, 300], "feedback": "h2->h1,h1->x", "steps": 3, "learning-rate": 0.01})";
+  std::ofstream(dir.file("c.toml")) << "model = \"custom\"\nhidden = [500, 300]\nfeedback = \"h2->h1,h1->x\"\nsteps = 3\nlearning-rate = 0.01\n";
+  const RunConfig from_json = resolve_config(read_config_file(dir.file("c.json")));
+  const RunConfig from_toml = resolve_config(read_config_file(dir.file("c.toml")));
+  EXPECT_EQ(config_to_json(from_json), config_to_json(from_toml));
+  EXPECT_EQ(from_json.hidden, (std::vector<int64_t>{500, 300}));
+  EXPECT_EQ(from_json.steps, 3);
+  validate(from_json);
+}
+
+TEST(Config, ResolvedConfigRoundTripsThroughJson) {
+  const RunConfig config = resolve_config({{"model", "fb"}, {"seed", "17"}, {"hidden", "300"}});
+  const RunConfig again = resolve_config(settings_from_json(config_to_json(config), "test"));
+  EXPECT_EQ(config_to_json(config), config_to_json(again));
+}
+
+TEST(Config, BadFilesNameTheFileAndKey) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("unknown.json")) << R"({"learning_rate": 0.1})";
+  std::ofstream(dir.file("broken.json")) << R"({"epochs": )";
+  std::ofstream(dir.file("broken.toml")) << "epochs = = 3\n";
+  std::ofstream(dir.file("c.yaml")) << "epochs: 3\n";
+  std::ofstream(dir.file("nested.json")) << R"({"epochs": {"a": 1}})";
+  expect_error([&] { read_config_file(dir.file("unknown.json")); }, "unknown setting 'learning_rate'");
+  expect_error([&] { read_config_file(dir.file("broken.json")); }, "broken.json: invalid JSON");
+  expect_error([&] { read_config_file(dir.file("broken.toml")); }, "broken.toml: invalid TOML");
+  expect_error([&] { read_config_file(dir.file("c.yaml")); }, ".json or .toml");
+  expect_error([&] { read_config_file(dir.file("nested.json")); }, "'epochs'");
+  expect_error([&] { read_config_file(dir.file("absent.json")); }, "no such file");
+}
+
+TEST(Config, InvalidValuesNameTheFlag) {
+  const struct {
+    const char* name;
+    const char* value;
+    const char* message;
+  } cases[] = {
+      {"learning-rate", "0", "--learning-rate"},   {"learning-rate", "-0.1", "--learning-rate"},
+      {"batch-size", "0", "--batch-size"},         {"batch-size", "-64", "--batch-size"},
+      {"epochs", "0", "--epochs"},                 {"epochs", "-3", "--epochs"},
+      {"feedback-alpha", "1.5", "--feedback-alpha"}, {"feedback-alpha", "-0.1", "--feedback-alpha"},
+      {"momentum", "1", "--momentum"},             {"dropout", "1", "--dropout"},
+      {"threads", "0", "--threads"},               {"epochs", "ten", "--epochs: expected an integer"},
+      {"learning-rate", "0.1x", "--learning-rate: expected a number"},
+      {"feedback-combine", "gain", "--feedback-combine"},
+      {"model", "resnet", "--model"},              {"feedback", "h1->h2", "--feedback"},
+      {"hidden", "500,abc", "--hidden"},           {"hidden", "0", "--hidden"},
+  };
+  for (const auto& c : cases)
+    expect_error([&] { validate(resolve_config({{"model", "fb"}, {c.name, c.value}})); }, c.message);
+}
+
+}  // namespace
+}  // namespace fbnet

@@ -1,0 +1,73 @@
+// Test helpers: temp folders, gzip files, finite differences.
+#include "test_support.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace fbnet::testing {
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "fbnet-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+void write_gzip(const std::string& path, const std::vector<uint8_t>& bytes) {
+  gzFile file = gzopen(path.c_str(), "wb");
+  if (file == nullptr) throw std::runtime_error("gzopen failed: " + path);
+  if (!bytes.empty()) gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(file);
+}
+
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::vector<uint8_t> idx_bytes(uint32_t magic, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data) {
+  std::vector<uint8_t> bytes;
+  auto put = [&](uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<uint8_t>(v >> shift));
+  };
+  put(magic);
+  for (uint32_t d : dims) put(d);
+  bytes.insert(bytes.end(), data.begin(), data.end());
+  return bytes;
+}
+
+std::string emnist_partial_dir() {
+  const std::string dir = std::string(FBNET_SHARED_DATA) + "/emnist-letters-partial";
+  return std::filesystem::is_directory(dir) ? dir : "";
+}
+
+// Error of one entry: |fd - analytic| / max(1e-3, |fd| + |analytic|), i.e.
+// relative for gradients of ordinary size and absolute (x 1e3) near zero,
+// where central differences in double are accurate to ~1e-9.
+double max_gradient_error(const std::function<double()>& loss, std::span<double> values,
+                          std::span<const double> analytic, double step) {
+  double worst = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double saved = values[i];
+    values[i] = saved + step;
+    const double up = loss();
+    values[i] = saved - step;
+    const double down = loss();
+    values[i] = saved;
+    const double numeric = (up - down) / (2 * step);
+    const double error = std::abs(numeric - analytic[i]) / std::max(1e-3, std::abs(numeric) + std::abs(analytic[i]));
+    worst = std::max(worst, error);
+  }
+  return worst;
+}
+
+}  // namespace fbnet::testing
