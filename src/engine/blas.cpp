@@ -3,6 +3,9 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+#include <thread>
+
 namespace fbnet {
 namespace {
 
@@ -40,7 +43,9 @@ void gemm<double>(MatrixView<const double> a, Transpose transpose_a, MatrixView<
               alpha, a.data, a.cols, b.data, b.cols, beta, c.data, c.cols);
 }
 
-void set_blas_threads(int threads) { openblas_set_num_threads(threads); }
+void set_blas_threads(int threads) {
+  openblas_set_num_threads(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
 int blas_threads() { return openblas_get_num_threads(); }
 std::string blas_description() { return openblas_get_config(); }
 

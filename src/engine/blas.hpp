@@ -15,7 +15,7 @@ template <class Scalar>
 void gemm(MatrixView<const Scalar> a, Transpose transpose_a, MatrixView<const Scalar> b,
           Transpose transpose_b, MatrixView<Scalar> c, Scalar alpha, Scalar beta);
 
-// Number of threads OpenBLAS uses for each product.
+// Number of threads OpenBLAS uses for each product (0: one per core).
 void set_blas_threads(int threads);
 int blas_threads();
 // The BLAS build, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64".

@@ -221,7 +221,7 @@ void validate(const RunConfig& config) {
   FBNET_CHECK(config.validation_size >= 0, "--validation-size: must be >= 0, got {}", config.validation_size);
   FBNET_CHECK(config.train_limit >= 0, "--train-limit: must be >= 0, got {}", config.train_limit);
   FBNET_CHECK(config.noise_scale >= 0, "--noise-scale: must be >= 0, got {}", config.noise_scale);
-  FBNET_CHECK(config.threads >= 1 && config.threads <= 256, "--threads: must be in 1..256, got {}", config.threads);
+  FBNET_CHECK(config.threads >= 0 && config.threads <= 256, "--threads: must be in 0..256, got {}", config.threads);
   FBNET_CHECK(config.steps >= 1, "--steps: must be at least 1, got {}", config.steps);
   for (int64_t size : config.hidden) FBNET_CHECK(size > 0, "--hidden: sizes must be positive, got {}", size);
   FBNET_CHECK(!config.hidden.empty(), "--hidden: needs at least one hidden layer");

@@ -45,7 +45,7 @@ struct RunConfig {
   int64_t batch_size = 128;
   uint64_t seed = 0;
   int64_t eval_batch_size = 1000;
-  int threads = 1;
+  int threads = 0;
   // Output
   std::string out;
   ProgressMode progress = ProgressMode::kAuto;
@@ -76,7 +76,7 @@ void for_each_setting(Config& c, Visitor&& visit) {
   visit("batch-size", c.batch_size, "training batch size");
   visit("seed", c.seed, "seed of initialisation, shuffling and dropout");
   visit("eval-batch-size", c.eval_batch_size, "batch size for evaluation");
-  visit("threads", c.threads, "OpenBLAS threads");
+  visit("threads", c.threads, "OpenBLAS threads (0: one per core)");
   visit("out", c.out, "run folder (empty: runs/MODEL-seedSEED)");
   visit("progress", c.progress, "progress display: auto (live line on a terminal), always or never");
 }

@@ -1,1 +1,265 @@
-print("placeholder")
+#!/usr/bin/python3
+"""End-to-end tests of the fbnet binary, run as real subprocesses on real
+Fashion-MNIST: train on a small subset, checkpoint, eval, resume, reproduce
+table1, config files, --help, and bad input that must end in a clear message
+and exit status 2, never a crash.
+
+usage: /usr/bin/python3 tests/cli/test_cli.py --fbnet build/fbnet
+"""
+import argparse
+import gzip
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+FBNET = None
+FASHION = "/usr/share/datasets/fashion-mnist"
+# A run small enough for a test: 2,000 training images, 1,000 for validation.
+SMALL = ["--train-limit", "2000", "--validation-size", "1000", "--progress", "never"]
+
+
+def fbnet(*args, check=True):
+    result = subprocess.run([FBNET, *args], capture_output=True, text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"fbnet {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result
+
+
+def read_jsonl(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def without_timings(records):
+    return [{k: v for k, v in r.items() if not k.endswith("seconds") and k != "samples_per_second"} for r in records]
+
+
+def safetensors_data(path):
+    with open(path, "rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        f.seek(8 + size)
+        return f.read()
+
+
+def safetensors_header(path):
+    with open(path, "rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        return json.loads(f.read(size))
+
+
+@unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
+class TrainEvalResume(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="fbnet-cli-")
+        cls.run_dir = os.path.join(cls.tmp, "fb")
+        fbnet("train", "--model", "fb", "--epochs", "1", "--out", cls.run_dir, *SMALL)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def test_run_folder_holds_config_metrics_and_checkpoints(self):
+        for name in ("config.json", "metrics.jsonl", "metrics.csv", "checkpoint.safetensors", "model.safetensors"):
+            self.assertTrue(os.path.isfile(os.path.join(self.run_dir, name)), name)
+        self.assertEqual([f for f in os.listdir(self.run_dir) if ".tmp" in f], [])
+        with open(os.path.join(self.run_dir, "config.json")) as f:
+            config = json.load(f)
+        self.assertEqual(config["config"]["model"], "fb")
+        self.assertEqual(config["config"]["feedback"], "h1->x")
+        self.assertEqual(config["config"]["batch-size"], 64)
+        self.assertEqual(config["parameters"], 790294)
+        for key in ("fbnet", "compiler", "blas"):
+            self.assertTrue(config["environment"][key], key)
+        (record,) = read_jsonl(os.path.join(self.run_dir, "metrics.jsonl"))
+        for key in ("validation_accuracy", "test_accuracy", "noisy_test_accuracy", "test_loss", "train_seconds"):
+            self.assertIn(key, record)
+        self.assertGreater(record["test_accuracy"], 50)
+        with open(os.path.join(self.run_dir, "metrics.csv")) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(len(lines), 2)
+        self.assertTrue(lines[0].startswith("epoch,"))
+
+    def test_model_file_uses_pytorch_names_and_shapes(self):
+        header = safetensors_header(os.path.join(self.run_dir, "model.safetensors"))
+        self.assertEqual(header["layers.0.weight"]["shape"], [500, 784])
+        self.assertEqual(header["layers.1.weight"]["shape"], [10, 500])
+        self.assertEqual(header["feedback.0.weight"]["shape"], [784, 500])
+        self.assertNotIn("optimizer.momentum.layers.0.weight", header)
+        full = safetensors_header(os.path.join(self.run_dir, "checkpoint.safetensors"))
+        self.assertIn("optimizer.momentum.layers.0.weight", full)
+
+    def test_eval_reproduces_the_runs_test_metrics(self):
+        (record,) = read_jsonl(os.path.join(self.run_dir, "metrics.jsonl"))
+        checkpoint = os.path.join(self.run_dir, "checkpoint.safetensors")
+        clean = json.loads(fbnet("eval", checkpoint, "--noise-scale", "0", "--json").stdout)
+        noisy = json.loads(fbnet("eval", checkpoint, "--json").stdout)
+        self.assertAlmostEqual(clean["accuracy"], record["test_accuracy"], places=9)
+        self.assertAlmostEqual(noisy["accuracy"], record["noisy_test_accuracy"], places=9)
+        self.assertEqual(noisy["noise_scale"], 2)
+        louder = json.loads(fbnet("eval", os.path.join(self.run_dir, "model.safetensors"), "--noise-scale", "4", "--json").stdout)
+        self.assertLess(louder["accuracy"], noisy["accuracy"])
+        text = fbnet("eval", checkpoint, "--split", "validation").stdout
+        self.assertIn("validation", text)
+
+    def test_resume_equals_an_uninterrupted_run(self):
+        resumed = os.path.join(self.tmp, "resumed")
+        shutil.copytree(self.run_dir, resumed)
+        fbnet("train", "--resume", resumed, "--epochs", "2")
+        straight = os.path.join(self.tmp, "straight")
+        fbnet("train", "--model", "fb", "--epochs", "2", "--out", straight, *SMALL)
+        a = read_jsonl(os.path.join(resumed, "metrics.jsonl"))
+        b = read_jsonl(os.path.join(straight, "metrics.jsonl"))
+        self.assertEqual(len(a), 2)
+        self.assertEqual(without_timings(a), without_timings(b))
+        # Bit-identical weights and momentum (the metadata differs in the run folder's path).
+        self.assertEqual(safetensors_data(os.path.join(resumed, "checkpoint.safetensors")),
+                         safetensors_data(os.path.join(straight, "checkpoint.safetensors")))
+
+    def test_resume_with_another_architecture_is_refused(self):
+        result = fbnet("train", "--resume", self.run_dir, "--hidden", "300", "--epochs", "2", check=False)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("different architecture", result.stderr)
+
+    def test_training_into_an_existing_run_is_refused(self):
+        metrics = os.path.join(self.run_dir, "metrics.jsonl")
+        with open(metrics) as f:
+            before = f.read()
+        result = fbnet("train", "--model", "fb", "--epochs", "1", "--out", self.run_dir, *SMALL, check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--resume", result.stderr)
+        with open(metrics) as f:
+            self.assertEqual(f.read(), before)
+
+
+@unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
+class ConfigFilesAndTable(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="fbnet-cli-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def test_toml_config_with_flag_override(self):
+        path = os.path.join(self.tmp, "deep.toml")
+        with open(path, "w") as f:
+            f.write('model = "custom"\nhidden = [64, 32]\nfeedback = "h2->h1,h1->x"\nsteps = 2\nepochs = 5\n'
+                    'learning-rate = 0.05\nmomentum = 0.5\nbatch-size = 64\ntrain-limit = 1000\nvalidation-size = 500\n')
+        out = os.path.join(self.tmp, "deep")
+        fbnet("train", "--config", path, "--epochs", "1", "--out", out, "--progress", "never")
+        with open(os.path.join(out, "config.json")) as f:
+            config = json.load(f)
+        self.assertEqual(config["config"]["hidden"], [64, 32])
+        self.assertEqual(config["config"]["epochs"], 1)
+        self.assertEqual(len(config["architecture"]["feedback"]), 2)
+
+    def test_reproduce_table1_writes_markdown_and_csv(self):
+        out = os.path.join(self.tmp, "table1")
+        result = fbnet("reproduce", "table1", "--out", out, "--epochs", "1", *SMALL)
+        self.assertIn("| FB net |", result.stdout)
+        with open(os.path.join(out, "table1.csv")) as f:
+            rows = f.read().splitlines()
+        self.assertEqual([r.split(",")[0] for r in rows[1:]], ["ff", "ff-large", "fb"])
+        self.assertEqual([r.split(",")[1] for r in rows[1:]], ["397510", "795010", "790294"])
+        with open(os.path.join(out, "table1.md")) as f:
+            self.assertIn("Accuracy with noise", f.read())
+        # A second call reuses the finished runs instead of training again.
+        again = fbnet("reproduce", "table1", "--out", out, "--epochs", "1", *SMALL)
+        self.assertIn("already trained", again.stdout)
+
+
+class BadInput(unittest.TestCase):
+    """Each case: exit status 2 and a message naming what was wrong."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="fbnet-cli-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def expect_error(self, args, needle):
+        result = fbnet(*args, check=False)
+        self.assertEqual(result.returncode, 2, f"{args}: {result.stderr}")
+        self.assertIn(needle, result.stderr, f"{args}")
+        self.assertNotIn("terminate called", result.stderr)
+
+    def test_bad_flags_and_values(self):
+        cases = [
+            (["train", "--learning_rate", "0.1"], "--learning_rate"),
+            (["train", "--no-such-flag"], "--no-such-flag"),
+            (["frobnicate"], "frobnicate"),
+            (["train", "--dataset", "cifar10"], "unknown dataset 'cifar10'"),
+            (["train", "--learning-rate", "0"], "--learning-rate"),
+            (["train", "--learning-rate", "-0.5"], "--learning-rate"),
+            (["train", "--batch-size", "0"], "--batch-size"),
+            (["train", "--batch-size", "-64"], "--batch-size"),
+            (["train", "--epochs", "0"], "--epochs"),
+            (["train", "--epochs", "-1"], "--epochs"),
+            (["train", "--model", "fb", "--feedback-alpha", "1.5"], "--feedback-alpha"),
+            (["train", "--model", "fb", "--feedback-alpha", "-0.2"], "--feedback-alpha"),
+            (["train", "--epochs", "three"], "expected an integer"),
+            (["train", "--dataset", "mnist"], "--data-dir"),
+            (["train", "--data-dir", "/nonexistent"], "/nonexistent"),
+            (["train", "--config", "/nonexistent.toml"], "/nonexistent.toml"),
+            (["eval", "/nonexistent.safetensors"], "/nonexistent.safetensors"),
+            (["train", "--resume", "/nonexistent"], "not a run folder"),
+        ]
+        for args, needle in cases:
+            with self.subTest(args=args):
+                self.expect_error(args, needle)
+
+    def test_bad_data_files(self):
+        images = os.path.join(self.tmp, "train-images-idx3-ubyte.gz")
+        labels = os.path.join(self.tmp, "train-labels-idx1-ubyte.gz")
+        header = struct.pack(">IIII", 2051, 10, 28, 28)
+        with gzip.open(images, "wb") as f:
+            f.write(header + bytes(10 * 784))
+        with gzip.open(labels, "wb") as f:
+            f.write(struct.pack(">II", 2049, 9) + bytes(9))
+        self.expect_error(["train", "--dataset", "mnist", "--data-dir", self.tmp], "9 labels")
+        with open(images, "wb") as f:
+            f.write(header + bytes(10 * 784))  # not gzip
+        self.expect_error(["train", "--dataset", "mnist", "--data-dir", self.tmp], "not a gzip file")
+        with gzip.open(images, "wb") as f:
+            f.write(struct.pack(">IIII", 2049, 10, 28, 28) + bytes(10 * 784))
+        self.expect_error(["train", "--dataset", "mnist", "--data-dir", self.tmp], "wrong magic number")
+        data = gzip.compress(header + bytes(range(256)) * 31)
+        with open(images, "wb") as f:
+            f.write(data[: len(data) // 2])
+        self.expect_error(["train", "--dataset", "mnist", "--data-dir", self.tmp], "truncated")
+
+    def test_bad_checkpoint_and_config_files(self):
+        garbage = os.path.join(self.tmp, "garbage.safetensors")
+        with open(garbage, "wb") as f:
+            f.write(b"\x00" * 3)
+        self.expect_error(["eval", garbage], "not a safetensors file")
+        config = os.path.join(self.tmp, "c.json")
+        with open(config, "w") as f:
+            json.dump({"learning_rate": 0.1}, f)
+        self.expect_error(["train", "--config", config], "unknown setting 'learning_rate'")
+
+    def test_help_documents_every_flag_with_its_default(self):
+        text = fbnet("train", "--help").stdout
+        for flag, default in [("--learning-rate", "0.02"), ("--batch-size", "128"), ("--feedback-alpha", "0.3"),
+                              ("--noise-scale", "2"), ("--epochs", "30"), ("--dataset", "fashion-mnist")]:
+            self.assertIn(flag, text)
+            line = next(l for l in text.splitlines() if l.strip().startswith(flag + " "))
+            self.assertIn(default, line, line)
+
+
+def main():
+    global FBNET
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--fbnet", required=True)
+    args, rest = parser.parse_known_args()
+    FBNET = os.path.abspath(args.fbnet)
+    unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
+
+
+if __name__ == "__main__":
+    main()

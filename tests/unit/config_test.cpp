@@ -91,7 +91,7 @@ TEST(Config, InvalidValuesNameTheFlag) {
       {"epochs", "0", "--epochs"},                 {"epochs", "-3", "--epochs"},
       {"feedback-alpha", "1.5", "--feedback-alpha"}, {"feedback-alpha", "-0.1", "--feedback-alpha"},
       {"momentum", "1", "--momentum"},             {"dropout", "1", "--dropout"},
-      {"threads", "0", "--threads"},               {"epochs", "ten", "--epochs: expected an integer"},
+      {"threads", "-1", "--threads"},               {"epochs", "ten", "--epochs: expected an integer"},
       {"learning-rate", "0.1x", "--learning-rate: expected a number"},
       {"feedback-combine", "gain", "--feedback-combine"},
       {"model", "resnet", "--model"},              {"feedback", "h1->h2", "--feedback"},
