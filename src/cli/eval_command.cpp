@@ -2,6 +2,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/setting_flags.hpp"
@@ -46,10 +47,11 @@ void add_eval_command(CLI::App& app) {
     const EvalResult result = evaluate(network, set, config.eval_batch_size);
     const double noise_scale = state->split == "test" ? config.noise_scale : 0.0;
     if (state->json) {
-      fmt::print("{{\"checkpoint\": \"{}\", \"epoch\": {}, \"dataset\": \"{}\", \"split\": \"{}\", \"noise_scale\": {}, "
-                 "\"count\": {}, \"accuracy\": {}, \"loss\": {}}}\n",
-                 state->checkpoint_path, checkpoint.epoch, config.dataset, state->split, noise_scale, result.count,
-                 result.accuracy, result.loss);
+      const nlohmann::ordered_json line = {{"checkpoint", state->checkpoint_path}, {"epoch", checkpoint.epoch},
+                                           {"dataset", config.dataset},         {"split", state->split},
+                                           {"noise_scale", noise_scale},        {"count", result.count},
+                                           {"accuracy", result.accuracy},       {"loss", result.loss}};
+      fmt::print("{}\n", line.dump());
     } else {
       fmt::print("{} (epoch {}) on {} {}, noise scale {}: accuracy {:.2f}% ({} images), loss {:.4f}\n",
                  state->checkpoint_path, checkpoint.epoch, config.dataset, state->split, noise_scale, result.accuracy,

@@ -32,6 +32,10 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "fbnet: error: out of memory\n");
     return 3;
+  } catch (const std::exception& error) {
+    // Not a failure fbnet anticipated: still a message and an exit status, never an abort.
+    fmt::print(stderr, "fbnet: internal error: {}\n", error.what());
+    return 3;
   }
   return 0;
 }

@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/error.hpp"
-#include "train/atomic_file.hpp"
 #include "train/config.hpp"
 
 namespace fbnet {
@@ -37,13 +36,8 @@ std::vector<std::pair<std::string, std::string>> explicit_settings(const std::st
     const std::string path = (std::filesystem::path(resume_folder) / "config.json").string();
     FBNET_CHECK(std::filesystem::is_regular_file(path), "--resume: {} is not a run folder (it has no config.json)",
                 resume_folder);
-    nlohmann::json run;
-    try {
-      run = nlohmann::json::parse(read_file(path));
-    } catch (const nlohmann::json::exception& error) {
-      fail("{}: invalid JSON: {}", path, error.what());
-    }
-    FBNET_CHECK(run.contains("config"), "{}: has no 'config' entry", path);
+    const nlohmann::json run = read_json_file(path);
+    FBNET_CHECK(run.is_object() && run.contains("config"), "{}: has no 'config' entry", path);
     settings = settings_from_json(run["config"], path);
     settings.emplace_back("out", resume_folder);
   }

@@ -94,13 +94,18 @@ DatasetPair load_dataset(const std::string& name, const std::string& data_dir) {
   const std::string dir = data_dir.empty() ? spec.default_dir : data_dir;
   FBNET_CHECK(!dir.empty(), "--data-dir: dataset '{}' has no default folder; give the folder holding {}train-images-idx3-ubyte.gz",
               name, spec.file_prefix);
-  FBNET_CHECK(std::filesystem::is_directory(dir), "--data-dir: '{}' is not a folder (dataset '{}')", dir, name);
+  std::error_code error;
+  FBNET_CHECK(std::filesystem::is_directory(dir, error), "--data-dir: '{}' is not a folder (dataset '{}')", dir, name);
   auto path = [&](const char* part) { return (std::filesystem::path(dir) / (spec.file_prefix + part)).string(); };
   // MNIST and Fashion-MNIST name their test files t10k-, EMNIST names them test-.
   const bool emnist = spec.transposed;
-  return {load_idx_pair(path("train-images-idx3-ubyte.gz"), path("train-labels-idx1-ubyte.gz"), spec),
-          load_idx_pair(path(emnist ? "test-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz"),
-                        path(emnist ? "test-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz"), spec)};
+  DatasetPair pair{load_idx_pair(path("train-images-idx3-ubyte.gz"), path("train-labels-idx1-ubyte.gz"), spec),
+                   load_idx_pair(path(emnist ? "test-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz"),
+                                 path(emnist ? "test-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz"), spec)};
+  FBNET_CHECK(pair.train.rows == pair.test.rows && pair.train.cols == pair.test.cols,
+              "--data-dir: {} has {}x{} training images but {}x{} test images", dir, pair.train.rows, pair.train.cols,
+              pair.test.rows, pair.test.cols);
+  return pair;
 }
 
 }  // namespace fbnet

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <cstdio>
 
 #include "engine/error.hpp"
@@ -18,7 +19,8 @@ constexpr int64_t kMaxIdxDimension = int64_t{1} << 28;
 class GzipFile {
  public:
   explicit GzipFile(const std::string& path) : path_(path) {
-    FBNET_CHECK(std::filesystem::is_regular_file(path), "{}: no such file", path);
+    std::error_code error;
+    FBNET_CHECK(std::filesystem::is_regular_file(path, error), "{}: no such file", path);
     // zlib reads non-gzip bytes through unchanged, so the magic bytes are checked first.
     unsigned char magic[2] = {0, 0};
     FILE* raw = std::fopen(path.c_str(), "rb");
@@ -52,6 +54,18 @@ class GzipFile {
       size -= got;
     }
   }
+  // Reads exactly `size` bytes into `out`, growing it as the data arrives, so a
+  // header that promises more than the file holds costs no large allocation.
+  void read_into(std::vector<uint8_t>& out, int64_t size, const char* what) {
+    constexpr int64_t kChunk = int64_t{16} << 20;
+    out.clear();
+    for (int64_t done = 0; done < size;) {
+      const int64_t chunk = std::min(kChunk, size - done);
+      out.resize(done + chunk);
+      read_exactly(out.data() + done, chunk, what);
+      done += chunk;
+    }
+  }
   uint32_t read_big_endian_u32(const char* what) {
     unsigned char bytes[4];
     read_exactly(bytes, 4, what);
@@ -72,11 +86,10 @@ class GzipFile {
   gzFile file_ = nullptr;
 };
 
-uint32_t read_magic(GzipFile& file, const std::string& path, uint32_t expected, const char* kind) {
+void read_magic(GzipFile& file, const std::string& path, uint32_t expected, const char* kind) {
   const uint32_t magic = file.read_big_endian_u32("the magic number");
   FBNET_CHECK(magic == expected, "{}: wrong magic number {} (expected {} for an IDX {} file)", path, magic,
               expected, kind);
-  return magic;
 }
 
 int64_t read_dimension(GzipFile& file, const std::string& path, const char* name) {
@@ -99,8 +112,7 @@ IdxImages read_idx_images(const std::string& path) {
   FBNET_CHECK(pixels_per_image <= kMaxIdxBytes / images.count,
               "{}: header declares {} images of {}x{}, more than the {} GiB an IDX file may hold", path, images.count,
               images.rows, images.cols, kMaxIdxBytes >> 30);
-  images.pixels.resize(images.count * pixels_per_image);
-  file.read_exactly(images.pixels.data(), images.count * pixels_per_image, "the pixels");
+  file.read_into(images.pixels, images.count * pixels_per_image, "the pixels");
   file.expect_end();
   return images;
 }
@@ -109,8 +121,8 @@ std::vector<uint8_t> read_idx_labels(const std::string& path) {
   GzipFile file(path);
   read_magic(file, path, kIdxLabelsMagic, "labels");
   const int64_t count = read_dimension(file, path, "label count");
-  std::vector<uint8_t> labels(count);
-  file.read_exactly(labels.data(), count, "the labels");
+  std::vector<uint8_t> labels;
+  file.read_into(labels, count, "the labels");
   file.expect_end();
   return labels;
 }

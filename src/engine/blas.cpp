@@ -23,25 +23,31 @@ void check_product_shapes(MatrixView<const Scalar> a, Transpose transpose_a, Mat
               b_rows, b_cols, c.rows, c.cols);
 }
 
+// The one line that differs between float and double.
+void cblas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void cblas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+                int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 }  // namespace
 
-template <>
-void gemm<float>(MatrixView<const float> a, Transpose transpose_a, MatrixView<const float> b,
-                 Transpose transpose_b, MatrixView<float> c, float alpha, float beta) {
+template <class Scalar>
+void gemm(MatrixView<const Scalar> a, Transpose transpose_a, MatrixView<const Scalar> b, Transpose transpose_b,
+          MatrixView<Scalar> c, Scalar alpha, Scalar beta) {
   check_product_shapes(a, transpose_a, b, transpose_b, c);
   const int64_t k = transpose_a == Transpose::kYes ? a.rows : a.cols;
-  cblas_sgemm(CblasRowMajor, cblas_transpose(transpose_a), cblas_transpose(transpose_b), c.rows, c.cols, k,
-              alpha, a.data, a.cols, b.data, b.cols, beta, c.data, c.cols);
+  cblas_gemm(cblas_transpose(transpose_a), cblas_transpose(transpose_b), c.rows, c.cols, k, alpha, a.data, a.cols,
+             b.data, b.cols, beta, c.data, c.cols);
 }
 
-template <>
-void gemm<double>(MatrixView<const double> a, Transpose transpose_a, MatrixView<const double> b,
-                  Transpose transpose_b, MatrixView<double> c, double alpha, double beta) {
-  check_product_shapes(a, transpose_a, b, transpose_b, c);
-  const int64_t k = transpose_a == Transpose::kYes ? a.rows : a.cols;
-  cblas_dgemm(CblasRowMajor, cblas_transpose(transpose_a), cblas_transpose(transpose_b), c.rows, c.cols, k,
-              alpha, a.data, a.cols, b.data, b.cols, beta, c.data, c.cols);
-}
+template void gemm<float>(MatrixView<const float>, Transpose, MatrixView<const float>, Transpose, MatrixView<float>,
+                          float, float);
+template void gemm<double>(MatrixView<const double>, Transpose, MatrixView<const double>, Transpose,
+                           MatrixView<double>, double, double);
 
 void set_blas_threads(int threads) {
   openblas_set_num_threads(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));

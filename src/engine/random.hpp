@@ -42,7 +42,6 @@ enum RandomStream : uint64_t {
   kDropoutStream = 3,
   kValidationSplitStream = 4,
   kNoiseStream = 5,
-  kSubsetStream = 6,
 };
 
 std::vector<int64_t> random_permutation(int64_t n, Rng& rng);

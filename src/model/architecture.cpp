@@ -2,12 +2,33 @@
 #include "model/architecture.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
+#include "engine/enum_names.hpp"
 #include "engine/error.hpp"
 
 namespace fbnet {
+namespace {
+
+constexpr EnumName<FeedbackCombine> kCombineNames[] = {{FeedbackCombine::kMix, "mix"}, {FeedbackCombine::kAdd, "add"}};
+constexpr EnumName<FirstStepFeedback> kFirstStepNames[] = {{FirstStepFeedback::kNone, "none"},
+                                                           {FirstStepFeedback::kZero, "zero"}};
+constexpr EnumName<Readout> kReadoutNames[] = {{Readout::kLastStep, "last-step"}, {Readout::kEveryStep, "every-step"}};
+
+}  // namespace
+
+const char* to_string(FeedbackCombine value) { return enum_name(kCombineNames, value); }
+const char* to_string(FirstStepFeedback value) { return enum_name(kFirstStepNames, value); }
+const char* to_string(Readout value) { return enum_name(kReadoutNames, value); }
+FeedbackCombine parse_feedback_combine(const std::string& text, const std::string& what) {
+  return parse_enum(kCombineNames, what, text);
+}
+FirstStepFeedback parse_first_step_feedback(const std::string& text, const std::string& what) {
+  return parse_enum(kFirstStepNames, what, text);
+}
+Readout parse_readout(const std::string& text, const std::string& what) { return parse_enum(kReadoutNames, what, text); }
 
 int64_t Architecture::activation_size(int index) const {
   if (index == 0) return input_size;
@@ -16,11 +37,22 @@ int64_t Architecture::activation_size(int index) const {
 }
 
 void Architecture::validate() const {
-  FBNET_CHECK(input_size > 0, "architecture: input size must be positive, got {}", input_size);
-  FBNET_CHECK(classes >= 2, "architecture: need at least 2 classes, got {}", classes);
+  // Bounds far above any MLP fbnet trains, so that sizes from an untrusted
+  // checkpoint cannot overflow the counts below or allocate absurd memory.
+  constexpr int64_t kMaxWidth = int64_t{1} << 20;
+  constexpr size_t kMaxHiddenLayers = 64;
+  constexpr int64_t kMaxParameters = int64_t{1} << 31;
+  FBNET_CHECK(input_size > 0 && input_size <= kMaxWidth, "architecture: input size must be in 1..{}, got {}", kMaxWidth,
+              input_size);
+  FBNET_CHECK(classes >= 2 && classes <= kMaxWidth, "architecture: classes must be in 2..{}, got {}", kMaxWidth, classes);
   FBNET_CHECK(!hidden_sizes.empty(), "architecture: --hidden needs at least one hidden layer");
+  FBNET_CHECK(hidden_sizes.size() <= kMaxHiddenLayers, "architecture: --hidden allows at most {} layers, got {}",
+              kMaxHiddenLayers, hidden_sizes.size());
   for (int64_t size : hidden_sizes)
-    FBNET_CHECK(size > 0, "architecture: --hidden sizes must be positive, got {}", size);
+    FBNET_CHECK(size > 0 && size <= kMaxWidth, "architecture: --hidden sizes must be in 1..{}, got {}", kMaxWidth, size);
+  FBNET_CHECK(feedback.size() <= kMaxHiddenLayers * kMaxHiddenLayers, "architecture: too many feedback edges ({})",
+              feedback.size());
+  FBNET_CHECK(steps <= 100000, "architecture: --steps must be at most 100000, got {}", steps);
   FBNET_CHECK(dropout >= 0.0 && dropout < 1.0, "architecture: --dropout must be in [0, 1), got {}", dropout);
   FBNET_CHECK(feedback_alpha >= 0.0 && feedback_alpha <= 1.0,
               "architecture: --feedback-alpha must be in [0, 1], got {}", feedback_alpha);
@@ -34,6 +66,8 @@ void Architecture::validate() const {
                 "architecture: feedback must go from a higher to a lower layer, got {}->{}",
                 activation_name(edge.source, hidden_count), activation_name(edge.target, hidden_count));
   }
+  FBNET_CHECK(parameter_count() <= kMaxParameters, "architecture: {} parameters is more than the {} fbnet allows",
+              parameter_count(), kMaxParameters);
   FBNET_CHECK(!(feedback.empty() && steps > 1 && readout == Readout::kLastStep),
               "architecture: --steps {} without feedback edges repeats the same pass; use --steps 1", steps);
 }
@@ -95,12 +129,11 @@ std::string Architecture::describe() const {
     text += fmt::format("  feedback {}: {} (step t-1) -> input of layer {} (step t)  Linear({}, {}), {} alpha {}  params {}\n", e,
                         activation_name(edge.source, hidden_count), edge.target, activation_size(edge.source),
                         activation_size(edge.target),
-                        feedback_combine == FeedbackCombine::kMix ? "mix" : "add", feedback_alpha,
+                        to_string(feedback_combine), feedback_alpha,
                         (activation_size(edge.source) + 1) * activation_size(edge.target));
   }
-  text += fmt::format("  steps {}, readout at {}, first-step feedback {}\n", steps,
-                      readout == Readout::kLastStep ? "the last step" : "every step",
-                      first_step_feedback == FirstStepFeedback::kNone ? "none" : "zero");
+  text += fmt::format("  steps {}, readout {}, first-step feedback {}\n", steps, to_string(readout),
+                      to_string(first_step_feedback));
   return text;
 }
 
@@ -114,9 +147,10 @@ namespace {
 
 int parse_activation(const std::string& name, int hidden_count, const std::string& edge_text) {
   if (name == "x") return 0;
-  if (name.size() >= 2 && name[0] == 'h' && std::all_of(name.begin() + 1, name.end(), ::isdigit)) {
-    const int index = std::stoi(name.substr(1));
-    if (index >= 1 && index <= hidden_count) return index;
+  int index = 0;
+  if (name.size() >= 2 && name[0] == 'h') {
+    const auto [end, error] = std::from_chars(name.data() + 1, name.data() + name.size(), index);
+    if (error == std::errc() && end == name.data() + name.size() && index >= 1 && index <= hidden_count) return index;
   }
   fail("--feedback: '{}' in edge '{}' is not a layer; expected x or h1..h{}", name, edge_text, hidden_count);
 }

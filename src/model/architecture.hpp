@@ -81,6 +81,15 @@ struct Architecture {
   std::string describe() const;
 };
 
+// Spellings in flags, config files and checkpoint metadata.
+const char* to_string(FeedbackCombine value);
+const char* to_string(FirstStepFeedback value);
+const char* to_string(Readout value);
+// Throw fbnet::Error naming `what` and the allowed spellings.
+FeedbackCombine parse_feedback_combine(const std::string& text, const std::string& what);
+FirstStepFeedback parse_first_step_feedback(const std::string& text, const std::string& what);
+Readout parse_readout(const std::string& text, const std::string& what);
+
 std::string activation_name(int index, int hidden_count);
 // "h1->x,h2->h1" <-> edges; throws fbnet::Error on malformed text.
 std::vector<FeedbackEdge> parse_feedback_edges(const std::string& text, int hidden_count);

@@ -81,6 +81,7 @@ void Network<Scalar>::forward(std::span<const Tensor<Scalar>* const> inputs, Mod
   const bool use_dropout = mode == Mode::kTrain && arch.dropout > 0;
   FBNET_CHECK(!use_dropout || dropout_rng != nullptr, "forward: training with dropout needs a random stream");
   has_dropout_masks_ = use_dropout;
+  last_forward_trained_ = mode == Mode::kTrain;
   const Scalar alpha = static_cast<Scalar>(arch.feedback_alpha);
   const Scalar keep = static_cast<Scalar>(arch.feedforward_keep());
 
@@ -152,6 +153,7 @@ LossAndCorrect Network<Scalar>::loss(std::span<const int32_t* const> labels) {
 
 template <class Scalar>
 void Network<Scalar>::backward() {
+  FBNET_CHECK(last_forward_trained_, "backward: the last forward was not a training forward");
   const Architecture& arch = architecture_;
   const Scalar alpha = static_cast<Scalar>(arch.feedback_alpha);
   const Scalar keep = static_cast<Scalar>(arch.feedforward_keep());

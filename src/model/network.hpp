@@ -48,6 +48,7 @@ class Network {
   // last forward and keeps dL/dlogits for backward().
   LossAndCorrect loss(std::span<const int32_t* const> labels);
   // Accumulates dL/dparameters into parameters().grads() (call zero_grads first).
+  // Needs the last forward to be a Mode::kTrain one whose inputs are still alive.
   void backward();
 
   // The dropout mask [B, H] of `step` in the last training forward (tests
@@ -72,6 +73,7 @@ class Network {
   std::vector<std::vector<Tensor<Scalar>>> outputs_;              // a_{l+1}(t), after relu
   std::vector<Tensor<Scalar>> dropout_masks_;                     // [step]
   bool has_dropout_masks_ = false;
+  bool last_forward_trained_ = false;  // backward() needs the caches of a Mode::kTrain forward
   // Backward buffers: dL/d a_{l+1}(t), the output gradient of each layer.
   std::vector<std::vector<Tensor<Scalar>>> output_grads_;
   std::vector<Tensor<Scalar>> input_grads_;  // [layer] scratch

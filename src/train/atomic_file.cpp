@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -39,6 +40,13 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
     const int error = errno;
     ::unlink(temporary.c_str());
     fail("cannot write {}: {}", path, std::strerror(error));
+  }
+  // Make the rename itself durable.
+  const std::string folder = std::filesystem::path(path).parent_path().string();
+  const int folder_fd = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (folder_fd >= 0) {
+    ::fsync(folder_fd);
+    ::close(folder_fd);
   }
 }
 

@@ -1,6 +1,8 @@
 // Checkpoint layout on top of safetensors.
 #include "train/checkpoint.hpp"
 
+#include <charconv>
+
 #include "engine/error.hpp"
 
 namespace fbnet {
@@ -11,6 +13,17 @@ const std::string kMomentumPrefix = "optimizer.momentum.";
 
 std::vector<float> slice(const std::vector<float>& buffer, const ParameterInfo& info) {
   return {buffer.begin() + info.offset, buffer.begin() + info.offset + info.size()};
+}
+
+// Every weight the architecture declares is in the file with its shape, so
+// the metadata cannot make us allocate more than the file holds.
+void check_weights_present(const Checkpoint& checkpoint) {
+  for (const ParameterInfo& info : parameter_layout(checkpoint.architecture)) {
+    const NamedTensor* tensor = checkpoint.file.find(info.name);
+    FBNET_CHECK(tensor != nullptr && tensor->shape == info.shape,
+                "{}: the architecture in its metadata needs tensor '{}' of shape {}, which the file {}",
+                checkpoint.path, info.name, shape_string(info.shape), tensor == nullptr ? "lacks" : "has with another shape");
+  }
 }
 
 // Copies tensors named prefix + parameter name into `buffer`, checking shapes.
@@ -39,25 +52,45 @@ nlohmann::json architecture_to_json(const Architecture& a) {
           {"dropout", a.dropout},
           {"feedback", edges},
           {"feedback_alpha", a.feedback_alpha},
-          {"feedback_combine", a.feedback_combine == FeedbackCombine::kMix ? "mix" : "add"},
-          {"first_step_feedback", a.first_step_feedback == FirstStepFeedback::kNone ? "none" : "zero"},
-          {"readout", a.readout == Readout::kLastStep ? "last-step" : "every-step"},
+          {"feedback_combine", to_string(a.feedback_combine)},
+          {"first_step_feedback", to_string(a.first_step_feedback)},
+          {"readout", to_string(a.readout)},
           {"steps", a.steps}};
 }
 
 Architecture architecture_from_json(const nlohmann::json& json, const std::string& source) {
+  // Integers must be JSON integers: converting 1e30 to int64 would be undefined.
+  auto integer = [&](const nlohmann::json& value, const char* field) -> int64_t {
+    FBNET_CHECK(value.is_number_integer(), "{}: architecture field '{}' must be an integer, got {}", source, field,
+                value.dump());
+    return value.get<int64_t>();
+  };
+  auto small_integer = [&](const nlohmann::json& value, const char* field) -> int {
+    const int64_t v = integer(value, field);
+    FBNET_CHECK(v >= -(int64_t{1} << 30) && v <= (int64_t{1} << 30), "{}: architecture field '{}' = {} is out of range",
+                source, field, v);
+    return static_cast<int>(v);
+  };
+  auto text = [&](const nlohmann::json& value, const char* field) -> std::string {
+    FBNET_CHECK(value.is_string(), "{}: architecture field '{}' must be a string", source, field);
+    return value.get<std::string>();
+  };
   try {
     Architecture a;
-    a.input_size = json.at("input_size").get<int64_t>();
-    a.hidden_sizes = json.at("hidden_sizes").get<std::vector<int64_t>>();
-    a.classes = json.at("classes").get<int64_t>();
+    a.input_size = integer(json.at("input_size"), "input_size");
+    a.hidden_sizes.clear();
+    FBNET_CHECK(json.at("hidden_sizes").is_array(), "{}: architecture field 'hidden_sizes' must be a list", source);
+    for (const auto& size : json.at("hidden_sizes")) a.hidden_sizes.push_back(integer(size, "hidden_sizes"));
+    a.classes = integer(json.at("classes"), "classes");
     a.dropout = json.at("dropout").get<double>();
-    for (const auto& edge : json.at("feedback")) a.feedback.push_back({edge.at("source").get<int>(), edge.at("target").get<int>()});
+    FBNET_CHECK(json.at("feedback").is_array(), "{}: architecture field 'feedback' must be a list", source);
+    for (const auto& edge : json.at("feedback"))
+      a.feedback.push_back({small_integer(edge.at("source"), "source"), small_integer(edge.at("target"), "target")});
     a.feedback_alpha = json.at("feedback_alpha").get<double>();
-    a.feedback_combine = json.at("feedback_combine") == "mix" ? FeedbackCombine::kMix : FeedbackCombine::kAdd;
-    a.first_step_feedback = json.at("first_step_feedback") == "none" ? FirstStepFeedback::kNone : FirstStepFeedback::kZero;
-    a.readout = json.at("readout") == "last-step" ? Readout::kLastStep : Readout::kEveryStep;
-    a.steps = json.at("steps").get<int>();
+    a.feedback_combine = parse_feedback_combine(text(json.at("feedback_combine"), "feedback_combine"), source);
+    a.first_step_feedback = parse_first_step_feedback(text(json.at("first_step_feedback"), "first_step_feedback"), source);
+    a.readout = parse_readout(text(json.at("readout"), "readout"), source);
+    a.steps = small_integer(json.at("steps"), "steps");
     a.validate();
     return a;
   } catch (const nlohmann::json::exception& error) {
@@ -96,12 +129,16 @@ Checkpoint read_checkpoint(const std::string& path) {
   try {
     checkpoint.architecture = architecture_from_json(nlohmann::json::parse(field("architecture")), path);
     checkpoint.config = nlohmann::json::parse(field("config"));
-    checkpoint.epoch = std::stoi(field("epoch"));
   } catch (const nlohmann::json::exception& error) {
     fail("{}: malformed checkpoint metadata: {}", path, error.what());
-  } catch (const std::logic_error&) {
-    fail("{}: malformed checkpoint metadata: epoch '{}' is not a number", path, field("epoch"));
   }
+  FBNET_CHECK(checkpoint.config.is_object(), "{}: checkpoint metadata 'config' must be an object", path);
+  const std::string& epoch = field("epoch");
+  const auto [end, error] = std::from_chars(epoch.data(), epoch.data() + epoch.size(), checkpoint.epoch);
+  FBNET_CHECK(error == std::errc() && end == epoch.data() + epoch.size() && checkpoint.epoch >= 0 &&
+                  checkpoint.epoch < 1000000,
+              "{}: checkpoint metadata epoch '{}' is not a number in 0..999999", path, epoch);
+  check_weights_present(checkpoint);
   return checkpoint;
 }
 

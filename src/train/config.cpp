@@ -11,40 +11,17 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include "engine/enum_names.hpp"
 #include "engine/error.hpp"
 #include "train/atomic_file.hpp"
 
 namespace fbnet {
 namespace {
 
-template <class Enum>
-struct EnumName {
-  Enum value;
-  const char* name;
-};
 constexpr EnumName<ModelPreset> kModelNames[] = {
     {ModelPreset::kFF, "ff"}, {ModelPreset::kFFLarge, "ff-large"}, {ModelPreset::kFB, "fb"}, {ModelPreset::kCustom, "custom"}};
-constexpr EnumName<FeedbackCombine> kCombineNames[] = {{FeedbackCombine::kMix, "mix"}, {FeedbackCombine::kAdd, "add"}};
-constexpr EnumName<FirstStepFeedback> kFirstStepNames[] = {{FirstStepFeedback::kNone, "none"},
-                                                           {FirstStepFeedback::kZero, "zero"}};
 constexpr EnumName<ProgressMode> kProgressNames[] = {
     {ProgressMode::kAuto, "auto"}, {ProgressMode::kAlways, "always"}, {ProgressMode::kNever, "never"}};
-
-template <class Enum, size_t N>
-Enum parse_enum(const EnumName<Enum> (&names)[N], const std::string& setting, const std::string& text) {
-  std::vector<std::string> options;
-  for (const auto& entry : names) {
-    if (text == entry.name) return entry.value;
-    options.push_back(entry.name);
-  }
-  fail("--{}: '{}' is not one of: {}", setting, text, fmt::join(options, ", "));
-}
-template <class Enum, size_t N>
-std::string format_enum(const EnumName<Enum> (&names)[N], Enum value) {
-  for (const auto& entry : names)
-    if (entry.value == value) return entry.name;
-  return "?";
-}
 
 template <class Integer>
 Integer parse_integer(const std::string& setting, const std::string& text) {
@@ -75,20 +52,20 @@ void parse_value(const std::string& setting, const std::string& text, std::vecto
   std::string item;
   while (std::getline(stream, item, ',')) field.push_back(parse_integer<int64_t>(setting, item));
 }
-void parse_value(const std::string& setting, const std::string& text, ModelPreset& field) { field = parse_enum(kModelNames, setting, text); }
-void parse_value(const std::string& setting, const std::string& text, FeedbackCombine& field) { field = parse_enum(kCombineNames, setting, text); }
-void parse_value(const std::string& setting, const std::string& text, FirstStepFeedback& field) { field = parse_enum(kFirstStepNames, setting, text); }
-void parse_value(const std::string& setting, const std::string& text, ProgressMode& field) { field = parse_enum(kProgressNames, setting, text); }
+void parse_value(const std::string& setting, const std::string& text, ModelPreset& field) { field = parse_enum(kModelNames, "--" + setting, text); }
+void parse_value(const std::string& setting, const std::string& text, FeedbackCombine& field) { field = parse_feedback_combine(text, "--" + setting); }
+void parse_value(const std::string& setting, const std::string& text, FirstStepFeedback& field) { field = parse_first_step_feedback(text, "--" + setting); }
+void parse_value(const std::string& setting, const std::string& text, ProgressMode& field) { field = parse_enum(kProgressNames, "--" + setting, text); }
 
 nlohmann::json json_value(const std::string& field) { return field; }
 template <class Number>
   requires std::is_arithmetic_v<Number>
 nlohmann::json json_value(Number field) { return field; }
 nlohmann::json json_value(const std::vector<int64_t>& field) { return field; }
-nlohmann::json json_value(ModelPreset field) { return format_enum(kModelNames, field); }
-nlohmann::json json_value(FeedbackCombine field) { return format_enum(kCombineNames, field); }
-nlohmann::json json_value(FirstStepFeedback field) { return format_enum(kFirstStepNames, field); }
-nlohmann::json json_value(ProgressMode field) { return format_enum(kProgressNames, field); }
+nlohmann::json json_value(ModelPreset field) { return enum_name(kModelNames, field); }
+nlohmann::json json_value(FeedbackCombine field) { return to_string(field); }
+nlohmann::json json_value(FirstStepFeedback field) { return to_string(field); }
+nlohmann::json json_value(ProgressMode field) { return enum_name(kProgressNames, field); }
 
 // A JSON value of a config file as the text a flag would carry.
 std::string json_as_text(const nlohmann::json& value, const std::string& source, const std::string& key) {
@@ -102,35 +79,33 @@ std::string json_as_text(const nlohmann::json& value, const std::string& source,
   fail("{}: setting '{}' has a value of type {}; expected a string, a number or a list", source, key, value.type_name());
 }
 
+// The report's networks with the hyperparameters its grid chose (NOTES.md).
+struct Preset {
+  ModelPreset model;
+  int64_t hidden;
+  const char* feedback;
+  int steps;
+  double feedback_alpha;
+  double learning_rate;
+  double momentum;
+  int64_t batch_size;
+};
+constexpr Preset kPresets[] = {
+    {ModelPreset::kFF, 500, "", 1, 0.3, 0.02, 0.7, 128},
+    {ModelPreset::kFFLarge, 1000, "", 1, 0.3, 0.04, 0.5, 128},
+    {ModelPreset::kFB, 500, "h1->x", 2, 0.3, 0.02, 0.3, 64},
+};
+
 void apply_preset(RunConfig& config) {
-  switch (config.model) {
-    case ModelPreset::kFF:
-      config.hidden = {500};
-      config.feedback = "";
-      config.steps = 1;
-      config.learning_rate = 0.02;
-      config.momentum = 0.7;
-      config.batch_size = 128;
-      break;
-    case ModelPreset::kFFLarge:
-      config.hidden = {1000};
-      config.feedback = "";
-      config.steps = 1;
-      config.learning_rate = 0.04;
-      config.momentum = 0.5;
-      config.batch_size = 128;
-      break;
-    case ModelPreset::kFB:
-      config.hidden = {500};
-      config.feedback = "h1->x";
-      config.steps = 2;
-      config.feedback_alpha = 0.3;
-      config.learning_rate = 0.02;
-      config.momentum = 0.3;
-      config.batch_size = 64;
-      break;
-    case ModelPreset::kCustom:
-      break;
+  for (const Preset& preset : kPresets) {
+    if (preset.model != config.model) continue;
+    config.hidden = {preset.hidden};
+    config.feedback = preset.feedback;
+    config.steps = preset.steps;
+    config.feedback_alpha = preset.feedback_alpha;
+    config.learning_rate = preset.learning_rate;
+    config.momentum = preset.momentum;
+    config.batch_size = preset.batch_size;
   }
 }
 
@@ -181,11 +156,7 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
       fail("{}: invalid TOML at line {}: {}", path, error.source().begin.line, error.description());
     }
   } else if (extension == ".json") {
-    try {
-      json = nlohmann::json::parse(read_file(path));
-    } catch (const nlohmann::json::exception& error) {
-      fail("{}: invalid JSON: {}", path, error.what());
-    }
+    json = read_json_file(path);
   } else {
     fail("--config: {}: expected a .json or .toml file", path);
   }
@@ -203,7 +174,15 @@ std::vector<std::pair<std::string, std::string>> settings_from_json(const nlohma
   return settings;
 }
 
-nlohmann::json config_to_json(const RunConfig& config) {
+nlohmann::json read_json_file(const std::string& path) {
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& error) {
+    fail("{}: invalid JSON: {}", path, error.what());
+  }
+}
+
+nlohmann::ordered_json config_to_json(const RunConfig& config) {
   nlohmann::ordered_json json;
   for_each_setting(config, [&](const char* name, const auto& field, const char*) { json[name] = json_value(field); });
   return json;
@@ -215,16 +194,11 @@ void validate(const RunConfig& config) {
   FBNET_CHECK(config.momentum >= 0 && config.momentum < 1, "--momentum: must be in [0, 1), got {}", config.momentum);
   FBNET_CHECK(config.batch_size > 0, "--batch-size: must be positive, got {}", config.batch_size);
   FBNET_CHECK(config.eval_batch_size > 0, "--eval-batch-size: must be positive, got {}", config.eval_batch_size);
-  FBNET_CHECK(config.feedback_alpha >= 0 && config.feedback_alpha <= 1, "--feedback-alpha: must be in [0, 1], got {}",
-              config.feedback_alpha);
-  FBNET_CHECK(config.dropout >= 0 && config.dropout < 1, "--dropout: must be in [0, 1), got {}", config.dropout);
   FBNET_CHECK(config.validation_size >= 0, "--validation-size: must be >= 0, got {}", config.validation_size);
   FBNET_CHECK(config.train_limit >= 0, "--train-limit: must be >= 0, got {}", config.train_limit);
   FBNET_CHECK(config.noise_scale >= 0, "--noise-scale: must be >= 0, got {}", config.noise_scale);
   FBNET_CHECK(config.threads >= 0 && config.threads <= 256, "--threads: must be in 0..256, got {}", config.threads);
-  FBNET_CHECK(config.steps >= 1, "--steps: must be at least 1, got {}", config.steps);
-  for (int64_t size : config.hidden) FBNET_CHECK(size > 0, "--hidden: sizes must be positive, got {}", size);
-  FBNET_CHECK(!config.hidden.empty(), "--hidden: needs at least one hidden layer");
+  // Alpha, dropout, steps, hidden sizes and feedback edges: the architecture's own checks.
   architecture_from(config, 784, 2).validate();
 }
 
@@ -243,6 +217,6 @@ Architecture architecture_from(const RunConfig& config, int64_t input_size, int 
   return arch;
 }
 
-std::string model_name(ModelPreset model) { return format_enum(kModelNames, model); }
+std::string model_name(ModelPreset model) { return enum_name(kModelNames, model); }
 
 }  // namespace fbnet

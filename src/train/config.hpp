@@ -97,7 +97,10 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
 // Throws fbnet::Error naming the flag of the first invalid setting.
 void validate(const RunConfig& config);
 
-nlohmann::json config_to_json(const RunConfig& config);
+// The settings in --help order.
+nlohmann::ordered_json config_to_json(const RunConfig& config);
+// Parses a JSON file; throws fbnet::Error naming the file.
+nlohmann::json read_json_file(const std::string& path);
 std::vector<std::pair<std::string, std::string>> settings_from_json(const nlohmann::json& json,
                                                                     const std::string& source);
 

@@ -39,8 +39,9 @@ EvalResult evaluate(Network<float>& network, const LabeledImages& set, int64_t b
   }
   result.count = set.count();
   const double predictions = static_cast<double>(set.count()) * network.readout_count();
+  if (set.count() == 0) return result;  // e.g. --validation-size 0: nothing to measure
   result.loss /= set.count();
-  result.accuracy = set.count() ? 100.0 * correct / predictions : 0.0;
+  result.accuracy = 100.0 * correct / predictions;
   return result;
 }
 

@@ -1,6 +1,7 @@
 // safetensors encoding and the checks that make reading an untrusted file safe.
 #include "train/safetensors.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -48,8 +49,10 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
-  FBNET_CHECK(std::filesystem::is_regular_file(path), "{}: no such checkpoint file", path);
-  const uint64_t file_size = std::filesystem::file_size(path);
+  std::error_code error;
+  FBNET_CHECK(std::filesystem::is_regular_file(path, error), "{}: no such checkpoint file", path);
+  const uint64_t file_size = std::filesystem::file_size(path, error);
+  FBNET_CHECK(!error, "{}: cannot read its size: {}", path, error.message());
   std::ifstream in(path, std::ios::binary);
   FBNET_CHECK(in.good(), "{}: cannot open for reading", path);
   uint64_t header_size = 0;
@@ -100,7 +103,8 @@ SafetensorsFile read_safetensors(const std::string& path) {
     for (const auto& dim : shape_json) {
       FBNET_CHECK(dim.is_number_unsigned(), "{}: tensor '{}' has a non-integer dimension", path, name);
       const uint64_t d = dim.get<uint64_t>();
-      FBNET_CHECK(d == 0 || elements <= data_size / d, "{}: tensor '{}' shape is larger than the file", path, name);
+      FBNET_CHECK(d <= data_size && (d == 0 || elements <= data_size / d), "{}: tensor '{}' shape is larger than the file",
+                  path, name);
       elements *= d;
       shape.push_back(static_cast<int64_t>(d));
     }
@@ -111,6 +115,12 @@ SafetensorsFile read_safetensors(const std::string& path) {
                 begin, end, shape_string(shape), data_size);
     file.tensors.push_back({name, std::move(shape), {}});
     pending.push_back({file.tensors.size() - 1, begin});
+  }
+  std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) { return a.begin < b.begin; });
+  for (size_t i = 1; i < pending.size(); ++i) {
+    const NamedTensor& previous = file.tensors[pending[i - 1].tensor];
+    FBNET_CHECK(pending[i - 1].begin + element_count(previous.shape) * sizeof(float) <= pending[i].begin,
+                "{}: tensors '{}' and '{}' overlap in the data", path, previous.name, file.tensors[pending[i].tensor].name);
   }
   for (const Pending& p : pending) {
     NamedTensor& tensor = file.tensors[p.tensor];

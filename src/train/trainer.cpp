@@ -50,6 +50,25 @@ void add_eval(nlohmann::ordered_json& record, const char* name, const EvalResult
   record[fmt::format("{}_accuracy", name)] = result.accuracy;
 }
 
+// Settings that may change when a run is resumed; any other difference would
+// make the resumed run a different experiment.
+bool may_change_on_resume(const std::string& key) {
+  return key == "epochs" || key == "threads" || key == "progress" || key == "out" || key == "eval-batch-size";
+}
+
+void check_same_run(const Checkpoint& checkpoint, const nlohmann::json& config) {
+  std::string differences;
+  for (const auto& [key, value] : config.items()) {
+    if (may_change_on_resume(key)) continue;
+    const auto saved = checkpoint.config.find(key);
+    if (saved == checkpoint.config.end() || *saved != value)
+      differences += fmt::format("\n  {}: {} in the checkpoint, {} now", key,
+                                 saved == checkpoint.config.end() ? "absent" : saved->dump(), value.dump());
+  }
+  FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only epochs, threads, progress and "
+              "eval-batch-size may change:{}", checkpoint.path, differences);
+}
+
 }  // namespace
 
 std::string default_run_folder(const RunConfig& config) {
@@ -71,11 +90,6 @@ std::vector<nlohmann::ordered_json> read_metrics(const std::string& folder) {
   return epochs;
 }
 
-bool run_is_complete(const std::string& folder, int epochs) {
-  const std::string path = path_in(folder, "checkpoint.safetensors");
-  return fs::exists(path) && read_checkpoint(path).epoch >= epochs;
-}
-
 RunResult train_run(const RunConfig& config, const PreparedData& data, bool resume) {
   validate(config);
   set_blas_threads(config.threads);
@@ -89,24 +103,26 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
   result.folder = folder;
   result.parameters = network.architecture().parameter_count();
   int first_epoch = 1;
+  std::error_code error;
   if (resume) {
-    FBNET_CHECK(fs::exists(checkpoint_path), "--resume: {} holds no checkpoint.safetensors to resume from", folder);
+    FBNET_CHECK(fs::exists(checkpoint_path, error), "--resume: {} holds no checkpoint.safetensors to resume from", folder);
     const Checkpoint checkpoint = read_checkpoint(checkpoint_path);
     FBNET_CHECK(architecture_to_json(checkpoint.architecture) == architecture_to_json(network.architecture()),
                 "--resume: {} was saved from a different architecture:\n  checkpoint: {}\n  this run:   {}",
                 checkpoint_path, architecture_to_json(checkpoint.architecture).dump(),
                 architecture_to_json(network.architecture()).dump());
+    check_same_run(checkpoint, config_json);
     load_weights(checkpoint, network);
     load_velocity(checkpoint, network, optimizer.velocity());
     first_epoch = checkpoint.epoch + 1;
     for (auto& record : read_metrics(folder))
-      if (record.value("epoch", 0) <= checkpoint.epoch) result.epochs.push_back(record);
+      if (record.contains("epoch") && record["epoch"].is_number_integer() && record["epoch"].get<int>() <= checkpoint.epoch)
+        result.epochs.push_back(record);
   } else {
-    FBNET_CHECK(!fs::exists(checkpoint_path),
+    FBNET_CHECK(!fs::exists(checkpoint_path, error),
                 "--out: {} already holds a run; pass --resume to continue it, or choose another --out", folder);
     network.initialize(config.seed);
   }
-  std::error_code error;
   fs::create_directories(folder, error);
   FBNET_CHECK(!error, "--out: cannot create run folder {}: {}", folder, error.message());
   const nlohmann::ordered_json run_description = {{"config", config_json},
@@ -178,8 +194,10 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
     // Metrics first, then the checkpoint: a run killed in between recomputes
     // this epoch on resume and overwrites its line with the same values.
     write_metrics(folder, result.epochs);
-    save_checkpoint(checkpoint_path, network, &optimizer.velocity(), epoch, config_json);
+    // The weights-only file before the checkpoint, so that a completed checkpoint
+    // always has its model file beside it.
     save_checkpoint(path_in(folder, "model.safetensors"), network, nullptr, epoch, config_json);
+    save_checkpoint(checkpoint_path, network, &optimizer.velocity(), epoch, config_json);
     progress.line(fmt::format("{} epoch {:>2}/{}  loss {:.4f}  val {:.2f}%  test {:.2f}%  noisy(s={}) {:.2f}%  {:.2f}s/epoch  [{}]",
                               model_name(config.model), epoch, config.epochs, loss_sum / train_count, validation.accuracy,
                               test.accuracy, config.noise_scale, noisy.accuracy, train_seconds,

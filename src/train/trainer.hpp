@@ -32,8 +32,6 @@ std::string default_run_folder(const RunConfig& config);
 // and match the architecture); otherwise config.out must not hold a run yet.
 RunResult train_run(const RunConfig& config, const PreparedData& data, bool resume);
 
-// Whether `folder` holds a checkpoint that has completed `epochs` epochs.
-bool run_is_complete(const std::string& folder, int epochs);
 std::vector<nlohmann::ordered_json> read_metrics(const std::string& folder);
 
 }  // namespace fbnet

@@ -126,6 +126,11 @@ class TrainEvalResume(unittest.TestCase):
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertIn("different architecture", result.stderr)
 
+    def test_resume_with_other_settings_is_refused(self):
+        result = fbnet("train", "--resume", self.run_dir, "--learning-rate", "0.1", "--epochs", "2", check=False)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("learning-rate: 0.02 in the checkpoint, 0.1 now", result.stderr)
+
     def test_training_into_an_existing_run_is_refused(self):
         metrics = os.path.join(self.run_dir, "metrics.jsonl")
         with open(metrics) as f:
@@ -157,6 +162,18 @@ class ConfigFilesAndTable(unittest.TestCase):
         self.assertEqual(config["config"]["hidden"], [64, 32])
         self.assertEqual(config["config"]["epochs"], 1)
         self.assertEqual(len(config["architecture"]["feedback"]), 2)
+
+    def test_progress_is_live_on_a_terminal_and_plain_elsewhere(self):
+        # Bytes, not text: text mode would turn the carriage returns into newlines.
+        live = subprocess.run([FBNET, "train", "--model", "ff", "--epochs", "1", "--out", os.path.join(self.tmp, "live"),
+                               *SMALL[:-2], "--progress", "always"], capture_output=True, check=True, timeout=300)
+        self.assertIn(b"\r\033[K", live.stderr)
+        self.assertNotIn(b"\n", live.stderr.replace(b"\r\033[K", b""))  # redrawn in place, one line
+        for part in (b"epoch 1/1", b"batch 16/16", b"loss", b"acc", b"samples/s", b"ETA"):
+            self.assertIn(part, live.stderr)
+        plain = fbnet("train", "--model", "ff", "--epochs", "1", "--out", os.path.join(self.tmp, "plain"), *SMALL)
+        self.assertNotIn("\r", plain.stderr + plain.stdout)
+        self.assertIn("ff epoch  1/1", plain.stdout)
 
     def test_reproduce_table1_writes_markdown_and_csv(self):
         out = os.path.join(self.tmp, "table1")

@@ -55,7 +55,7 @@ TEST(Checkpoint, RoundTripKeepsWeightsMomentumAndMetadata) {
 
 TEST(Checkpoint, AnotherArchitectureIsRefusedByName) {
   testing::TempDir dir;
-  save_checkpoint(dir.file("ff.safetensors"), make_network("ff", 1), nullptr, 1, {});
+  save_checkpoint(dir.file("ff.safetensors"), make_network("ff", 1), nullptr, 1, nlohmann::json::object());
   const Checkpoint checkpoint = read_checkpoint(dir.file("ff.safetensors"));
   Network<float> large = make_network("ff-large", 1);
   try {
@@ -72,6 +72,56 @@ TEST(Checkpoint, AnotherArchitectureIsRefusedByName) {
   EXPECT_THROW(load_velocity(checkpoint, ff, ff.parameters().grads()), Error);  // weights-only file
 }
 
+// An fbnet-looking checkpoint whose metadata is edited after the fact.
+void write_with_metadata(const std::string& path, const std::string& key, const std::string& value) {
+  testing::TempDir dir;
+  save_checkpoint(dir.file("c.safetensors"), make_network("ff", 1), nullptr, 3, nlohmann::json::object());
+  SafetensorsFile file = read_safetensors(dir.file("c.safetensors"));
+  file.metadata[key] = value;
+  write_safetensors(path, file);
+}
+
+TEST(Checkpoint, HostileMetadataIsRefusedBeforeAllocating) {
+  testing::TempDir dir;
+  const struct {
+    const char* name;
+    const char* key;
+    std::string value;
+    const char* message;
+  } cases[] = {
+      // Claims a 2^20-wide net: refused because the file lacks its tensors, not after allocating them.
+      {"huge_architecture", "architecture",
+       R"({"input_size":784,"hidden_sizes":[1048576],"classes":10,"dropout":0.5,"feedback":[],"feedback_alpha":0.3,)"
+       R"("feedback_combine":"mix","first_step_feedback":"none","readout":"last-step","steps":1})",
+       "has with another shape"},
+      {"too_wide", "architecture",
+       R"({"input_size":784,"hidden_sizes":[4294967296],"classes":10,"dropout":0.5,"feedback":[],"feedback_alpha":0.3,)"
+       R"("feedback_combine":"mix","first_step_feedback":"none","readout":"last-step","steps":1})",
+       "--hidden sizes must be in"},
+      {"float_size", "architecture",
+       R"({"input_size":1e30,"hidden_sizes":[500],"classes":10,"dropout":0.5,"feedback":[],"feedback_alpha":0.3,)"
+       R"("feedback_combine":"mix","first_step_feedback":"none","readout":"last-step","steps":1})",
+       "must be an integer"},
+      {"unknown_combine", "architecture",
+       R"({"input_size":784,"hidden_sizes":[500],"classes":10,"dropout":0.5,"feedback":[],"feedback_alpha":0.3,)"
+       R"("feedback_combine":"gain","first_step_feedback":"none","readout":"last-step","steps":1})",
+       "'gain' is not one of"},
+      {"epoch_with_suffix", "epoch", "7abc", "epoch '7abc'"},
+      {"negative_epoch", "epoch", "-1", "epoch '-1'"},
+      {"config_not_object", "config", "[1, 2]", "must be an object"},
+  };
+  for (const auto& c : cases) {
+    const std::string path = dir.file(std::string(c.name) + ".safetensors");
+    write_with_metadata(path, c.key, c.value);
+    try {
+      read_checkpoint(path);
+      ADD_FAILURE() << c.name << ": no error";
+    } catch (const Error& error) {
+      EXPECT_NE(std::string(error.what()).find(c.message), std::string::npos) << c.name << ": " << error.what();
+    }
+  }
+}
+
 TEST(Checkpoint, MalformedFilesGiveClearErrors) {
   testing::TempDir dir;
   const struct {
@@ -86,6 +136,7 @@ TEST(Checkpoint, MalformedFilesGiveClearErrors) {
       {"offsets_past_end", [](const std::string& p) { write_raw_safetensors(p, R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8); }, "data_offsets"},
       {"absurd_shape", [](const std::string& p) { write_raw_safetensors(p, R"({"w":{"dtype":"F32","shape":[2147483648,2147483648],"data_offsets":[0,16]}})", 16); }, "larger than the file"},
       {"shape_offsets_mismatch", [](const std::string& p) { write_raw_safetensors(p, R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", 16); }, "do not match"},
+      {"overlapping", [](const std::string& p) { write_raw_safetensors(p, R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12); }, "overlap"},
       {"not_fbnet", [](const std::string& p) { write_raw_safetensors(p, R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4); }, "not an fbnet checkpoint"},
       {"missing", [](const std::string&) {}, "no such checkpoint"},
   };

@@ -2,6 +2,7 @@
 // errors that name the flag or key at fault.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -78,6 +79,22 @@ TEST(Config, BadFilesNameTheFileAndKey) {
   expect_error([&] { read_config_file(dir.file("c.yaml")); }, ".json or .toml");
   expect_error([&] { read_config_file(dir.file("nested.json")); }, "'epochs'");
   expect_error([&] { read_config_file(dir.file("absent.json")); }, "no such file");
+}
+
+TEST(Config, ShippedConfigFilesAreValid) {
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(FBNET_SOURCE_DIR) + "/configs")) {
+    SCOPED_TRACE(entry.path().string());
+    const RunConfig config = resolve_config(read_config_file(entry.path().string()));
+    validate(config);
+    ++files;
+  }
+  EXPECT_GE(files, 3);
+  // The report's three files say exactly what the presets say.
+  for (const char* model : {"ff", "ff-large", "fb"}) {
+    const RunConfig from_file = resolve_config(read_config_file(std::string(FBNET_SOURCE_DIR) + "/configs/" + model + ".toml"));
+    EXPECT_EQ(config_to_json(from_file), config_to_json(resolve_config({{"model", model}}))) << model;
+  }
 }
 
 TEST(Config, InvalidValuesNameTheFlag) {
