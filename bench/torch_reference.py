@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch peer of fbnet's experiment 1, for accuracy and epoch-time comparison.
 
-Trains the report's single-image networks (see /work/shared/paper/report.md and
+Trains the report's single-image networks (see ../shared/paper/report.md and
 NOTES.md) exactly as the original setup did, so the C++ engine's accuracy and
 per-epoch training time can be compared against a plain PyTorch run:
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -10,13 +11,27 @@
 #include "train/config.hpp"
 
 namespace fbnet {
+namespace {
+
+// The value's kind in --help, e.g. "--epochs INT=30".
+template <class Field>
+const char* type_name(const Field&) {
+  if constexpr (std::is_same_v<Field, std::string>) return "TEXT";
+  else if constexpr (std::is_same_v<Field, double>) return "FLOAT";
+  else if constexpr (std::is_integral_v<Field>) return "INT";
+  else if constexpr (std::is_same_v<Field, std::vector<int64_t>>) return "INT,...";
+  else return "NAME";
+}
+
+}  // namespace
 
 void SettingFlags::add_to(CLI::App& app, const std::vector<std::string>& only) {
   const RunConfig defaults;
-  for_each_setting(defaults, [&](const char* name, const auto&, const char* help) {
+  for_each_setting(defaults, [&](const char* name, const auto& field, const char* help) {
     if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) return;
     CLI::Option* option = app.add_option(std::string("--") + name, values_[name], help);
     option->default_str(format_setting(defaults, name));
+    option->type_name(type_name(field));
     options_.emplace_back(name, option);
   });
 }

@@ -20,6 +20,9 @@ void add_train_command(CLI::App& app) {
   command->add_option("--resume", state->resume_folder,
                       "continue the run in this folder from its last checkpoint (flags such as --epochs override its config)");
   state->flags.add_to(*command);
+  command->footer("Defaults shown are those of --model ff. --model ff-large and fb set hidden, feedback, steps, "
+                  "feedback-alpha, learning-rate, momentum and batch-size to the report's choices (configs/*.toml); "
+                  "a config file, then flags, override them.");
   command->callback([state] {
     const RunConfig config = resolve_config(explicit_settings(state->resume_folder, state->config_path, state->flags));
     validate(config);

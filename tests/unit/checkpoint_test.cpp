@@ -81,6 +81,13 @@ void write_with_metadata(const std::string& path, const std::string& key, const 
   write_safetensors(path, file);
 }
 
+// The FF net's architecture metadata with one field replaced.
+std::string architecture_with(const char* key, const nlohmann::json& value) {
+  nlohmann::json json = architecture_to_json(make_network("ff", 1).architecture());
+  json[key] = value;
+  return json.dump();
+}
+
 TEST(Checkpoint, HostileMetadataIsRefusedBeforeAllocating) {
   testing::TempDir dir;
   const struct {
@@ -90,22 +97,10 @@ TEST(Checkpoint, HostileMetadataIsRefusedBeforeAllocating) {
     const char* message;
   } cases[] = {
       // Claims a 2^20-wide net: refused because the file lacks its tensors, not after allocating them.
-      {"huge_architecture", "architecture",
-       R"({"input_size":784,"hidden_sizes":[1048576],"classes":10,"dropout":0.5,"feedback":[],"feedback_alpha":0.3,)"
-       R"("feedback_combine":"mix","first_step_feedback":"none","readout":"last-step","steps":1})",
-       "has with another shape"},
-      {"too_wide", "architecture",
-       R"({"input_size":784,"hidden_sizes":[4294967296],"classes":10,"dropout":0.5,"feedback":[],"feedback_alpha":0.3,)"
-       R"("feedback_combine":"mix","first_step_feedback":"none","readout":"last-step","steps":1})",
-       "--hidden sizes must be in"},
-      {"float_size", "architecture",
-       R"({"input_size":1e30,"hidden_sizes":[500],"classes":10,"dropout":0.5,"feedback":[],"feedback_alpha":0.3,)"
-       R"("feedback_combine":"mix","first_step_feedback":"none","readout":"last-step","steps":1})",
-       "must be an integer"},
-      {"unknown_combine", "architecture",
-       R"({"input_size":784,"hidden_sizes":[500],"classes":10,"dropout":0.5,"feedback":[],"feedback_alpha":0.3,)"
-       R"("feedback_combine":"gain","first_step_feedback":"none","readout":"last-step","steps":1})",
-       "'gain' is not one of"},
+      {"huge_architecture", "architecture", architecture_with("hidden_sizes", {1 << 20}), "has with another shape"},
+      {"too_wide", "architecture", architecture_with("hidden_sizes", {int64_t{1} << 32}), "--hidden sizes must be in"},
+      {"float_size", "architecture", architecture_with("input_size", 1e30), "must be an integer"},
+      {"unknown_combine", "architecture", architecture_with("feedback_combine", "gain"), "'gain' is not one of"},
       {"epoch_with_suffix", "epoch", "7abc", "epoch '7abc'"},
       {"negative_epoch", "epoch", "-1", "epoch '-1'"},
       {"config_not_object", "config", "[1, 2]", "must be an object"},

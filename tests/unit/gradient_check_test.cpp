@@ -147,6 +147,9 @@ struct NetworkCase {
   double dropout = 0.5;
 };
 
+// Test names print the case name, not its bytes.
+void PrintTo(const NetworkCase& c, std::ostream* os) { *os << c.name; }
+
 class NetworkGradients : public ::testing::TestWithParam<NetworkCase> {};
 
 TEST_P(NetworkGradients, MatchFiniteDifferences) {

@@ -63,6 +63,8 @@ struct BrokenCase {
   const char* message;
 };
 
+void PrintTo(const BrokenCase& c, std::ostream* os) { *os << c.name; }
+
 class IdxBroken : public ::testing::TestWithParam<BrokenCase> {};
 
 TEST_P(IdxBroken, ImagesGiveAClearError) {
