@@ -107,6 +107,14 @@ class TrainEvalResume(unittest.TestCase):
         text = fbnet("eval", checkpoint, "--split", "validation").stdout
         self.assertIn("validation", text)
 
+    def test_info_describes_presets_and_checkpoints(self):
+        text = fbnet("info", "--model", "fb", "--dataset", "emnist-letters").stdout
+        self.assertIn("parameters: 798310", text)
+        self.assertIn("feedback 0: h1 (step t-1) -> input of layer 0", text)
+        self.assertIn("FLOPs per sample: 2378000 inference", text)
+        from_checkpoint = fbnet("info", "--checkpoint", os.path.join(self.run_dir, "model.safetensors")).stdout
+        self.assertIn("parameters: 790294", from_checkpoint)
+
     def test_resume_equals_an_uninterrupted_run(self):
         resumed = os.path.join(self.tmp, "resumed")
         shutil.copytree(self.run_dir, resumed)
