@@ -33,13 +33,21 @@ void cblas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, in
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+
+thread_local GemmRecorder* active_recorder = nullptr;
+
 }  // namespace
+
+GemmRecorder::GemmRecorder() : previous_(active_recorder) { active_recorder = this; }
+GemmRecorder::~GemmRecorder() { active_recorder = previous_; }
+void record_gemm(const GemmCall& call) { active_recorder->calls_.push_back(call); }
 
 template <class Scalar>
 void gemm(MatrixView<const Scalar> a, Transpose transpose_a, MatrixView<const Scalar> b, Transpose transpose_b,
           MatrixView<Scalar> c, Scalar alpha, Scalar beta) {
   check_product_shapes(a, transpose_a, b, transpose_b, c);
   const int64_t k = transpose_a == Transpose::kYes ? a.rows : a.cols;
+  if (active_recorder != nullptr) record_gemm({transpose_a, transpose_b, c.rows, c.cols, k, beta != Scalar{0}});
   cblas_gemm(cblas_transpose(transpose_a), cblas_transpose(transpose_b), c.rows, c.cols, k, alpha, a.data, a.cols,
              b.data, b.cols, beta, c.data, c.cols);
 }

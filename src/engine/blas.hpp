@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "engine/tensor.hpp"
 
@@ -14,6 +15,31 @@ enum class Transpose { kNo, kYes };
 template <class Scalar>
 void gemm(MatrixView<const Scalar> a, Transpose transpose_a, MatrixView<const Scalar> b,
           Transpose transpose_b, MatrixView<Scalar> c, Scalar alpha, Scalar beta);
+
+// One product as gemm() was called, for benchmarks that time the exact
+// products of a training step.
+struct GemmCall {
+  Transpose transpose_a;
+  Transpose transpose_b;
+  int64_t m, n, k;  // C[m, n] = op(A)[m, k] op(B)[k, n]
+  bool accumulate;  // beta != 0
+  int64_t flops() const { return 2 * m * n * k; }
+};
+
+// While one is alive, every gemm() on its thread is appended to calls().
+class GemmRecorder {
+ public:
+  GemmRecorder();
+  ~GemmRecorder();
+  GemmRecorder(const GemmRecorder&) = delete;
+  GemmRecorder& operator=(const GemmRecorder&) = delete;
+  const std::vector<GemmCall>& calls() const { return calls_; }
+
+ private:
+  friend void record_gemm(const GemmCall& call);
+  std::vector<GemmCall> calls_;
+  GemmRecorder* previous_;
+};
 
 // Number of threads OpenBLAS uses for each product (0: one per core).
 void set_blas_threads(int threads);

@@ -1,0 +1,142 @@
+// The BLAS floor of a training epoch: records the exact matrix products of one
+// training step of a network (fbnet's own forward and backward, through the
+// GemmRecorder), times each distinct product with OpenBLAS in isolation, and
+// sums them over the batches of an epoch. fbnet's epoch time divided by this
+// floor says how much of an epoch is not matrix products.
+//
+// usage: fbnet_gemm_floor --model ff|ff-large|fb --batch-size B [--train-size 50000] [--threads T]
+// prints one JSON object.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/blas.hpp"
+#include "engine/random.hpp"
+#include "model/network.hpp"
+#include "train/config.hpp"
+
+namespace {
+
+using namespace fbnet;
+using Clock = std::chrono::steady_clock;
+
+// The products of one training step at `batch` rows.
+std::vector<GemmCall> record_step(Network<float>& network, int64_t batch) {
+  Tensor<float> x({batch, network.architecture().input_size});
+  Rng rng(1);
+  for (float& v : x.values) v = static_cast<float>(rng.normal());
+  std::vector<int32_t> labels(batch, 0);
+  std::vector<const Tensor<float>*> inputs(network.architecture().steps, &x);
+  std::vector<const int32_t*> step_labels(network.readout_count(), labels.data());
+  GemmRecorder recorder;
+  network.forward(inputs, Mode::kTrain, &rng);
+  network.loss(step_labels);
+  network.parameters().zero_grads();
+  network.backward();
+  return recorder.calls();
+}
+
+// Median seconds of one call of this shape, run alone on warm buffers.
+double time_call(const GemmCall& call) {
+  const bool ta = call.transpose_a == Transpose::kYes, tb = call.transpose_b == Transpose::kYes;
+  Tensor<float> a(ta ? Shape{call.k, call.m} : Shape{call.m, call.k});
+  Tensor<float> b(tb ? Shape{call.n, call.k} : Shape{call.k, call.n});
+  Tensor<float> c({call.m, call.n});
+  Rng rng(2);
+  for (Tensor<float>* t : {&a, &b, &c})
+    for (float& v : t->values) v = static_cast<float>(rng.uniform(-1, 1));
+  const float beta = call.accumulate ? 1.0f : 0.0f;
+  // Enough repetitions for ~20 ms per trial.
+  int repetitions = 1;
+  for (;; repetitions *= 2) {
+    const auto start = Clock::now();
+    for (int r = 0; r < repetitions; ++r) gemm<float>(view(a), call.transpose_a, view(b), call.transpose_b, view(c), 1.0f, beta);
+    if (std::chrono::duration<double>(Clock::now() - start).count() > 0.02) break;
+  }
+  std::vector<double> trials;
+  for (int trial = 0; trial < 7; ++trial) {
+    const auto start = Clock::now();
+    for (int r = 0; r < repetitions; ++r) gemm<float>(view(a), call.transpose_a, view(b), call.transpose_b, view(c), 1.0f, beta);
+    trials.push_back(std::chrono::duration<double>(Clock::now() - start).count() / repetitions);
+  }
+  std::sort(trials.begin(), trials.end());
+  return trials[trials.size() / 2];
+}
+
+int run(const std::string& model, int64_t batch, int64_t train_size, int threads) {
+  set_blas_threads(threads);
+  Network<float> network(architecture_from(resolve_config({{"model", model}}), 784, 10));
+  network.initialize(0);
+  const int64_t full_batches = train_size / batch;
+  const int64_t last_batch = train_size % batch;
+
+  // Distinct shapes, with how often an epoch runs each.
+  using Key = std::tuple<int, int, int64_t, int64_t, int64_t, bool>;
+  std::map<Key, std::pair<GemmCall, int64_t>> shapes;
+  auto add = [&](const std::vector<GemmCall>& calls, int64_t times) {
+    for (const GemmCall& call : calls) {
+      const Key key{int(call.transpose_a), int(call.transpose_b), call.m, call.n, call.k, call.accumulate};
+      shapes.try_emplace(key, call, 0).first->second.second += times;
+    }
+  };
+  const std::vector<GemmCall> step_calls = record_step(network, batch);
+  add(step_calls, full_batches);
+  if (last_batch > 0) add(record_step(network, last_batch), 1);
+
+  nlohmann::ordered_json result = {{"model", model}, {"batch_size", batch}, {"threads", threads},
+                                   {"train_size", train_size}, {"products_per_step", step_calls.size()}};
+  double floor_seconds = 0;
+  double epoch_flops = 0;
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& [key, entry] : shapes) {
+    const auto& [call, count] = entry;
+    const double seconds = time_call(call);
+    floor_seconds += seconds * count;
+    epoch_flops += double(call.flops()) * count;
+    rows.push_back({{"op", fmt::format("{}{}", call.transpose_a == Transpose::kYes ? "T" : "N",
+                                       call.transpose_b == Transpose::kYes ? "T" : "N")},
+                    {"m", call.m}, {"n", call.n}, {"k", call.k}, {"accumulate", call.accumulate},
+                    {"per_epoch", count}, {"gflops", call.flops() / seconds * 1e-9}});
+  }
+  result["epoch_gflop"] = epoch_flops * 1e-9;
+  result["floor_seconds"] = floor_seconds;
+  result["gflops"] = epoch_flops / floor_seconds * 1e-9;
+  result["products"] = rows;
+  fmt::print("{}\n", result.dump());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model = "ff";
+  int64_t batch = 64, train_size = 50000;
+  int threads = 1;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--model") model = value;
+    else if (flag == "--batch-size") batch = std::stoll(value);
+    else if (flag == "--train-size") train_size = std::stoll(value);
+    else if (flag == "--threads") threads = std::stoi(value);
+    else {
+      std::fprintf(stderr, "fbnet_gemm_floor: unknown flag %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  if (argc % 2 == 0 || batch <= 0 || train_size <= 0 || threads < 1) {
+    std::fprintf(stderr, "usage: fbnet_gemm_floor --model ff|ff-large|fb --batch-size B [--train-size N] [--threads T]\n");
+    return 2;
+  }
+  try {
+    return run(model, batch, train_size, threads);
+  } catch (const fbnet::Error& error) {
+    std::fprintf(stderr, "fbnet_gemm_floor: %s\n", error.what());
+    return 2;
+  }
+}
