@@ -13,8 +13,6 @@ uint64_t splitmix64(uint64_t& x) {
   return z ^ (z >> 31);
 }
 
-uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
 }  // namespace
 
 Rng::Rng(uint64_t seed, uint64_t stream, uint64_t substream) {
@@ -22,18 +20,6 @@ Rng::Rng(uint64_t seed, uint64_t stream, uint64_t substream) {
   mix = splitmix64(mix) ^ (stream * 0xd1b54a32d192ed03ULL);
   mix = splitmix64(mix) ^ (substream * 0xabc98388fb8fac03ULL);
   for (uint64_t& word : state_) word = splitmix64(mix);
-}
-
-uint64_t Rng::next() {
-  const uint64_t result = rotl(state_[1] * 5, 7) * 9;
-  const uint64_t t = state_[1] << 17;
-  state_[2] ^= state_[0];
-  state_[3] ^= state_[1];
-  state_[1] ^= state_[2];
-  state_[0] ^= state_[3];
-  state_[2] ^= t;
-  state_[3] = rotl(state_[3], 45);
-  return result;
 }
 
 uint64_t Rng::below(uint64_t n) {

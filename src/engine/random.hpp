@@ -17,7 +17,18 @@ class Rng {
   // Rng(seed, kShuffleStream, epoch): streams with different ids are independent.
   explicit Rng(uint64_t seed, uint64_t stream = 0, uint64_t substream = 0);
 
-  uint64_t next();
+  // Inline: dropout draws one number per hidden unit per sample.
+  uint64_t next() {
+    const uint64_t result = rotl(state_[1] * 5, 7) * 9;
+    const uint64_t t = state_[1] << 17;
+    state_[2] ^= state_[0];
+    state_[3] ^= state_[1];
+    state_[1] ^= state_[2];
+    state_[0] ^= state_[3];
+    state_[2] ^= t;
+    state_[3] = rotl(state_[3], 45);
+    return result;
+  }
   // Uniform in [0, 1) with 53 random bits.
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   double uniform(double low, double high) { return low + (high - low) * uniform(); }
@@ -30,6 +41,7 @@ class Rng {
   }
 
  private:
+  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   uint64_t state_[4];
   bool has_spare_normal_ = false;
   double spare_normal_ = 0.0;

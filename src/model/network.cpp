@@ -1,7 +1,9 @@
 // The unrolled forward pass and backpropagation through steps.
 #include "model/network.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -49,6 +51,21 @@ Network<Scalar>::Network(Architecture architecture) : architecture_(std::move(ar
   }
   for (int step = 0; step < arch.steps; ++step)
     if (arch.is_readout(step)) readout_steps_.push_back(step);
+  const auto& infos = parameters_.infos();
+  auto range_of = [&](int weight_index) {
+    return std::pair<int64_t, int64_t>{infos[weight_index].offset, infos[weight_index + 1].offset + infos[weight_index + 1].size()};
+  };
+  for (int layer = 0; layer < arch.layer_count(); ++layer) {
+    layer_ranges_.push_back(range_of(2 * layer));
+    int last = -1;
+    for (int step = arch.steps - 1; step >= 0; --step)
+      if (layer <= arch.top_layer(step)) last = step;
+    layer_last_step_.push_back(last);
+  }
+  for (size_t e = 0; e < arch.feedback.size(); ++e) {
+    edge_ranges_.push_back(range_of(2 * (arch.layer_count() + static_cast<int>(e))));
+    edge_last_step_.push_back(arch.steps > 1 ? 1 : -1);  // edges act at steps >= 1
+  }
 
   layer_inputs_.assign(arch.steps, std::vector<const Tensor<Scalar>*>(arch.layer_count(), nullptr));
   combined_inputs_.assign(arch.steps, std::vector<Tensor<Scalar>>(arch.layer_count()));
@@ -152,60 +169,90 @@ LossAndCorrect Network<Scalar>::loss(std::span<const int32_t* const> labels) {
 }
 
 template <class Scalar>
-void Network<Scalar>::backward() {
+void Network<Scalar>::backward(const GradientsReady& on_ready) {
   FBNET_CHECK(last_forward_trained_, "backward: the last forward was not a training forward");
   const Architecture& arch = architecture_;
-  const Scalar alpha = static_cast<Scalar>(arch.feedback_alpha);
-  const Scalar keep = static_cast<Scalar>(arch.feedforward_keep());
-
   for (int step = 0; step < arch.steps; ++step)
     for (int layer = 0; layer <= arch.top_layer(step); ++layer) {
       output_grads_[step][layer].resize(outputs_[step][layer].shape);
       output_grads_[step][layer].fill(Scalar{0});
     }
   for (int k = 0; k < readout_count(); ++k) output_grads_[readout_steps_[k]][output_layer()].values = logit_grads_[k].values;
+  layer_grad_written_.assign(layers_.size(), 0);
+  edge_grad_written_.assign(feedback_.size(), 0);
 
+  auto ready = [&](const std::pair<int64_t, int64_t>& range) {
+    if (on_ready) on_ready(range.first, range.second);
+  };
   for (int step = arch.steps - 1; step >= 0; --step) {
     for (int layer = arch.top_layer(step); layer >= 0; --layer) {
-      Tensor<Scalar>& d_output = output_grads_[step][layer];  // becomes dL/d(pre-activation)
-      if (layer != output_layer()) relu_backward<Scalar>(view(outputs_[step][layer]), view(d_output));
-
-      const std::vector<int>& edges = edges_into_[layer];
-      const bool combines = !edges.empty() && arch.feedback_combines_at(step);
-      const bool drops = has_dropout_masks_ && layer == output_layer();
-      const bool needs_input_grad = layer > 0 || (combines && step > 0);
-      if (!needs_input_grad) {
-        linear_backward<Scalar>(view(input_of(step, layer)), layers_[layer], view(d_output),
-                                MatrixView<Scalar>{nullptr, 0, 0});
-        continue;
-      }
-      if (!combines && !drops) {
-        // dL/da_l flows straight into the layer below's output gradient.
-        linear_backward<Scalar>(view(input_of(step, layer)), layers_[layer], view(d_output),
-                                view(output_grads_[step][layer - 1]), Scalar{1}, /*accumulate_dx=*/true);
-        continue;
-      }
-      Tensor<Scalar>& d_input = input_grads_[layer];  // dL/du [B, in_l]
-      d_input.resize(input_of(step, layer).shape);
-      linear_backward<Scalar>(view(input_of(step, layer)), layers_[layer], view(d_output), view(d_input));
-      if (drops) dropout_backward<Scalar>(view(dropout_masks_[step]), view(d_input));
-      if (combines) {
-        for (auto it = edges.rbegin(); it != edges.rend(); ++it) {
-          const int e = *it;
-          if (step > 0) {
-            const int source_layer = arch.feedback[e].source - 1;
-            linear_backward<Scalar>(view(outputs_[step - 1][source_layer]), feedback_[e], view(d_input),
-                                    view(output_grads_[step - 1][source_layer]), alpha, /*accumulate_dx=*/true);
-          }
-          if (keep != Scalar{1})
-            for (Scalar& value : d_input.values) value *= keep;
-        }
-      }
-      if (layer > 0) {
-        Tensor<Scalar>& below = output_grads_[step][layer - 1];
-        for (int64_t i = 0; i < below.size(); ++i) below.values[i] += d_input.values[i];
-      }
+      backward_layer(step, layer);
+      if (step == layer_last_step_[layer]) ready(layer_ranges_[layer]);
     }
+    for (size_t e = 0; e < feedback_.size(); ++e)
+      if (step == edge_last_step_[e]) ready(edge_ranges_[e]);
+  }
+  // A parameter the schedule never reached has gradient zero.
+  auto clear = [&](const LinearParameters<Scalar>& p, const std::pair<int64_t, int64_t>& range) {
+    std::fill(p.weight_grad.data, p.weight_grad.data + p.weight_grad.rows * p.weight_grad.cols, Scalar{0});
+    std::fill(p.bias_grad, p.bias_grad + p.weight_grad.rows, Scalar{0});
+    ready(range);
+  };
+  for (size_t l = 0; l < layers_.size(); ++l)
+    if (!layer_grad_written_[l]) clear(layers_[l], layer_ranges_[l]);
+  for (size_t e = 0; e < feedback_.size(); ++e)
+    if (!edge_grad_written_[e]) clear(feedback_[e], edge_ranges_[e]);
+}
+
+// One layer at one step: from dL/da_{l+1}(t) to the parameter gradients and
+// to dL/da_l(t) and dL/da_s(t-1) of the feedback sources.
+template <class Scalar>
+void Network<Scalar>::backward_layer(int step, int layer) {
+  const Architecture& arch = architecture_;
+  const Scalar alpha = static_cast<Scalar>(arch.feedback_alpha);
+  const Scalar keep = static_cast<Scalar>(arch.feedforward_keep());
+  // First contribution overwrites, later ones accumulate.
+  auto accumulate = [](std::vector<char>& written, size_t index) { return std::exchange(written[index], char{1}) != 0; };
+  Tensor<Scalar>& d_output = output_grads_[step][layer];  // becomes dL/d(pre-activation)
+  if (layer != output_layer()) relu_backward<Scalar>(view(outputs_[step][layer]), view(d_output));
+
+  const std::vector<int>& edges = edges_into_[layer];
+  const bool combines = !edges.empty() && arch.feedback_combines_at(step);
+  const bool drops = has_dropout_masks_ && layer == output_layer();
+  const bool needs_input_grad = layer > 0 || (combines && step > 0);
+  if (!needs_input_grad) {
+    linear_backward<Scalar>(view(input_of(step, layer)), layers_[layer], view(d_output),
+                            MatrixView<Scalar>{nullptr, 0, 0}, Scalar{1}, false, accumulate(layer_grad_written_, layer));
+    return;
+  }
+  if (!combines && !drops) {
+    // dL/da_l flows straight into the layer below's output gradient.
+    linear_backward<Scalar>(view(input_of(step, layer)), layers_[layer], view(d_output),
+                            view(output_grads_[step][layer - 1]), Scalar{1}, /*accumulate_dx=*/true,
+                            accumulate(layer_grad_written_, layer));
+    return;
+  }
+  Tensor<Scalar>& d_input = input_grads_[layer];  // dL/du [B, in_l]
+  d_input.resize(input_of(step, layer).shape);
+  linear_backward<Scalar>(view(input_of(step, layer)), layers_[layer], view(d_output), view(d_input), Scalar{1},
+                          false, accumulate(layer_grad_written_, layer));
+  if (drops) dropout_backward<Scalar>(view(dropout_masks_[step]), view(d_input));
+  if (combines) {
+    for (auto it = edges.rbegin(); it != edges.rend(); ++it) {
+      const int e = *it;
+      if (step > 0) {
+        const int source_layer = arch.feedback[e].source - 1;
+        linear_backward<Scalar>(view(outputs_[step - 1][source_layer]), feedback_[e], view(d_input),
+                                view(output_grads_[step - 1][source_layer]), alpha, /*accumulate_dx=*/true,
+                                accumulate(edge_grad_written_, e));
+      }
+      if (keep != Scalar{1})
+        for (Scalar& value : d_input.values) value *= keep;
+    }
+  }
+  if (layer > 0) {
+    Tensor<Scalar>& below = output_grads_[step][layer - 1];
+    for (int64_t i = 0; i < below.size(); ++i) below.values[i] += d_input.values[i];
   }
 }
 

@@ -12,7 +12,9 @@
 // log-softmax of the logits, averaged over readout steps.
 #pragma once
 
+#include <functional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "engine/random.hpp"
@@ -47,9 +49,15 @@ class Network {
   // labels: one array of B labels per readout step. Computes the loss of the
   // last forward and keeps dL/dlogits for backward().
   LossAndCorrect loss(std::span<const int32_t* const> labels);
-  // Accumulates dL/dparameters into parameters().grads() (call zero_grads first).
+  // Called by backward() with a [begin, end) range of parameters().values()
+  // as soon as the gradients of that range are final, so that an optimiser
+  // can update them while they are still in cache.
+  using GradientsReady = std::function<void(int64_t begin, int64_t end)>;
+
+  // Writes dL/dparameters into parameters().grads(), replacing what was there
+  // (unlike PyTorch's accumulation: no zero_grad needed between batches).
   // Needs the last forward to be a Mode::kTrain one whose inputs are still alive.
-  void backward();
+  void backward(const GradientsReady& on_ready = nullptr);
 
   // The dropout mask [B, H] of `step` in the last training forward (tests
   // replay it in PyTorch).
@@ -57,6 +65,7 @@ class Network {
 
  private:
   int output_layer() const { return architecture_.layer_count() - 1; }
+  void backward_layer(int step, int layer);
   const Tensor<Scalar>& input_of(int step, int layer) const { return *layer_inputs_[step][layer]; }
 
   Architecture architecture_;
@@ -64,6 +73,10 @@ class Network {
   std::vector<LinearParameters<Scalar>> layers_;          // one per layer
   std::vector<LinearParameters<Scalar>> feedback_;        // one per edge
   std::vector<std::vector<int>> edges_into_;              // layer -> edge indices
+  // Where each layer's (edge's) weight and bias lie in the flat buffers, and
+  // the step of its last contribution in backward (-1: none).
+  std::vector<std::pair<int64_t, int64_t>> layer_ranges_, edge_ranges_;
+  std::vector<int> layer_last_step_, edge_last_step_;
   std::vector<int> readout_steps_;
 
   // Caches of the last forward, indexed [step][layer].
@@ -78,6 +91,10 @@ class Network {
   std::vector<std::vector<Tensor<Scalar>>> output_grads_;
   std::vector<Tensor<Scalar>> input_grads_;  // [layer] scratch
   std::vector<Tensor<Scalar>> logit_grads_;  // [readout]
+  // Whether a layer's (edge's) parameter gradient has had its first
+  // contribution in the running backward; later ones accumulate.
+  std::vector<char> layer_grad_written_;
+  std::vector<char> edge_grad_written_;
 };
 
 // Builds the network's (name, shape) layout without allocating weights:

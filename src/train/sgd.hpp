@@ -3,6 +3,9 @@
 // The first step gives v = g, as PyTorch's buffer initialised to the gradient.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace fbnet {
@@ -15,10 +18,15 @@ class SgdMomentum {
         momentum_(static_cast<Scalar>(momentum)),
         velocity_(parameter_count, Scalar{0}) {}
 
-  void step(std::vector<Scalar>& weights, const std::vector<Scalar>& grads) {
-    for (size_t i = 0; i < weights.size(); ++i) {
-      velocity_[i] = momentum_ * velocity_[i] + grads[i];
-      weights[i] -= learning_rate_ * velocity_[i];
+  // Updates weights[begin, end) (by default all of them).
+  void step(std::vector<Scalar>& weights, const std::vector<Scalar>& grads, size_t begin = 0, size_t end = SIZE_MAX) {
+    Scalar* __restrict w = weights.data();
+    Scalar* __restrict v = velocity_.data();
+    const Scalar* __restrict g = grads.data();
+    end = std::min(end, weights.size());
+    for (size_t i = begin; i < end; ++i) {
+      v[i] = momentum_ * v[i] + g[i];
+      w[i] -= learning_rate_ * v[i];
     }
   }
 

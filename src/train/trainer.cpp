@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "engine/blas.hpp"
 #include "engine/random.hpp"
@@ -34,13 +35,14 @@ void write_metrics(const std::string& folder, const std::vector<nlohmann::ordere
   write_file_atomic(path_in(folder, "metrics.jsonl"), jsonl);
   std::string csv;
   if (!epochs.empty()) {
-    for (const auto& [key, value] : epochs.front().items()) csv += (csv.empty() ? "" : ",") + key;
-    csv += "\n";
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : epochs.front().items()) keys.push_back(key);
+    csv += fmt::format("{}\n", fmt::join(keys, ","));
   }
   for (const auto& record : epochs) {
-    std::string row;
-    for (const auto& [key, value] : record.items()) row += (row.empty() ? "" : ",") + value.dump();
-    csv += row + "\n";
+    std::vector<std::string> cells;
+    for (const auto& [key, value] : record.items()) cells.push_back(value.dump());
+    csv += fmt::format("{}\n", fmt::join(cells, ","));
   }
   write_file_atomic(path_in(folder, "metrics.csv"), csv);
 }
@@ -162,9 +164,10 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
       FBNET_CHECK(std::isfinite(batch_result.loss_sum),
                   "training diverged: the loss is {} at epoch {}, batch {}; the checkpoint of epoch {} in {} is kept",
                   batch_result.loss_sum, epoch, b + 1, epoch - 1, folder);
-      network.parameters().zero_grads();
-      network.backward();
-      optimizer.step(network.parameters().values(), network.parameters().grads());
+      // Each layer is updated as soon as its gradient is final, while it is in cache.
+      network.backward([&](int64_t begin, int64_t end) {
+        optimizer.step(network.parameters().values(), network.parameters().grads(), begin, end);
+      });
       loss_sum += batch_result.loss_sum;
       correct += batch_result.correct;
       seen += batch;
