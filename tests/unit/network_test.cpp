@@ -3,6 +3,7 @@
 // against float64, and architecture validation.
 #include <gtest/gtest.h>
 
+#include "engine/blas.hpp"
 #include "engine/random.hpp"
 #include "model/network.hpp"
 #include "train/config.hpp"
@@ -145,6 +146,29 @@ TEST(Network, FlopsCountEveryProduct) {
   fb.steps = 2;
   // Passes: layer 0 twice, feedback once, output once.
   EXPECT_EQ(fb.matmul_flops_per_sample(false), 2 * (2 * 784 * 500 + 500 * 784 + 500 * 26));
+}
+
+TEST(Network, RecordedProductsOfATrainingStepMatchTheFlopCount) {
+  // The FLOP count (fbnet info, the benchmark's floor) and the products the
+  // engine really runs must agree.
+  for (const char* model : {"ff", "fb"}) {
+    const Architecture arch = architecture_from(resolve_config({{"model", model}}), 784, 26);
+    Network<float> network(arch);
+    network.initialize(1);
+    const Tensor<float> x = random_input<float>(64, 784, 3);
+    std::vector<const Tensor<float>*> inputs(arch.steps, &x);
+    std::vector<int32_t> labels(64, 1);
+    std::vector<const int32_t*> step_labels = {labels.data()};
+    Rng rng(2);
+    GemmRecorder recorder;
+    network.forward(inputs, Mode::kTrain, &rng);
+    network.loss(step_labels);
+    network.backward();
+    int64_t flops = 0;
+    for (const GemmCall& call : recorder.calls()) flops += call.flops();
+    EXPECT_EQ(flops, 64 * arch.matmul_flops_per_sample(true)) << model;
+    EXPECT_EQ(recorder.calls().size(), std::string(model) == "ff" ? 5u : 11u) << model;
+  }
 }
 
 TEST(Network, ArchitectureValidationNamesTheProblem) {
