@@ -17,11 +17,12 @@ int main(int argc, char** argv) {
     fbnet::add_eval_command(app);
     fbnet::add_info_command(app);
     fbnet::add_reproduce_command(app);
+    fbnet::add_grid_command(app);
     // CLI11 would only say "a subcommand is required"; name the word instead.
     if (argc > 1 && argv[1][0] != '-') {
       const auto commands = app.get_subcommands([&](const CLI::App* command) { return command->check_name(argv[1]); });
       if (commands.empty())
-        fbnet::fail("unknown command '{}'; expected train, eval, info or reproduce (see fbnet --help)", argv[1]);
+        fbnet::fail("unknown command '{}'; expected train, eval, info, grid or reproduce (see fbnet --help)", argv[1]);
     }
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -143,7 +143,12 @@ RunConfig resolve_config(const std::vector<std::pair<std::string, std::string>>&
 }
 
 std::vector<std::pair<std::string, std::string>> read_config_file(const std::string& path) {
-  FBNET_CHECK(std::filesystem::is_regular_file(path), "--config: {}: no such file", path);
+  return settings_from_json(read_settings_document(path), path);
+}
+
+nlohmann::json read_settings_document(const std::string& path) {
+  std::error_code error;
+  FBNET_CHECK(std::filesystem::is_regular_file(path, error), "{}: no such file", path);
   const std::string extension = std::filesystem::path(path).extension().string();
   nlohmann::json json;
   if (extension == ".toml") {
@@ -158,9 +163,9 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
   } else if (extension == ".json") {
     json = read_json_file(path);
   } else {
-    fail("--config: {}: expected a .json or .toml file", path);
+    fail("{}: expected a .json or .toml file", path);
   }
-  return settings_from_json(json, path);
+  return json;
 }
 
 std::vector<std::pair<std::string, std::string>> settings_from_json(const nlohmann::json& json,

@@ -93,6 +93,8 @@ RunConfig resolve_config(const std::vector<std::pair<std::string, std::string>>&
 // Reads a JSON or TOML (by extension) config file into (name, text) pairs;
 // an unknown key is an error naming the file and the key.
 std::vector<std::pair<std::string, std::string>> read_config_file(const std::string& path);
+// The file as a JSON document (TOML is converted), not yet checked as settings.
+nlohmann::json read_settings_document(const std::string& path);
 
 // Throws fbnet::Error naming the flag of the first invalid setting.
 void validate(const RunConfig& config);

@@ -11,10 +11,12 @@ import gzip
 import json
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 FBNET = None
@@ -196,6 +198,111 @@ class ConfigFilesAndTable(unittest.TestCase):
         # A second call reuses the finished runs instead of training again.
         again = fbnet("reproduce", "table1", "--out", out, "--epochs", "1", *SMALL)
         self.assertIn("already trained", again.stdout)
+
+
+GRID = """epochs = 3
+train-limit = 2000
+validation-size = 500
+model = "ff"
+learning-rate = [0.01, 0.04]
+momentum = [0.5, 0.7]
+"""
+
+
+def processes_mentioning(text):
+    """PIDs of live processes whose command line contains `text`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def grid_state(out):
+    """Per run: metrics without timings, and the checkpoint's tensor bytes."""
+    state = {}
+    runs = os.path.join(out, "runs")
+    for run in sorted(os.listdir(runs)):
+        folder = os.path.join(runs, run)
+        state[run] = (without_timings(read_jsonl(os.path.join(folder, "metrics.jsonl"))),
+                      safetensors_data(os.path.join(folder, "checkpoint.safetensors")))
+    return state
+
+
+@unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
+class Grid(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="fbnet-grid-")
+        cls.grid = os.path.join(cls.tmp, "grid.toml")
+        with open(cls.grid, "w") as f:
+            f.write(GRID)
+        cls.reference = os.path.join(cls.tmp, "reference")
+        fbnet("grid", cls.grid, "--out", cls.reference)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def test_report_picks_the_best_validation_accuracy(self):
+        with open(os.path.join(self.reference, "grid.csv")) as f:
+            rows = [line.split(",") for line in f.read().splitlines()]
+        header, rows = rows[0], rows[1:]
+        self.assertEqual(len(rows), 4)
+        self.assertTrue(all(r[header.index("status")] == "finished" for r in rows))
+        accuracy = header.index("validation_accuracy")
+        best_row = max(rows, key=lambda r: float(r[accuracy]))
+        with open(os.path.join(self.reference, "best.json")) as f:
+            best = json.load(f)
+        self.assertEqual(best["ff"]["id"], best_row[0])
+
+    def test_sigkill_mid_grid_then_restart_equals_an_uninterrupted_grid(self):
+        out = os.path.join(self.tmp, "killed")
+        grid = subprocess.Popen([FBNET, "grid", self.grid, "--out", out], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        # Kill as soon as some run has finished an epoch, while others are still going.
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            runs = os.path.join(out, "runs")
+            done = [r for r in (os.listdir(runs) if os.path.isdir(runs) else [])
+                    if os.path.exists(os.path.join(runs, r, "checkpoint.safetensors"))]
+            if done:
+                break
+            time.sleep(0.02)
+        grid.send_signal(signal.SIGKILL)
+        grid.wait()
+        self.assertFalse(os.path.exists(os.path.join(out, "grid.csv")), "the grid finished before it was killed")
+        time.sleep(0.5)
+        self.assertEqual(processes_mentioning(out), [], "workers outlived the killed grid")
+        fbnet("grid", self.grid, "--out", out)
+        self.assertEqual(grid_state(out), grid_state(self.reference))
+        with open(os.path.join(out, "grid.csv")) as f1, open(os.path.join(self.reference, "grid.csv")) as f2:
+            self.assertEqual(f1.read(), f2.read())
+
+    def test_shards_then_report_equal_one_grid(self):
+        out = os.path.join(self.tmp, "sharded")
+        first = fbnet("grid", self.grid, "--out", out, "--shard", "1/2", "--jobs", "1").stdout
+        self.assertIn("2 to run in this shard (1/2)", first)
+        with open(os.path.join(out, "grid.md")) as f:
+            self.assertIn("2 finished", f.read())
+        fbnet("grid", self.grid, "--out", out, "--shard", "2/2", "--jobs", "1")
+        fbnet("grid", self.grid, "--out", out, "--report-only")
+        self.assertEqual(grid_state(out), grid_state(self.reference))
+        with open(os.path.join(out, "grid.csv")) as f1, open(os.path.join(self.reference, "grid.csv")) as f2:
+            self.assertEqual(f1.read(), f2.read())
+
+    def test_a_failing_run_is_marked_failed_not_finished(self):
+        out = os.path.join(self.tmp, "failing")
+        bad = os.path.join(self.tmp, "bad.toml")
+        with open(bad, "w") as f:
+            f.write('epochs = 1\ntrain-limit = 500\nvalidation-size = 100\ndataset = "mnist"\ndata-dir = "%s"\n' % self.tmp)
+        fbnet("grid", bad, "--out", out)
+        with open(os.path.join(out, "grid.csv")) as f:
+            self.assertIn(",failed,", f.read())
 
 
 class BadInput(unittest.TestCase):

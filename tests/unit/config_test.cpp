@@ -84,6 +84,7 @@ TEST(Config, BadFilesNameTheFileAndKey) {
 TEST(Config, ShippedConfigFilesAreValid) {
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(std::string(FBNET_SOURCE_DIR) + "/configs")) {
+    if (entry.path().filename().string().starts_with("grid-")) continue;  // grid files: grid_test.cpp
     SCOPED_TRACE(entry.path().string());
     const RunConfig config = resolve_config(read_config_file(entry.path().string()));
     validate(config);

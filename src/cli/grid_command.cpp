@@ -1,0 +1,36 @@
+// fbnet grid: a hyperparameter grid, run as parallel resumable processes.
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "engine/error.hpp"
+#include "experiments/grid.hpp"
+
+namespace fbnet {
+
+void add_grid_command(CLI::App& app) {
+  struct State {
+    GridOptions options;
+    std::string shard = "1/1";
+  };
+  auto state = std::make_shared<State>();
+  CLI::App* command = app.add_subcommand(
+      "grid", "train every configuration of a grid file (lists are axes), in parallel; rerun to finish what is missing");
+  command->add_option("grid", state->options.grid_path, "grid file, TOML or JSON (see configs/grid-*.toml)")->required();
+  command->add_option("--out", state->options.out, "folder of the grid's runs and report")->capture_default_str();
+  command->add_option("--jobs", state->options.jobs,
+                      "processes at a time (0: one per core; measured best on 2 cores, see docs/BENCHMARKS.md)")
+      ->capture_default_str();
+  command->add_option("--threads-per-job", state->options.threads_per_job, "OpenBLAS threads of each process")
+      ->capture_default_str();
+  command->add_option("--shard", state->shard,
+                      "run only shard K of N (configurations i with i mod N = K - 1), e.g. --shard $SLURM_ARRAY_TASK_ID/8")
+      ->capture_default_str();
+  command->add_flag("--report-only", state->options.report_only,
+                    "train nothing; (re)write the report from the runs the folder holds (merges shards)");
+  command->callback([state] {
+    std::tie(state->options.shard_index, state->options.shard_count) = parse_shard(state->shard);
+    run_grid(state->options);
+  });
+}
+
+}  // namespace fbnet

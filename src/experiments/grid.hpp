@@ -1,0 +1,56 @@
+// Grid search: a settings file whose values may be lists expands into
+// configurations, each trained as its own `fbnet train` process in its own run
+// folder, in parallel, resumable after any kill, and splittable into shards
+// that share a folder. The report picks the best configuration per model by
+// final-epoch validation accuracy.
+//
+// A grid file is a config file (TOML or JSON) where
+//   - a list value is an axis: learning-rate = [0.01, 0.02]
+//     (hidden, itself a list, is an axis when it is a list of lists);
+//   - [[grid]] tables (JSON: "grid": [...]) are sub-grids whose axes combine
+//     only among themselves, over the file's shared top-level settings; the
+//     configurations are the union over sub-grids.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace fbnet {
+
+struct GridRun {
+  std::string id;                  // "0007-3fa2c1d9": position and a hash of the settings
+  nlohmann::ordered_json settings;  // flat settings, as a config file would hold them
+};
+
+// Throws fbnet::Error naming the file and key of a malformed grid.
+std::vector<GridRun> expand_grid(const nlohmann::json& document, const std::string& source);
+
+struct GridOptions {
+  std::string grid_path;
+  std::string out = "runs/grid";
+  int jobs = 0;             // parallel processes (0: one per core)
+  int threads_per_job = 1;  // OpenBLAS threads of each process
+  int shard_index = 0;      // this process runs configurations i with i % shard_count == shard_index
+  int shard_count = 1;
+  bool report_only = false;  // only (re)write the report from what the folder holds
+};
+
+enum class RunStatus { kPending, kPartial, kFinished, kFailed };
+
+struct GridRunResult {
+  GridRun run;
+  RunStatus status = RunStatus::kPending;
+  int epochs_done = 0;
+  nlohmann::json last_epoch;  // the last metrics.jsonl record, when any
+};
+
+// Runs what is missing of this shard, then writes OUT/grid.csv, OUT/grid.md
+// and OUT/best.json from all the shards' run folders. Returns every run's state.
+std::vector<GridRunResult> run_grid(const GridOptions& options);
+
+// "k/n" -> (k - 1, n), 1-based on the command line like Slurm's array indices.
+std::pair<int, int> parse_shard(const std::string& text);
+
+}  // namespace fbnet

@@ -1,0 +1,79 @@
+// fork/exec/waitpid with parent-death signals.
+#include "experiments/process_pool.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "engine/error.hpp"
+
+namespace fbnet {
+namespace {
+
+pid_t start_child(const ChildJob& job) {
+  const int log = ::open(job.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  FBNET_CHECK(log >= 0, "cannot open {}: {}", job.log_path, std::strerror(errno));
+  std::vector<char*> argv;
+  for (const std::string& arg : job.argv) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // In the child: only async-signal-safe calls until exec.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+    ::dup2(log, STDOUT_FILENO);
+    ::dup2(log, STDERR_FILENO);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  const int fork_error = errno;
+  ::close(log);
+  FBNET_CHECK(pid > 0, "cannot start {}: {}", job.argv[0], std::strerror(fork_error));
+  return pid;
+}
+
+}  // namespace
+
+void run_child_jobs(const std::vector<ChildJob>& jobs, int parallel,
+                    const std::function<void(size_t, const ChildResult&)>& on_done) {
+  FBNET_CHECK(parallel >= 1, "--jobs: must be at least 1, got {}", parallel);
+  std::map<pid_t, size_t> running;
+  size_t next = 0;
+  while (next < jobs.size() || !running.empty()) {
+    while (next < jobs.size() && static_cast<int>(running.size()) < parallel) {
+      running[start_child(jobs[next])] = next;
+      ++next;
+    }
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0) {
+      FBNET_CHECK(errno == EINTR, "waitpid failed: {}", std::strerror(errno));
+      continue;
+    }
+    const auto it = running.find(pid);
+    if (it == running.end()) continue;
+    ChildResult result;
+    if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+    const size_t index = it->second;
+    running.erase(it);
+    on_done(index, result);
+  }
+}
+
+std::string own_executable() {
+  std::error_code error;
+  const auto path = std::filesystem::read_symlink("/proc/self/exe", error);
+  FBNET_CHECK(!error, "cannot find the fbnet executable (/proc/self/exe): {}", error.message());
+  return path.string();
+}
+
+}  // namespace fbnet

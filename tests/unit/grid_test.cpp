@@ -1,0 +1,76 @@
+// Grid expansion: axes, sub-grids over shared settings, stable ids, and errors.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "engine/error.hpp"
+#include "experiments/grid.hpp"
+#include "test_support.hpp"
+#include "train/config.hpp"
+
+namespace fbnet {
+namespace {
+
+TEST(Grid, TheReportsGridHas120Configurations) {
+  const auto runs = expand_grid(read_settings_document(std::string(FBNET_SOURCE_DIR) + "/configs/grid-table1.toml"),
+                                "grid-table1.toml");
+  ASSERT_EQ(runs.size(), 120u);
+  std::map<std::string, int> per_model;
+  std::set<std::string> ids;
+  for (const auto& run : runs) {
+    per_model[run.settings["model"].get<std::string>()]++;
+    ids.insert(run.id);
+    EXPECT_EQ(run.settings["epochs"], 30);
+  }
+  EXPECT_EQ(per_model["ff"], 24);
+  EXPECT_EQ(per_model["ff-large"], 24);
+  EXPECT_EQ(per_model["fb"], 72);
+  EXPECT_EQ(ids.size(), 120u);
+  // The last axis varies fastest: FB runs step through alpha first.
+  EXPECT_EQ(runs[48].settings["feedback-alpha"], 0.3);
+  EXPECT_EQ(runs[49].settings["feedback-alpha"], 0.5);
+  EXPECT_EQ(runs[48].settings["batch-size"], runs[49].settings["batch-size"]);
+}
+
+TEST(Grid, IdsDependOnSettingsAndHiddenListsOfListsAreAxes) {
+  nlohmann::json grid = {{"model", "custom"}, {"hidden", {{100}, {50, 20}}}, {"feedback", "h1->x"}, {"steps", 2}};
+  const auto runs = expand_grid(grid, "test");
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[1].settings["hidden"], nlohmann::json({50, 20}));
+  const auto again = expand_grid(grid, "test");
+  EXPECT_EQ(runs[0].id, again[0].id);
+  grid["steps"] = 3;
+  EXPECT_NE(expand_grid(grid, "test")[0].id, runs[0].id);
+  // A flat hidden list is one value, not an axis.
+  EXPECT_EQ(expand_grid({{"model", "custom"}, {"hidden", {100, 50}}}, "test").size(), 1u);
+}
+
+TEST(Grid, MalformedGridsNameTheProblem) {
+  const struct {
+    nlohmann::json grid;
+    const char* message;
+  } cases[] = {
+      {{{"learning_rate", {0.1, 0.2}}}, "unknown setting 'learning_rate'"},
+      {{{"learning-rate", nlohmann::json::array()}}, "list for 'learning-rate' is empty"},
+      {{{"learning-rate", {0.1, -1}}}, "--learning-rate"},
+      {{{"grid", 3}}, "'grid' must be a list"},
+      {{{"grid", {1, 2}}}, "table of settings"},
+  };
+  for (const auto& c : cases) {
+    try {
+      expand_grid(c.grid, "g.toml");
+      ADD_FAILURE() << c.grid.dump() << ": no error";
+    } catch (const Error& error) {
+      EXPECT_NE(std::string(error.what()).find(c.message), std::string::npos) << error.what();
+    }
+  }
+  EXPECT_EQ(parse_shard("2/4"), (std::pair<int, int>{1, 4}));
+  EXPECT_THROW(parse_shard("0/4"), Error);
+  EXPECT_THROW(parse_shard("5/4"), Error);
+  EXPECT_THROW(parse_shard("2of4"), Error);
+}
+
+}  // namespace
+}  // namespace fbnet
