@@ -1,4 +1,5 @@
 // fbnet reproduce: the report's experiments as single commands.
+#include <map>
 #include <memory>
 
 #include "cli/commands.hpp"
@@ -17,9 +18,15 @@ void add_reproduce_command(CLI::App& app) {
   };
   auto state = std::make_shared<State>();
   CLI::App* table1 = reproduce->add_subcommand(
-      "table1", "experiment 1: FF, FF large and FB with the report's chosen hyperparameters, as Table 1");
+      "table1", "experiment 1: the report's grid for FF, FF large and FB, the chosen ones over several seeds, as Table 1");
   table1->add_option("--out", state->options.out, "folder for the runs and the table")->capture_default_str();
   table1->add_option("--seeds", state->options.seeds, "training seeds per network")->capture_default_str();
+  table1->add_option("--hyperparameters", state->options.hyperparameters,
+                     "grid: search the report's grid (120 runs) on the validation split; report: the values the report chose")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, Hyperparameters>{{"grid", Hyperparameters::kGrid},
+                                                                                  {"report", Hyperparameters::kReport}}))
+      ->default_str("grid");
+  table1->add_option("--jobs", state->options.jobs, "training processes at a time (0: one per core)")->capture_default_str();
   state->flags.add_to(*table1, {"dataset", "data-dir", "epochs", "validation-size", "split-seed", "train-limit",
                                 "noise-scale", "noise-seed", "eval-batch-size", "threads", "progress"});
   table1->callback([state] {

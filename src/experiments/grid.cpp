@@ -234,7 +234,7 @@ std::vector<GridRunResult> run_grid(const GridOptions& options) {
       argv.insert(argv.end(), {"--config", settings_path, "--out", folder});
     }
     argv.insert(argv.end(), {"--threads", std::to_string(options.threads_per_job), "--progress", "never"});
-    jobs.push_back({argv, (fs::path(folder) / "log.txt").string()});
+    jobs.push_back({argv, (fs::path(folder) / "log.txt").string(), ""});
     job_runs.push_back(i);
   }
   const int parallel = options.jobs > 0 ? options.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

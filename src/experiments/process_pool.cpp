@@ -31,7 +31,8 @@ pid_t start_child(const ChildJob& job) {
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
-    ::execv(argv[0], argv.data());
+    if (!job.working_dir.empty() && ::chdir(job.working_dir.c_str()) != 0) ::_exit(126);
+    ::execvp(argv[0], argv.data());  // a bare name is looked up on PATH
     ::_exit(127);
   }
   const int fork_error = errno;

@@ -10,8 +10,9 @@
 namespace fbnet {
 
 struct ChildJob {
-  std::vector<std::string> argv;  // argv[0] is the program's path
+  std::vector<std::string> argv;  // argv[0]: the program, a path or a name on PATH
   std::string log_path;           // stdout and stderr are appended here
+  std::string working_dir;        // empty: the parent's
 };
 
 struct ChildResult {

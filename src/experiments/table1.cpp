@@ -1,119 +1,274 @@
-// Runs of the three networks, then the table.
+// Grid, seeds, evaluation at several noise scales, table and figures.
 #include "experiments/table1.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
+#include <map>
 
 #include <fmt/format.h>
 
+#include "data/dataset.hpp"
+#include "data/transforms.hpp"
+#include "engine/blas.hpp"
 #include "engine/error.hpp"
+#include "experiments/figures.hpp"
+#include "experiments/grid.hpp"
+#include "experiments/statistics.hpp"
 #include "train/atomic_file.hpp"
+#include "train/checkpoint.hpp"
 #include "train/config.hpp"
-#include "train/prepared_data.hpp"
+#include "train/evaluate.hpp"
 #include "train/trainer.hpp"
 
 namespace fbnet {
 namespace {
 
+namespace fs = std::filesystem;
+
 struct ReportRow {
-  ModelPreset model;
+  const char* model;
   const char* label;
   int64_t parameters;  // on EMNIST letters' 26 classes
   double accuracy;
   double noisy_accuracy;
 };
 constexpr ReportRow kReportRows[] = {
-    {ModelPreset::kFF, "FF net", 405526, 91.2, 39.7},
-    {ModelPreset::kFFLarge, "FF net (large)", 811026, 91.8, 40.2},
-    {ModelPreset::kFB, "FB net", 798310, 92.2, 51.2},
+    {"ff", "FF net", 405526, 91.2, 39.7},
+    {"ff-large", "FF net (large)", 811026, 91.8, 40.2},
+    {"fb", "FB net", 798310, 92.2, 51.2},
+};
+constexpr double kNoiseScales[] = {0, 0.5, 1, 2, 3, 4};
+
+// One model's runs: the chosen settings and a run folder per seed.
+struct ModelRuns {
+  const ReportRow* row;
+  nlohmann::ordered_json settings;  // resolved
+  std::vector<std::string> folders;  // [seed]
 };
 
-struct Summary {
-  double mean = 0;
-  double std = 0;  // sample standard deviation; 0 for one seed
-};
+nlohmann::ordered_json with_overrides(nlohmann::ordered_json document,
+                                      const std::vector<std::pair<std::string, std::string>>& settings) {
+  for (const auto& [name, text] : settings) document[name] = text;
+  return document;
+}
 
-Summary summarize(const std::vector<double>& values) {
-  Summary s;
-  for (double v : values) s.mean += v / values.size();
-  if (values.size() > 1) {
-    double squares = 0;
-    for (double v : values) squares += (v - s.mean) * (v - s.mean);
-    s.std = std::sqrt(squares / (values.size() - 1));
+// Runs a grid document written to OUT/NAME.json into OUT/NAME; throws when a
+// run failed, naming it.
+std::vector<GridRunResult> run_grid_document(const Table1Options& options, const nlohmann::ordered_json& document,
+                                             const std::string& name) {
+  const std::string path = (fs::path(options.out) / (name + ".json")).string();
+  write_file_atomic(path, document.dump(2) + "\n");
+  GridOptions grid;
+  grid.grid_path = path;
+  grid.out = (fs::path(options.out) / name).string();
+  grid.jobs = options.jobs;
+  std::vector<GridRunResult> results = run_grid(grid);
+  for (const auto& result : results)
+    FBNET_CHECK(result.status == RunStatus::kFinished, "{}: run {} {}; see {}/runs/{}/log.txt", name, result.run.id,
+                result.status == RunStatus::kFailed ? "failed" : "did not finish", grid.out, result.run.id);
+  return results;
+}
+
+std::vector<ModelRuns> train_all(const Table1Options& options) {
+  std::vector<ModelRuns> models;
+  std::map<std::string, nlohmann::ordered_json> chosen;  // model -> settings as the grid file gave them
+  std::map<std::string, std::string> seed0_folder;
+  if (options.hyperparameters == Hyperparameters::kGrid) {
+    run_grid_document(options, with_overrides(report_grid(), options.settings), "grid");
+    const nlohmann::json best = read_json_file((fs::path(options.out) / "grid" / "best.json").string());
+    for (const ReportRow& row : kReportRows) {
+      FBNET_CHECK(best.contains(row.model), "the grid chose no configuration for {}", row.model);
+      chosen[row.model] = best[row.model]["settings"];
+      seed0_folder[row.model] = (fs::path(options.out) / "grid" / "runs" / best[row.model]["id"].get<std::string>()).string();
+    }
+  } else {
+    for (const ReportRow& row : kReportRows)
+      chosen[row.model] = with_overrides({{"model", row.model}}, options.settings);
   }
-  return s;
+
+  // Seeds: every seed in report mode, seeds 1.. on top of the grid's seed 0.
+  const int first_seed = options.hyperparameters == Hyperparameters::kGrid ? 1 : 0;
+  nlohmann::ordered_json seeds_document = {{"grid", nlohmann::json::array()}};
+  std::vector<int> seeds;
+  for (int seed = first_seed; seed < options.seeds; ++seed) seeds.push_back(seed);
+  for (const ReportRow& row : kReportRows) {
+    nlohmann::ordered_json sub = chosen[row.model];
+    sub["seed"] = seeds;
+    seeds_document["grid"].push_back(sub);
+  }
+  std::vector<GridRunResult> seed_runs;
+  if (!seeds.empty()) seed_runs = run_grid_document(options, seeds_document, "seeds");
+
+  for (const ReportRow& row : kReportRows) {
+    ModelRuns runs{&row, config_to_json(resolve_config(settings_from_json(chosen[row.model], row.model))), {}};
+    if (first_seed == 1) runs.folders.push_back(seed0_folder[row.model]);
+    for (const GridRunResult& result : seed_runs)
+      if (result.run.settings["model"] == row.model)
+        runs.folders.push_back((fs::path(options.out) / "seeds" / "runs" / result.run.id).string());
+    models.push_back(std::move(runs));
+  }
+  return models;
 }
 
-std::string format_summary(const Summary& s, int seeds, const char* unit) {
-  return seeds > 1 ? fmt::format("{:.2f} ± {:.2f}{}", s.mean, s.std, unit) : fmt::format("{:.2f}{}", s.mean, unit);
+double final_metric(const std::string& folder, const char* key) {
+  const auto records = read_metrics(folder);
+  FBNET_CHECK(!records.empty() && records.back().contains(key), "{}: no {} in metrics.jsonl", folder, key);
+  return records.back()[key].get<double>();
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+// Accuracy of every run's final model at each noise scale: [model][scale][seed].
+std::vector<std::vector<std::vector<double>>> noise_curves(const std::vector<ModelRuns>& models,
+                                                           const RunConfig& shared) {
+  set_blas_threads(1);  // as the runs' own evaluations, so that s = noise-scale reproduces them exactly
+  const DatasetPair data = load_dataset(shared.dataset, shared.data_dir);
+  std::vector<LabeledImages> noisy_sets;
+  for (double scale : kNoiseScales)
+    noisy_sets.push_back({normalize(add_gaussian_noise(data.test, scale, shared.noise_seed)), data.test.labels});
+  std::vector<std::vector<std::vector<double>>> accuracy(models.size(),
+                                                         std::vector<std::vector<double>>(std::size(kNoiseScales)));
+  for (size_t m = 0; m < models.size(); ++m)
+    for (const std::string& folder : models[m].folders) {
+      const Checkpoint checkpoint = read_checkpoint((fs::path(folder) / "model.safetensors").string());
+      Network<float> network(checkpoint.architecture);
+      load_weights(checkpoint, network);
+      for (size_t s = 0; s < std::size(kNoiseScales); ++s)
+        accuracy[m][s].push_back(evaluate(network, noisy_sets[s], shared.eval_batch_size).accuracy);
+    }
+  return accuracy;
+}
+
+std::string mean_std(const Summary& s) {
+  return s.count > 1 ? fmt::format("{:.2f} ± {:.2f} %", s.mean, s.std) : fmt::format("{:.2f} %", s.mean);
+}
+
+std::string mean_ci(const Summary& s) {
+  return s.count > 1 ? fmt::format("{:+.2f} [{:+.2f}, {:+.2f}]", s.mean, s.mean - s.ci95_half, s.mean + s.ci95_half)
+                     : fmt::format("{:+.2f}", s.mean);
 }
 
 }  // namespace
 
+nlohmann::json report_grid() {
+  return nlohmann::json::parse(R"({
+    "epochs": 30,
+    "learning-rate": [0.005, 0.01, 0.02, 0.04],
+    "momentum": [0.3, 0.5, 0.7],
+    "batch-size": [64, 128],
+    "grid": [{"model": ["ff", "ff-large"]},
+             {"model": "fb", "feedback-alpha": [0.3, 0.5, 0.7]}]})");
+}
+
 void reproduce_table1(const Table1Options& options) {
   FBNET_CHECK(options.seeds >= 1, "--seeds: must be at least 1, got {}", options.seeds);
-  std::error_code error;
-  std::filesystem::create_directories(options.out, error);
-  FBNET_CHECK(!error, "--out: cannot create {}: {}", options.out, error.message());
-
   const RunConfig shared = resolve_config(options.settings);
   validate(shared);
-  const PreparedData data = prepare_data(shared);
-  fmt::print("table1: {} ({} training, {} validation, {} test images), {} epochs, {} seed(s), runs in {}\n",
-             shared.dataset, data.train.count(), data.validation.count(), data.test.count(), shared.epochs,
-             options.seeds, options.out);
+  std::error_code error;
+  fs::create_directories(fs::path(options.out) / "figures", error);
+  FBNET_CHECK(!error, "--out: cannot create {}: {}", options.out, error.message());
 
+  const std::vector<ModelRuns> models = train_all(options);
+  const auto noise = noise_curves(models, shared);
+  const size_t noise_index = std::find(std::begin(kNoiseScales), std::end(kNoiseScales), shared.noise_scale) -
+                             std::begin(kNoiseScales);
+
+  const bool grid = options.hyperparameters == Hyperparameters::kGrid;
   std::string markdown = fmt::format(
-      "Table 1 on {} ({} epochs, {} seed(s); mean ± sample std over seeds). Accuracy on the test set, clean and with "
-      "noise s = {}. Report columns: the report's single runs on EMNIST letters.\n\n"
+      "Table 1 on {}: hyperparameters {}, {} epochs, {} seed(s); test accuracy as mean ± sample std over seeds, "
+      "clean and with noise s = {}. Report columns: the report's single runs on EMNIST letters.\n\n"
       "| Network | Parameters | Learning rate | Momentum | Batch size | Alpha | Accuracy | Accuracy with noise | "
       "Epoch time | Report accuracy | Report with noise |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
-      shared.dataset, shared.epochs, options.seeds, shared.noise_scale);
+      shared.dataset, grid ? "chosen by the report's grid on the validation split" : "as the report chose them",
+      shared.epochs, options.seeds, shared.noise_scale);
   std::string csv =
       "network,parameters,learning_rate,momentum,batch_size,alpha,seeds,accuracy_mean,accuracy_std,"
       "noisy_accuracy_mean,noisy_accuracy_std,median_epoch_seconds,report_accuracy,report_noisy_accuracy\n";
-  for (const ReportRow& row : kReportRows) {
-    std::vector<double> accuracies, noisy_accuracies, epoch_seconds;
-    RunConfig config;
-    int64_t parameters = 0;
-    for (int seed = 0; seed < options.seeds; ++seed) {
-      auto settings = options.settings;
-      settings.emplace_back("model", model_name(row.model));
-      settings.emplace_back("seed", std::to_string(seed));
-      settings.emplace_back("out", (std::filesystem::path(options.out) / fmt::format("{}-seed{}", model_name(row.model), seed)).string());
-      config = resolve_config(settings);
-      const bool resume = std::filesystem::exists(std::filesystem::path(config.out) / "checkpoint.safetensors");
-      RunResult result = train_run(config, data, resume);
-      FBNET_CHECK(static_cast<int>(result.epochs.size()) == config.epochs, "{}: expected {} epochs of metrics, found {}",
-                  config.out, config.epochs, result.epochs.size());
-      parameters = result.parameters;
-      accuracies.push_back(result.epochs.back()["test_accuracy"].get<double>());
-      noisy_accuracies.push_back(result.epochs.back()["noisy_test_accuracy"].get<double>());
-      for (const auto& epoch : result.epochs) epoch_seconds.push_back(epoch["train_seconds"].get<double>());
+  std::map<std::string, std::vector<double>> clean, noisy;
+  for (const ModelRuns& runs : models) {
+    std::vector<double> epoch_seconds;
+    for (const std::string& folder : runs.folders) {
+      clean[runs.row->model].push_back(final_metric(folder, "test_accuracy"));
+      noisy[runs.row->model].push_back(final_metric(folder, "noisy_test_accuracy"));
+      for (const auto& record : read_metrics(folder)) epoch_seconds.push_back(record["train_seconds"].get<double>());
     }
-    const Summary accuracy = summarize(accuracies);
-    const Summary noisy = summarize(noisy_accuracies);
-    const bool has_feedback = !config.feedback.empty();
-    const std::string alpha = has_feedback ? fmt::format("{}", config.feedback_alpha) : "-";
-    markdown += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.2f} s | {:.1f} % | {:.1f} % |\n", row.label,
-                            parameters, config.learning_rate, config.momentum, config.batch_size, alpha,
-                            format_summary(accuracy, options.seeds, " %"), format_summary(noisy, options.seeds, " %"),
-                            median(epoch_seconds), row.accuracy, row.noisy_accuracy);
-    csv += fmt::format("{},{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{},{}\n", model_name(row.model), parameters,
-                       config.learning_rate, config.momentum, config.batch_size, has_feedback ? alpha : "",
-                       options.seeds, accuracy.mean, accuracy.std, noisy.mean, noisy.std, median(epoch_seconds),
-                       row.accuracy, row.noisy_accuracy);
+    std::sort(epoch_seconds.begin(), epoch_seconds.end());
+    const double median_epoch = epoch_seconds[epoch_seconds.size() / 2];
+    const Summary c = summarize(clean[runs.row->model]);
+    const Summary n = summarize(noisy[runs.row->model]);
+    const RunConfig config = resolve_config(settings_from_json(runs.settings, runs.row->model));
+    const std::string alpha = config.feedback.empty() ? "-" : fmt::format("{}", config.feedback_alpha);
+    const int64_t parameters = read_json_file((fs::path(runs.folders[0]) / "config.json").string())["parameters"];
+    markdown += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.2f} s | {:.1f} % | {:.1f} % |\n",
+                            runs.row->label, parameters, config.learning_rate, config.momentum, config.batch_size, alpha,
+                            mean_std(c), mean_std(n), median_epoch, runs.row->accuracy, runs.row->noisy_accuracy);
+    csv += fmt::format("{},{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{},{}\n", runs.row->model, parameters,
+                       config.learning_rate, config.momentum, config.batch_size, config.feedback.empty() ? "" : alpha,
+                       c.count, c.mean, c.std, n.mean, n.std, median_epoch, runs.row->accuracy,
+                       runs.row->noisy_accuracy);
   }
-  write_file_atomic((std::filesystem::path(options.out) / "table1.md").string(), markdown);
-  write_file_atomic((std::filesystem::path(options.out) / "table1.csv").string(), csv);
-  fmt::print("\n{}\nwritten: {}/table1.md, {}/table1.csv\n", markdown, options.out, options.out);
+  // Paired over seeds: seed k of FB against seed k of FF (same data, noise and split).
+  markdown += fmt::format("\nPaired differences over {} seed(s), mean [95% confidence interval, Student's t], in "
+                          "points:\n\n| Comparison | Clean | With noise | Report (clean / noise) |\n|---|---|---|---|\n",
+                          options.seeds);
+  for (const char* other : {"ff", "ff-large"}) {
+    std::vector<double> clean_difference, noisy_difference;
+    for (size_t k = 0; k < clean["fb"].size() && k < clean[other].size(); ++k) {
+      clean_difference.push_back(clean["fb"][k] - clean[other][k]);
+      noisy_difference.push_back(noisy["fb"][k] - noisy[other][k]);
+    }
+    const ReportRow& report_other = *std::find_if(std::begin(kReportRows), std::end(kReportRows),
+                                                  [&](const ReportRow& r) { return std::string(r.model) == other; });
+    markdown += fmt::format("| FB − {} | {} | {} | {:+.1f} / {:+.1f} |\n", report_other.label,
+                            mean_ci(summarize(clean_difference)), mean_ci(summarize(noisy_difference)),
+                            kReportRows[2].accuracy - report_other.accuracy,
+                            kReportRows[2].noisy_accuracy - report_other.noisy_accuracy);
+  }
+  if (noise_index < std::size(kNoiseScales)) {
+    // The noisy column re-measured through the noise curve must agree with training's own evaluation.
+    for (size_t m = 0; m < models.size(); ++m)
+      FBNET_CHECK(noise[m][noise_index] == noisy[models[m].row->model],
+                  "{}: noisy accuracy at s = {} differs between training and the noise curve", models[m].row->model,
+                  shared.noise_scale);
+  }
+
+  std::string noise_csv = "network,noise_scale,seeds,accuracy_mean,accuracy_std\n";
+  Figure noise_figure{(fs::path(options.out) / "figures" / "noise").string(),
+                      fmt::format("Test accuracy against noise scale ({}, {} seed(s))", shared.dataset, options.seeds),
+                      "noise scale s: clip(x + s N(0, 64))", "test accuracy (%)", {}};
+  Figure curves{(fs::path(options.out) / "figures" / "learning-curves").string(),
+                fmt::format("Validation accuracy during training ({}, mean over {} seed(s))", shared.dataset, options.seeds),
+                "epoch", "validation accuracy (%)", {}};
+  for (size_t m = 0; m < models.size(); ++m) {
+    Series series{models[m].row->label, {}, {}, {}};
+    for (size_t s = 0; s < std::size(kNoiseScales); ++s) {
+      const Summary summary = summarize(noise[m][s]);
+      series.x.push_back(kNoiseScales[s]);
+      series.y.push_back(summary.mean);
+      series.error.push_back(summary.std);
+      noise_csv += fmt::format("{},{},{},{:.4f},{:.4f}\n", models[m].row->model, kNoiseScales[s], summary.count,
+                               summary.mean, summary.std);
+    }
+    noise_figure.series.push_back(series);
+    Series curve{models[m].row->label, {}, {}, {}};
+    std::vector<std::vector<double>> per_epoch;
+    for (const std::string& folder : models[m].folders) {
+      const auto records = read_metrics(folder);
+      per_epoch.resize(std::max(per_epoch.size(), records.size()));
+      for (size_t e = 0; e < records.size(); ++e) per_epoch[e].push_back(records[e]["validation_accuracy"].get<double>());
+    }
+    for (size_t e = 0; e < per_epoch.size(); ++e) {
+      curve.x.push_back(static_cast<double>(e + 1));
+      curve.y.push_back(summarize(per_epoch[e]).mean);
+    }
+    curves.series.push_back(curve);
+  }
+  write_file_atomic((fs::path(options.out) / "table1.md").string(), markdown);
+  write_file_atomic((fs::path(options.out) / "table1.csv").string(), csv);
+  write_file_atomic((fs::path(options.out) / "noise.csv").string(), noise_csv);
+  draw_figure(curves);
+  draw_figure(noise_figure);
+  fmt::print("\n{}\nwritten: {}/table1.md, table1.csv, noise.csv, figures/learning-curves.{{png,svg}}, "
+             "figures/noise.{{png,svg}}\n",
+             markdown, options.out);
 }
 
 }  // namespace fbnet

@@ -187,17 +187,28 @@ class ConfigFilesAndTable(unittest.TestCase):
 
     def test_reproduce_table1_writes_markdown_and_csv(self):
         out = os.path.join(self.tmp, "table1")
-        result = fbnet("reproduce", "table1", "--out", out, "--epochs", "1", *SMALL)
+        args = ["reproduce", "table1", "--hyperparameters", "report", "--seeds", "2", "--out", out, "--epochs", "1", *SMALL]
+        result = fbnet(*args)
         self.assertIn("| FB net |", result.stdout)
         with open(os.path.join(out, "table1.csv")) as f:
             rows = f.read().splitlines()
         self.assertEqual([r.split(",")[0] for r in rows[1:]], ["ff", "ff-large", "fb"])
         self.assertEqual([r.split(",")[1] for r in rows[1:]], ["397510", "795010", "790294"])
+        self.assertEqual({r.split(",")[6] for r in rows[1:]}, {"2"})  # seeds
         with open(os.path.join(out, "table1.md")) as f:
-            self.assertIn("Accuracy with noise", f.read())
+            text = f.read()
+        self.assertIn("Accuracy with noise", text)
+        self.assertIn("| FB − FF net |", text)
+        with open(os.path.join(out, "noise.csv")) as f:
+            self.assertEqual(len(f.read().splitlines()), 1 + 3 * 6)
+        for name in ("learning-curves", "noise"):
+            for extension in ("png", "svg"):
+                self.assertGreater(os.path.getsize(os.path.join(out, "figures", f"{name}.{extension}")), 1000)
         # A second call reuses the finished runs instead of training again.
-        again = fbnet("reproduce", "table1", "--out", out, "--epochs", "1", *SMALL)
-        self.assertIn("already trained", again.stdout)
+        again = fbnet(*args)
+        self.assertNotIn("to run in this shard", again.stdout)
+        with open(os.path.join(out, "table1.md")) as f:
+            self.assertEqual(f.read(), text)
 
 
 GRID = """epochs = 3
@@ -303,6 +314,55 @@ class Grid(unittest.TestCase):
         fbnet("grid", bad, "--out", out)
         with open(os.path.join(out, "grid.csv")) as f:
             self.assertIn(",failed,", f.read())
+
+
+def write_fake_emnist(folder, train=240, test=120):
+    """A small EMNIST-letters folder in the official file names and format."""
+    import random
+    rng = random.Random(0)
+    for split, count in (("train", train), ("test", test)):
+        labels = [1 + i % 26 for i in range(count)]
+        # Each letter a distinct stroke (stored transposed, as EMNIST does), plus noise.
+        pixels = bytearray()
+        for label in labels:
+            image = bytearray(rng.randrange(0, 40) for _ in range(784))
+            for i in range(28):
+                image[(label % 28) * 28 + i] = 255
+            pixels += image
+        with gzip.open(os.path.join(folder, f"emnist-letters-{split}-images-idx3-ubyte.gz"), "wb") as f:
+            f.write(struct.pack(">IIII", 2051, count, 28, 28) + bytes(pixels))
+        with gzip.open(os.path.join(folder, f"emnist-letters-{split}-labels-idx1-ubyte.gz"), "wb") as f:
+            f.write(struct.pack(">II", 2049, count) + bytes(labels))
+
+
+class ReproduceOnEmnistFormat(unittest.TestCase):
+    """The full procedure (the report's 120-run grid, then seeds) on a small fake EMNIST folder."""
+
+    def test_grid_then_seeds(self):
+        tmp = tempfile.mkdtemp(prefix="fbnet-emnist-")
+        try:
+            write_fake_emnist(tmp)
+            out = os.path.join(tmp, "table1")
+            result = fbnet("reproduce", "table1", "--dataset", "emnist-letters", "--data-dir", tmp, "--seeds", "2",
+                           "--epochs", "1", "--validation-size", "60", "--out", out)
+            self.assertIn("Table 1 on emnist-letters", result.stdout)
+            with open(os.path.join(out, "grid", "grid.csv")) as f:
+                self.assertEqual(len(f.read().splitlines()), 1 + 120)
+            with open(os.path.join(out, "table1.csv")) as f:
+                rows = f.read().splitlines()[1:]
+            # On 26 classes the parameter counts are the report's.
+            self.assertEqual([r.split(",")[1] for r in rows], ["405526", "811026", "798310"])
+            with open(os.path.join(out, "grid", "best.json")) as f:
+                best = json.load(f)
+            with open(os.path.join(out, "seeds.json")) as f:
+                seeds = json.load(f)
+            # Seeds 1.. retrain exactly the configurations the grid chose.
+            for sub in seeds["grid"]:
+                chosen = best[sub["model"]]["settings"]
+                self.assertEqual({k: v for k, v in sub.items() if k != "seed"}, chosen)
+                self.assertEqual(sub["seed"], [1])
+        finally:
+            shutil.rmtree(tmp)
 
 
 class BadInput(unittest.TestCase):

@@ -1,12 +1,15 @@
 // Grid expansion: axes, sub-grids over shared settings, stable ids, and errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
 
 #include "engine/error.hpp"
 #include "experiments/grid.hpp"
+#include "experiments/statistics.hpp"
+#include "experiments/table1.hpp"
 #include "test_support.hpp"
 #include "train/config.hpp"
 
@@ -32,6 +35,25 @@ TEST(Grid, TheReportsGridHas120Configurations) {
   EXPECT_EQ(runs[48].settings["feedback-alpha"], 0.3);
   EXPECT_EQ(runs[49].settings["feedback-alpha"], 0.5);
   EXPECT_EQ(runs[48].settings["batch-size"], runs[49].settings["batch-size"]);
+}
+
+TEST(Grid, TheBuiltInReportGridIsTheShippedFile) {
+  // reproduce table1 and `fbnet grid configs/grid-table1.toml` share run ids, hence runs.
+  const auto shipped = expand_grid(read_settings_document(std::string(FBNET_SOURCE_DIR) + "/configs/grid-table1.toml"), "f");
+  const auto built_in = expand_grid(report_grid(), "built-in");
+  ASSERT_EQ(shipped.size(), built_in.size());
+  for (size_t i = 0; i < shipped.size(); ++i) EXPECT_EQ(shipped[i].id, built_in[i].id) << i;
+}
+
+TEST(Statistics, MeanStdAndConfidenceInterval) {
+  const Summary s = summarize({-3.77, -3.71, -4.20});
+  EXPECT_NEAR(s.mean, -3.8933, 1e-4);
+  EXPECT_NEAR(s.std, 0.2673, 1e-4);
+  EXPECT_NEAR(s.ci95_half, 4.303 * 0.2673 / std::sqrt(3.0), 1e-3);
+  EXPECT_EQ(summarize({1.5}).std, 0.0);
+  EXPECT_EQ(summarize({1.5}).ci95_half, 0.0);
+  EXPECT_DOUBLE_EQ(student_t_975(1), 12.706);
+  EXPECT_DOUBLE_EQ(student_t_975(1000), 1.960);
 }
 
 TEST(Grid, IdsDependOnSettingsAndHiddenListsOfListsAreAxes) {

@@ -1,0 +1,30 @@
+// Mean, standard deviation and t-based confidence intervals.
+#include "experiments/statistics.hpp"
+
+#include <cmath>
+
+namespace fbnet {
+
+double student_t_975(int df) {
+  // Exact to 3 decimals for df <= 30; the normal quantile beyond.
+  static const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                 2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                                 2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  if (df < 1) return 0;
+  return df <= 30 ? table[df - 1] : 1.960;
+}
+
+Summary summarize(const std::vector<double>& values) {
+  Summary s;
+  s.count = static_cast<int>(values.size());
+  if (values.empty()) return s;
+  for (double v : values) s.mean += v / values.size();
+  if (values.size() < 2) return s;
+  double squares = 0;
+  for (double v : values) squares += (v - s.mean) * (v - s.mean);
+  s.std = std::sqrt(squares / (values.size() - 1));
+  s.ci95_half = student_t_975(s.count - 1) * s.std / std::sqrt(static_cast<double>(s.count));
+  return s;
+}
+
+}  // namespace fbnet

@@ -1,0 +1,21 @@
+// Summary statistics over seeds: mean, sample standard deviation, and the 95%
+// confidence interval of a mean (Student's t), used for paired differences.
+#pragma once
+
+#include <vector>
+
+namespace fbnet {
+
+struct Summary {
+  int count = 0;
+  double mean = 0;
+  double std = 0;          // sample standard deviation (n - 1); 0 for one value
+  double ci95_half = 0;    // half-width of the 95% CI of the mean; 0 for one value
+};
+
+Summary summarize(const std::vector<double>& values);
+
+// Two-sided 97.5% quantile of Student's t with `df` degrees of freedom.
+double student_t_975(int df);
+
+}  // namespace fbnet
