@@ -178,13 +178,5 @@ std::vector<FeedbackEdge> parse_feedback_edges(const std::string& text, int hidd
   return edges;
 }
 
-std::string format_feedback_edges(const std::vector<FeedbackEdge>& edges, int hidden_count) {
-  std::string text;
-  for (const FeedbackEdge& edge : edges) {
-    if (!text.empty()) text += ",";
-    text += activation_name(edge.source, hidden_count) + "->" + activation_name(edge.target, hidden_count);
-  }
-  return text;
-}
 
 }  // namespace fbnet

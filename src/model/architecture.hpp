@@ -91,8 +91,7 @@ FirstStepFeedback parse_first_step_feedback(const std::string& text, const std::
 Readout parse_readout(const std::string& text, const std::string& what);
 
 std::string activation_name(int index, int hidden_count);
-// "h1->x,h2->h1" <-> edges; throws fbnet::Error on malformed text.
+// "h1->x,h2->h1" -> edges; throws fbnet::Error on malformed text.
 std::vector<FeedbackEdge> parse_feedback_edges(const std::string& text, int hidden_count);
-std::string format_feedback_edges(const std::vector<FeedbackEdge>& edges, int hidden_count);
 
 }  // namespace fbnet
