@@ -178,5 +178,4 @@ std::vector<FeedbackEdge> parse_feedback_edges(const std::string& text, int hidd
   return edges;
 }
 
-
 }  // namespace fbnet
