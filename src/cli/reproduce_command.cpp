@@ -29,6 +29,8 @@ void add_reproduce_command(CLI::App& app) {
   table1->add_option("--jobs", state->options.jobs, "training processes at a time (0: one per core)")->capture_default_str();
   state->flags.add_to(*table1, {"dataset", "data-dir", "epochs", "validation-size", "split-seed", "train-limit",
                                 "noise-scale", "noise-seed", "eval-batch-size", "threads", "progress"});
+  // A later flag overrides an earlier one (scripts/run passes defaults before the user's flags).
+  for (CLI::Option* option : table1->get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   table1->callback([state] {
     state->options.settings = state->flags.given();
     reproduce_table1(state->options);
