@@ -11,5 +11,7 @@ void add_eval_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_reproduce_command(CLI::App& app);
 void add_grid_command(CLI::App& app);
+void add_sequence_command(CLI::App& app);
+void add_show_feedback_command(CLI::App& app);
 
 }  // namespace fbnet

@@ -25,12 +25,12 @@ void add_eval_command(CLI::App& app) {
   command->add_option("checkpoint", state->checkpoint_path, "checkpoint.safetensors or model.safetensors of a run")->required();
   command->add_option("--split", state->split, "test or validation")->check(CLI::IsMember({"test", "validation"}))->capture_default_str();
   command->add_flag("--json", state->json, "print the result as one JSON line");
-  state->flags.add_to(*command, {"dataset", "data-dir", "noise-scale", "noise-seed", "validation-size", "split-seed",
+  state->flags.add_to<RunConfig>(*command, {"dataset", "data-dir", "noise-scale", "noise-seed", "validation-size", "split-seed",
                                  "eval-batch-size", "threads"});
   command->callback([state] {
     const Checkpoint checkpoint = read_checkpoint(state->checkpoint_path);
     // The run's own data settings, unless flags override them.
-    auto settings = settings_from_json(checkpoint.config, state->checkpoint_path);
+    auto settings = settings_from_json<RunConfig>(checkpoint.config, state->checkpoint_path);
     for (auto& setting : state->flags.given()) settings.push_back(std::move(setting));
     const RunConfig config = resolve_config(settings);
     validate(config);

@@ -22,7 +22,7 @@ void add_info_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("info", "show a network's layers, parameter counts and FLOPs per sample");
   command->add_option("--config", state->config_path, "JSON or TOML file of settings");
   command->add_option("--checkpoint", state->checkpoint_path, "describe the network of this checkpoint instead");
-  state->flags.add_to(*command);
+  state->flags.add_to<RunConfig>(*command);
   command->callback([state] {
     Architecture architecture;
     std::string title;

@@ -1,4 +1,5 @@
-// fbnet: the command line. Subcommands train, eval, info and reproduce; every
+// fbnet: the command line. Subcommands train, eval, info, grid, sequence,
+// show-feedback and reproduce; every
 // error a user can cause ends with a one-line message and exit status 2.
 #include <cstdio>
 
@@ -18,11 +19,13 @@ int main(int argc, char** argv) {
     fbnet::add_info_command(app);
     fbnet::add_reproduce_command(app);
     fbnet::add_grid_command(app);
+    fbnet::add_sequence_command(app);
+    fbnet::add_show_feedback_command(app);
     // CLI11 would only say "a subcommand is required"; name the word instead.
     if (argc > 1 && argv[1][0] != '-') {
       const auto commands = app.get_subcommands([&](const CLI::App* command) { return command->check_name(argv[1]); });
       if (commands.empty())
-        fbnet::fail("unknown command '{}'; expected train, eval, info, grid or reproduce (see fbnet --help)", argv[1]);
+        fbnet::fail("unknown command '{}'; expected train, eval, info, grid, sequence, show-feedback or reproduce (see fbnet --help)", argv[1]);
     }
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

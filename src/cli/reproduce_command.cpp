@@ -4,7 +4,10 @@
 
 #include "cli/commands.hpp"
 #include "cli/setting_flags.hpp"
+#include "experiments/figure1.hpp"
 #include "experiments/table1.hpp"
+#include "train/config.hpp"
+#include "train/sequence_config.hpp"
 
 namespace fbnet {
 
@@ -27,13 +30,47 @@ void add_reproduce_command(CLI::App& app) {
                                                                                   {"report", Hyperparameters::kReport}}))
       ->default_str("grid");
   table1->add_option("--jobs", state->options.jobs, "training processes at a time (0: one per core)")->capture_default_str();
-  state->flags.add_to(*table1, {"dataset", "data-dir", "epochs", "validation-size", "split-seed", "train-limit",
+  state->flags.add_to<RunConfig>(*table1, {"dataset", "data-dir", "epochs", "validation-size", "split-seed", "train-limit",
                                 "noise-scale", "noise-seed", "eval-batch-size", "threads", "progress"});
   // A later flag overrides an earlier one (scripts/run passes defaults before the user's flags).
   for (CLI::Option* option : table1->get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   table1->callback([state] {
     state->options.settings = state->flags.given();
     reproduce_table1(state->options);
+  });
+
+  struct Figure1State {
+    Figure1Options options;
+    std::string config_path;
+    SettingFlags flags;
+  };
+  auto figure1_state = std::make_shared<Figure1State>();
+  Figure1Options& figure1_options = figure1_state->options;
+  CLI::App* figure1 = reproduce->add_subcommand(
+      "figure1", "experiment 2: FF nets, the feedback net on their frozen weights and an LSTM on sequences, accuracy "
+                 "per position on normal, noisy and random sequences over several seeds, as Figure 1");
+  figure1->add_option("--out", figure1_options.out, "folder for the runs, the table and the figure")->capture_default_str();
+  figure1->add_option("--seeds", figure1_options.seeds, "seeds (each: FF net, sequences, FB and LSTM)")->capture_default_str();
+  figure1->add_option("--jobs", figure1_options.jobs, "training processes at a time (0: one per core)")->capture_default_str();
+  figure1->add_option("--ff-epochs", figure1_options.ff_epochs, "epochs of the FF nets (experiment 1's hyperparameters)")
+      ->capture_default_str();
+  figure1->add_option("--lstm-epochs", figure1_options.lstm_epochs, "epochs of the LSTM baseline")->capture_default_str();
+  figure1->add_option("--lstm-learning-rate", figure1_options.lstm_learning_rate, "SGD learning rate of the LSTM")
+      ->capture_default_str();
+  figure1->add_option("--lstm-momentum", figure1_options.lstm_momentum, "SGD momentum of the LSTM")->capture_default_str();
+  figure1->add_option("--config", figure1_state->config_path,
+                      "JSON or TOML file of sequence settings (as fbnet sequence --config); flags given too override it");
+  figure1_state->flags.add_to<SequenceConfig>(
+      *figure1, {"dataset", "data-dir", "validation-size", "split-seed", "noise-scale", "noise-seed", "length", "allowed",
+                 "words", "missing-letters", "train-sequences", "test-sequences", "noisy-positions", "feedback-alpha",
+                 "lstm-hidden", "epochs", "learning-rate", "momentum", "batch-size", "eval-batch-size"});
+  for (CLI::Option* option : figure1->get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  figure1->callback([figure1_state] {
+    SettingList settings;
+    if (!figure1_state->config_path.empty()) settings = read_config_file<SequenceConfig>(figure1_state->config_path);
+    for (auto& setting : figure1_state->flags.given()) settings.push_back(std::move(setting));
+    figure1_state->options.settings = settings;
+    reproduce_figure1(figure1_state->options);
   });
 }
 

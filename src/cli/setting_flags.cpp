@@ -1,9 +1,7 @@
 // CLI11 options generated from the settings list.
 #include "cli/setting_flags.hpp"
 
-#include <algorithm>
 #include <filesystem>
-#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -11,29 +9,12 @@
 #include "train/config.hpp"
 
 namespace fbnet {
-namespace {
-
-// The value's kind in --help, e.g. "--epochs INT=30".
-template <class Field>
-const char* type_name(const Field&) {
-  if constexpr (std::is_same_v<Field, std::string>) return "TEXT";
-  else if constexpr (std::is_same_v<Field, double>) return "FLOAT";
-  else if constexpr (std::is_integral_v<Field>) return "INT";
-  else if constexpr (std::is_same_v<Field, std::vector<int64_t>>) return "INT,...";
-  else return "NAME";
-}
-
-}  // namespace
-
-void SettingFlags::add_to(CLI::App& app, const std::vector<std::string>& only) {
-  const RunConfig defaults;
-  for_each_setting(defaults, [&](const char* name, const auto& field, const char* help) {
-    if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) return;
-    CLI::Option* option = app.add_option(std::string("--") + name, values_[name], help);
-    option->default_str(format_setting(defaults, name));
-    option->type_name(type_name(field));
-    options_.emplace_back(name, option);
-  });
+void SettingFlags::add_flag(CLI::App& app, const std::string& name, const std::string& help,
+                            const std::string& default_text, const char* type) {
+  CLI::Option* option = app.add_option("--" + name, values_[name], help);
+  option->default_str(default_text);
+  option->type_name(type);
+  options_.emplace_back(name, option);
 }
 
 std::vector<std::pair<std::string, std::string>> SettingFlags::given() const {
@@ -53,11 +34,11 @@ std::vector<std::pair<std::string, std::string>> explicit_settings(const std::st
                 resume_folder);
     const nlohmann::json run = read_json_file(path);
     FBNET_CHECK(run.is_object() && run.contains("config"), "{}: has no 'config' entry", path);
-    settings = settings_from_json(run["config"], path);
+    settings = settings_from_json<RunConfig>(run["config"], path);
     settings.emplace_back("out", resume_folder);
   }
   if (!config_path.empty())
-    for (auto& setting : read_config_file(config_path)) settings.push_back(std::move(setting));
+    for (auto& setting : read_config_file<RunConfig>(config_path)) settings.push_back(std::move(setting));
   for (auto& setting : flags.given()) settings.push_back(std::move(setting));
   return settings;
 }

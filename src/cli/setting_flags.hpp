@@ -1,31 +1,54 @@
-// Binds the settings of for_each_setting() to command line flags, so that
-// every setting is a flag with its help and default, and collects the flags a
-// user actually gave (in order) for resolve_config().
+// Binds the settings of a for_each_setting() list (RunConfig, SequenceConfig)
+// to command line flags, so that every setting is a flag with its help and
+// default, and collects the flags a user actually gave (in order).
 #pragma once
 
+#include <algorithm>
 #include <map>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "train/settings.hpp"
+
 namespace fbnet {
 
 class SettingFlags {
  public:
-  // Adds --NAME for every setting, or only for `only` when it is non-empty.
-  void add_to(CLI::App& app, const std::vector<std::string>& only = {});
+  // Adds --NAME for every setting of Config, or only for `only` when it is non-empty.
+  template <class Config>
+  void add_to(CLI::App& app, const std::vector<std::string>& only = {}) {
+    const Config defaults;
+    for_each_setting(defaults, [&](const char* name, const auto& field, const char* help) {
+      if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) return;
+      add_flag(app, name, help, format_setting(defaults, name), type_name(field));
+    });
+  }
   // (name, text) of the flags given on the command line.
   std::vector<std::pair<std::string, std::string>> given() const;
 
  private:
+  // The value's kind in --help, e.g. "--epochs INT=30".
+  template <class Field>
+  static const char* type_name(const Field&) {
+    if constexpr (std::is_same_v<Field, std::string>) return "TEXT";
+    else if constexpr (std::is_same_v<Field, double>) return "FLOAT";
+    else if constexpr (std::is_integral_v<Field>) return "INT";
+    else if constexpr (std::is_same_v<Field, std::vector<int64_t>>) return "INT,...";
+    else return "NAME";
+  }
+  void add_flag(CLI::App& app, const std::string& name, const std::string& help, const std::string& default_text,
+                const char* type);
+
   std::map<std::string, std::string> values_;
   std::vector<std::pair<std::string, CLI::Option*>> options_;
 };
 
-// The settings a command starts from, lowest precedence first: a run folder's
-// resolved config (resume), a --config file, then the flags given.
+// The RunConfig settings a command starts from, lowest precedence first: a run
+// folder's resolved config (resume), a --config file, then the flags given.
 std::vector<std::pair<std::string, std::string>> explicit_settings(const std::string& resume_folder,
                                                                    const std::string& config_path,
                                                                    const SettingFlags& flags);

@@ -19,7 +19,7 @@ void add_train_command(CLI::App& app) {
   command->add_option("--config", state->config_path, "JSON or TOML file of settings; flags given too override it");
   command->add_option("--resume", state->resume_folder,
                       "continue the run in this folder from its last checkpoint (flags such as --epochs override its config)");
-  state->flags.add_to(*command);
+  state->flags.add_to<RunConfig>(*command);
   command->footer("Defaults shown are those of --model ff. --model ff-large and fb set hidden, feedback, steps, "
                   "feedback-alpha, learning-rate, momentum and batch-size to the report's choices (configs/*.toml); "
                   "a config file, then flags, override them.");

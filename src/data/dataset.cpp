@@ -9,6 +9,7 @@
 
 #include "data/idx.hpp"
 #include "engine/error.hpp"
+#include "engine/random.hpp"
 
 namespace fbnet {
 namespace {
@@ -23,6 +24,9 @@ const std::vector<DatasetSpec>& known_datasets() {
       {"emnist-balanced", "emnist-balanced-", "", 47, 0, true},
       {"emnist-bymerge", "emnist-bymerge-", "", 47, 0, true},
       {"emnist-byclass", "emnist-byclass-", "", 62, 0, true},
+      // The first 10,000 official EMNIST letters test images (a..l and half of m),
+      // all of EMNIST these machines hold: ../shared/data/emnist-letters-partial.
+      {"emnist-letters-partial", "emnist-letters-test-first10000-", "", 26, 1, true, 0.2},
   };
   return specs;
 }
@@ -89,7 +93,7 @@ Dataset load_idx_pair(const std::string& images_path, const std::string& labels_
   return dataset;
 }
 
-DatasetPair load_dataset(const std::string& name, const std::string& data_dir) {
+DatasetPair load_dataset(const std::string& name, const std::string& data_dir, uint64_t holdout_seed) {
   const DatasetSpec& spec = dataset_spec(name);
   const std::string dir = data_dir.empty() ? spec.default_dir : data_dir;
   FBNET_CHECK(!dir.empty(), "--data-dir: dataset '{}' has no default folder; give the folder holding {}train-images-idx3-ubyte.gz",
@@ -97,6 +101,16 @@ DatasetPair load_dataset(const std::string& name, const std::string& data_dir) {
   std::error_code error;
   FBNET_CHECK(std::filesystem::is_directory(dir, error), "--data-dir: '{}' is not a folder (dataset '{}')", dir, name);
   auto path = [&](const char* part) { return (std::filesystem::path(dir) / (spec.file_prefix + part)).string(); };
+  if (spec.holdout_test_fraction > 0) {
+    const Dataset all = load_idx_pair(path("images-idx3-ubyte.gz"), path("labels-idx1-ubyte.gz"), spec);
+    Rng rng(holdout_seed, kHoldoutSplitStream);
+    std::vector<int64_t> order = random_permutation(all.count, rng);
+    const auto test_count = static_cast<int64_t>(spec.holdout_test_fraction * static_cast<double>(all.count));
+    std::vector<int64_t> test(order.begin(), order.begin() + test_count), train(order.begin() + test_count, order.end());
+    std::sort(test.begin(), test.end());
+    std::sort(train.begin(), train.end());
+    return {all.subset(train), all.subset(test)};
+  }
   // MNIST and Fashion-MNIST name their test files t10k-, EMNIST names them test-.
   const bool emnist = spec.transposed;
   DatasetPair pair{load_idx_pair(path("train-images-idx3-ubyte.gz"), path("train-labels-idx1-ubyte.gz"), spec),

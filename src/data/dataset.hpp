@@ -31,6 +31,9 @@ struct DatasetSpec {
   int classes = 0;
   int label_offset = 0;     // subtracted from stored labels (EMNIST letters: 1)
   bool transposed = false;  // EMNIST stores images transposed
+  // > 0: the set is one images/labels pair ("PREFIXimages-idx3-ubyte.gz"),
+  // split (seeded) into train and this fraction of test images.
+  double holdout_test_fraction = 0;
 };
 
 // Throws fbnet::Error listing the known names for an unknown one.
@@ -42,8 +45,9 @@ struct DatasetPair {
   Dataset test;
 };
 
-// Reads `name` from `data_dir` (or the dataset's default folder when empty).
-DatasetPair load_dataset(const std::string& name, const std::string& data_dir);
+// Reads `name` from `data_dir` (or the dataset's default folder when empty);
+// `holdout_seed` draws the train/test split of a single-file dataset.
+DatasetPair load_dataset(const std::string& name, const std::string& data_dir, uint64_t holdout_seed = 0);
 
 // Reads one images/labels file pair, then makes the images upright and the
 // labels 0-based as `spec` says.

@@ -54,6 +54,10 @@ enum RandomStream : uint64_t {
   kDropoutStream = 3,
   kValidationSplitStream = 4,
   kNoiseStream = 5,
+  kAllowedSequenceStream = 6,  // which K sequences are allowed
+  kTrainSequenceStream = 7,    // which training image fills each position of sample i
+  kHoldoutSplitStream = 8,     // a single-file dataset's train/test split
+  kTestSequenceStream = 9,     // the same for test samples
 };
 
 std::vector<int64_t> random_permutation(int64_t n, Rng& rng);

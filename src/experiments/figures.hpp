@@ -23,7 +23,42 @@ struct Figure {
   std::vector<Series> series;
 };
 
-// Throws fbnet::Error when gnuplot is missing or fails (its log is STEM.log).
+// A grayscale image [rows * cols], drawn with its own colour range.
+struct Image {
+  std::vector<float> pixels;
+  int64_t rows = 28;
+  int64_t cols = 28;
+  std::string caption;
+};
+
+// Grouped bars with error bars: one group per category, one bar per series
+// (series.y[i] and series.error[i] belong to categories[i]), and optionally a
+// strip of images drawn above the bars.
+struct BarPanel {
+  std::string title;
+  std::vector<std::string> categories;
+  std::vector<Series> series;
+  std::vector<Image> strip;
+};
+
+struct BarFigure {
+  std::string stem;
+  std::string title;
+  std::string y_label;
+  std::vector<BarPanel> panels;  // side by side
+};
+
+// Rows of images, e.g. each input beside the feedback the network sent into it.
+struct ImageGrid {
+  std::string stem;
+  std::string title;
+  int columns = 1;
+  std::vector<Image> images;  // row-major; the last row may be short
+};
+
+// Each throws fbnet::Error when gnuplot is missing or fails (its log is STEM.log).
 void draw_figure(const Figure& figure);
+void draw_bar_figure(const BarFigure& figure);
+void draw_image_grid(const ImageGrid& grid);
 
 }  // namespace fbnet

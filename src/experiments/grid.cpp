@@ -69,7 +69,7 @@ GridRunResult inspect(const GridOptions& options, const GridRun& run) {
   if (fs::exists(fs::path(folder) / "failed.txt")) {
     result.status = RunStatus::kFailed;
   } else if (fs::exists(fs::path(folder) / "checkpoint.safetensors")) {
-    const int epochs = resolve_config(settings_from_json(run.settings, run.id)).epochs;
+    const int epochs = resolve_config(settings_from_json<RunConfig>(run.settings, run.id)).epochs;
     result.epochs_done = read_checkpoint((fs::path(folder) / "checkpoint.safetensors").string()).epoch;
     result.status = result.epochs_done >= epochs ? RunStatus::kFinished : RunStatus::kPartial;
   }
@@ -93,7 +93,7 @@ const char* status_name(RunStatus status) {
 
 // A run's fully resolved settings (preset defaults included), for the report.
 nlohmann::ordered_json resolved(const GridRun& run) {
-  return config_to_json(resolve_config(settings_from_json(run.settings, run.id)));
+  return config_to_json(resolve_config(settings_from_json<RunConfig>(run.settings, run.id)));
 }
 
 // The resolved settings whose values differ between runs, "out" aside.
@@ -170,6 +170,21 @@ void write_report(const GridOptions& options, const std::vector<GridRunResult>& 
 
 }  // namespace
 
+std::vector<GridRunResult> run_grid_document(const nlohmann::ordered_json& document, const std::string& folder,
+                                             const std::string& name, int jobs) {
+  const std::string path = (fs::path(folder) / (name + ".json")).string();
+  write_file_atomic(path, document.dump(2) + "\n");
+  GridOptions grid;
+  grid.grid_path = path;
+  grid.out = (fs::path(folder) / name).string();
+  grid.jobs = jobs;
+  std::vector<GridRunResult> results = run_grid(grid);
+  for (const auto& result : results)
+    FBNET_CHECK(result.status == RunStatus::kFinished, "{}: run {} {}; see {}/runs/{}/log.txt", name, result.run.id,
+                result.status == RunStatus::kFailed ? "failed" : "did not finish", grid.out, result.run.id);
+  return results;
+}
+
 std::pair<int, int> parse_shard(const std::string& text) {
   int k = 0, n = 0;
   char slash = 0;
@@ -201,8 +216,8 @@ std::vector<GridRun> expand_grid(const nlohmann::json& document, const std::stri
   }
   std::vector<GridRun> runs;
   for (size_t i = 0; i < configs.size(); ++i) {
-    settings_from_json(configs[i], source);  // every key a setting, every value well-formed
-    validate(resolve_config(settings_from_json(configs[i], source)));
+    settings_from_json<RunConfig>(configs[i], source);  // every key a setting, every value well-formed
+    validate(resolve_config(settings_from_json<RunConfig>(configs[i], source)));
     runs.push_back({fmt::format("{:04}-{:08x}", i, fnv1a(configs[i].dump()) & 0xffffffffULL), configs[i]});
   }
   return runs;

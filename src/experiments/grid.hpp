@@ -50,6 +50,11 @@ struct GridRunResult {
 // and OUT/best.json from all the shards' run folders. Returns every run's state.
 std::vector<GridRunResult> run_grid(const GridOptions& options);
 
+// Writes `document` to FOLDER/NAME.json, runs it as a grid into FOLDER/NAME
+// and returns its runs; throws when a run failed or did not finish, naming it.
+std::vector<GridRunResult> run_grid_document(const nlohmann::ordered_json& document, const std::string& folder,
+                                             const std::string& name, int jobs);
+
 // "k/n" -> (k - 1, n), 1-based on the command line like Slurm's array indices.
 std::pair<int, int> parse_shard(const std::string& text);
 

@@ -52,29 +52,12 @@ nlohmann::ordered_json with_overrides(nlohmann::ordered_json document,
   return document;
 }
 
-// Runs a grid document written to OUT/NAME.json into OUT/NAME; throws when a
-// run failed, naming it.
-std::vector<GridRunResult> run_grid_document(const Table1Options& options, const nlohmann::ordered_json& document,
-                                             const std::string& name) {
-  const std::string path = (fs::path(options.out) / (name + ".json")).string();
-  write_file_atomic(path, document.dump(2) + "\n");
-  GridOptions grid;
-  grid.grid_path = path;
-  grid.out = (fs::path(options.out) / name).string();
-  grid.jobs = options.jobs;
-  std::vector<GridRunResult> results = run_grid(grid);
-  for (const auto& result : results)
-    FBNET_CHECK(result.status == RunStatus::kFinished, "{}: run {} {}; see {}/runs/{}/log.txt", name, result.run.id,
-                result.status == RunStatus::kFailed ? "failed" : "did not finish", grid.out, result.run.id);
-  return results;
-}
-
 std::vector<ModelRuns> train_all(const Table1Options& options) {
   std::vector<ModelRuns> models;
   std::map<std::string, nlohmann::ordered_json> chosen;  // model -> settings as the grid file gave them
   std::map<std::string, std::string> seed0_folder;
   if (options.hyperparameters == Hyperparameters::kGrid) {
-    run_grid_document(options, with_overrides(report_grid(), options.settings), "grid");
+    run_grid_document(with_overrides(report_grid(), options.settings), options.out, "grid", options.jobs);
     const nlohmann::json best = read_json_file((fs::path(options.out) / "grid" / "best.json").string());
     for (const ReportRow& row : kReportRows) {
       FBNET_CHECK(best.contains(row.model), "the grid chose no configuration for {}", row.model);
@@ -97,10 +80,10 @@ std::vector<ModelRuns> train_all(const Table1Options& options) {
     seeds_document["grid"].push_back(sub);
   }
   std::vector<GridRunResult> seed_runs;
-  if (!seeds.empty()) seed_runs = run_grid_document(options, seeds_document, "seeds");
+  if (!seeds.empty()) seed_runs = run_grid_document(seeds_document, options.out, "seeds", options.jobs);
 
   for (const ReportRow& row : kReportRows) {
-    ModelRuns runs{&row, config_to_json(resolve_config(settings_from_json(chosen[row.model], row.model))), {}};
+    ModelRuns runs{&row, config_to_json(resolve_config(settings_from_json<RunConfig>(chosen[row.model], row.model))), {}};
     if (first_seed == 1) runs.folders.push_back(seed0_folder[row.model]);
     for (const GridRunResult& result : seed_runs)
       if (result.run.settings["model"] == row.model)
@@ -194,7 +177,7 @@ void reproduce_table1(const Table1Options& options) {
     const double median_epoch = epoch_seconds[epoch_seconds.size() / 2];
     const Summary c = summarize(clean[runs.row->model]);
     const Summary n = summarize(noisy[runs.row->model]);
-    const RunConfig config = resolve_config(settings_from_json(runs.settings, runs.row->model));
+    const RunConfig config = resolve_config(settings_from_json<RunConfig>(runs.settings, runs.row->model));
     const std::string alpha = config.feedback.empty() ? "-" : fmt::format("{}", config.feedback_alpha);
     const int64_t parameters = read_json_file((fs::path(runs.folders[0]) / "config.json").string())["parameters"];
     markdown += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.2f} s | {:.1f} % | {:.1f} % |\n",

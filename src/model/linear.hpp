@@ -23,25 +23,36 @@ void linear_forward(MatrixView<const Scalar> x, const LinearParameters<Scalar>& 
   }
 }
 
-// Given dy = dL/d(x W^T + b) [B, out]:
+// Given dy = dL/d(x W^T + b) [B, out], the parameter gradients:
 //   dW[out, in] (+)= scale * dy^T x ;  db[out] (+)= scale * sum_B dy
-//   dx[B, in]   (+)= scale * dy W     (skipped when dx.data is null)
-// The parameter gradients are overwritten by the first contribution of a
-// backward pass and accumulated by later ones (weights shared across steps):
-// this spares zeroing them, and the product reading them, every batch.
+// They are overwritten by the first contribution of a backward pass and
+// accumulated by later ones (weights shared across steps): this spares
+// zeroing them, and the product reading them, every batch.
 template <class Scalar>
-void linear_backward(MatrixView<const Scalar> x, const LinearParameters<Scalar>& p, MatrixView<const Scalar> dy,
-                     MatrixView<Scalar> dx, Scalar scale = 1, bool accumulate_dx = false, bool accumulate_grads = true) {
+void linear_backward_parameters(MatrixView<const Scalar> x, const LinearParameters<Scalar>& p,
+                                MatrixView<const Scalar> dy, Scalar scale = 1, bool accumulate = true) {
   FBNET_CHECK(dy.rows == x.rows, "linear_backward: dy has {} rows, x has {}", dy.rows, x.rows);
-  gemm<Scalar>(dy, Transpose::kYes, x, Transpose::kNo, p.weight_grad, scale, accumulate_grads ? Scalar{1} : Scalar{0});
-  if (!accumulate_grads) std::fill(p.bias_grad, p.bias_grad + dy.cols, Scalar{0});
+  gemm<Scalar>(dy, Transpose::kYes, x, Transpose::kNo, p.weight_grad, scale, accumulate ? Scalar{1} : Scalar{0});
+  if (!accumulate) std::fill(p.bias_grad, p.bias_grad + dy.cols, Scalar{0});
   for (int64_t r = 0; r < dy.rows; ++r) {
     const Scalar* grad_row = dy.data + r * dy.cols;
     for (int64_t c = 0; c < dy.cols; ++c) p.bias_grad[c] += scale * grad_row[c];
   }
-  if (dx.data != nullptr)
-    gemm<Scalar>(dy, Transpose::kNo, p.weight, Transpose::kNo, dx, scale,
-                 accumulate_dx ? Scalar{1} : Scalar{0});
+}
+
+// dx[B, in] (+)= scale * dy[B, out] W[out, in]
+template <class Scalar>
+void linear_backward_input(const LinearParameters<Scalar>& p, MatrixView<const Scalar> dy, MatrixView<Scalar> dx,
+                           Scalar scale = 1, bool accumulate = false) {
+  gemm<Scalar>(dy, Transpose::kNo, p.weight, Transpose::kNo, dx, scale, accumulate ? Scalar{1} : Scalar{0});
+}
+
+// Both: parameter gradients, and dx unless dx.data is null.
+template <class Scalar>
+void linear_backward(MatrixView<const Scalar> x, const LinearParameters<Scalar>& p, MatrixView<const Scalar> dy,
+                     MatrixView<Scalar> dx, Scalar scale = 1, bool accumulate_dx = false, bool accumulate_grads = true) {
+  linear_backward_parameters(x, p, dy, scale, accumulate_grads);
+  if (dx.data != nullptr) linear_backward_input(p, dy, dx, scale, accumulate_dx);
 }
 
 }  // namespace fbnet

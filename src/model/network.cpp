@@ -67,6 +67,7 @@ Network<Scalar>::Network(Architecture architecture) : architecture_(std::move(ar
     edge_last_step_.push_back(arch.steps > 1 ? 1 : -1);  // edges act at steps >= 1
   }
 
+  layer_frozen_.assign(arch.layer_count(), 0);
   layer_inputs_.assign(arch.steps, std::vector<const Tensor<Scalar>*>(arch.layer_count(), nullptr));
   combined_inputs_.assign(arch.steps, std::vector<Tensor<Scalar>>(arch.layer_count()));
   outputs_.assign(arch.steps, std::vector<Tensor<Scalar>>(arch.layer_count()));
@@ -143,6 +144,33 @@ void Network<Scalar>::forward(std::span<const Tensor<Scalar>* const> inputs, Mod
 }
 
 template <class Scalar>
+void Network<Scalar>::set_layer_frozen(int layer, bool frozen) {
+  FBNET_CHECK(layer >= 0 && layer < architecture_.layer_count(), "set_layer_frozen: no layer {}", layer);
+  layer_frozen_[layer] = frozen;
+  // A frozen layer's gradient is zero, and backward never writes it.
+  const LinearParameters<Scalar>& p = layers_[layer];
+  std::fill(p.weight_grad.data, p.weight_grad.data + p.weight_grad.rows * p.weight_grad.cols, Scalar{0});
+  std::fill(p.bias_grad, p.bias_grad + p.weight_grad.rows, Scalar{0});
+}
+
+template <class Scalar>
+const Tensor<Scalar>& Network<Scalar>::activation(int step, int index) const {
+  FBNET_CHECK(step >= 0 && step < architecture_.steps && index >= 1 && index <= architecture_.layer_count() &&
+                  index - 1 <= architecture_.top_layer(step),
+              "activation: a_{} was not computed at step {}", index, step);
+  return outputs_[step][index - 1];
+}
+
+template <class Scalar>
+Tensor<Scalar> Network<Scalar>::feedback_signal(int step, int edge) const {
+  const FeedbackEdge& e = architecture_.feedback.at(edge);
+  Tensor<Scalar> signal({batch_, architecture_.activation_size(e.target)});
+  if (step == 0) return signal;  // nothing has fired yet: fb = 0
+  linear_forward<Scalar>(view(activation(step - 1, e.source)), feedback_[edge], view(signal));
+  return signal;
+}
+
+template <class Scalar>
 const Tensor<Scalar>& Network<Scalar>::logits(int readout_index) const {
   return outputs_.at(readout_steps_.at(readout_index)).at(output_layer());
 }
@@ -187,7 +215,7 @@ void Network<Scalar>::backward(const GradientsReady& on_ready) {
   for (int step = arch.steps - 1; step >= 0; --step) {
     for (int layer = arch.top_layer(step); layer >= 0; --layer) {
       backward_layer(step, layer);
-      if (step == layer_last_step_[layer]) ready(layer_ranges_[layer]);
+      if (step == layer_last_step_[layer] && !layer_frozen_[layer]) ready(layer_ranges_[layer]);
     }
     for (size_t e = 0; e < feedback_.size(); ++e)
       if (step == edge_last_step_[e]) ready(edge_ranges_[e]);
@@ -199,7 +227,7 @@ void Network<Scalar>::backward(const GradientsReady& on_ready) {
     ready(range);
   };
   for (size_t l = 0; l < layers_.size(); ++l)
-    if (!layer_grad_written_[l]) clear(layers_[l], layer_ranges_[l]);
+    if (!layer_grad_written_[l] && !layer_frozen_[l]) clear(layers_[l], layer_ranges_[l]);
   for (size_t e = 0; e < feedback_.size(); ++e)
     if (!edge_grad_written_[e]) clear(feedback_[e], edge_ranges_[e]);
 }
@@ -220,22 +248,22 @@ void Network<Scalar>::backward_layer(int step, int layer) {
   const bool combines = !edges.empty() && arch.feedback_combines_at(step);
   const bool drops = has_dropout_masks_ && layer == output_layer();
   const bool needs_input_grad = layer > 0 || (combines && step > 0);
-  if (!needs_input_grad) {
-    linear_backward<Scalar>(view(input_of(step, layer)), layers_[layer], view(d_output),
-                            MatrixView<Scalar>{nullptr, 0, 0}, Scalar{1}, false, accumulate(layer_grad_written_, layer));
-    return;
-  }
+  auto parameter_grads = [&] {
+    if (!layer_frozen_[layer])
+      linear_backward_parameters<Scalar>(view(input_of(step, layer)), layers_[layer], view(d_output), Scalar{1},
+                                         accumulate(layer_grad_written_, layer));
+  };
+  parameter_grads();
+  if (!needs_input_grad) return;
   if (!combines && !drops) {
     // dL/da_l flows straight into the layer below's output gradient.
-    linear_backward<Scalar>(view(input_of(step, layer)), layers_[layer], view(d_output),
-                            view(output_grads_[step][layer - 1]), Scalar{1}, /*accumulate_dx=*/true,
-                            accumulate(layer_grad_written_, layer));
+    linear_backward_input<Scalar>(layers_[layer], view(d_output), view(output_grads_[step][layer - 1]), Scalar{1},
+                                  /*accumulate=*/true);
     return;
   }
   Tensor<Scalar>& d_input = input_grads_[layer];  // dL/du [B, in_l]
   d_input.resize(input_of(step, layer).shape);
-  linear_backward<Scalar>(view(input_of(step, layer)), layers_[layer], view(d_output), view(d_input), Scalar{1},
-                          false, accumulate(layer_grad_written_, layer));
+  linear_backward_input<Scalar>(layers_[layer], view(d_output), view(d_input));
   if (drops) dropout_backward<Scalar>(view(dropout_masks_[step]), view(d_input));
   if (combines) {
     for (auto it = edges.rbegin(); it != edges.rend(); ++it) {

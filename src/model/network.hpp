@@ -59,6 +59,19 @@ class Network {
   // Needs the last forward to be a Mode::kTrain one whose inputs are still alive.
   void backward(const GradientsReady& on_ready = nullptr);
 
+  // A frozen layer keeps its weights: backward computes no gradient for it
+  // (its gradient stays zero) and never reports its range as ready, while
+  // gradients still flow through it to the layers and edges below.
+  // Experiment 2 freezes the feedforward layers copied from an experiment-1 net.
+  void set_layer_frozen(int layer, bool frozen);
+  bool layer_frozen(int layer) const { return layer_frozen_.at(layer) != 0; }
+
+  // a_index at `step` of the last forward: 1..N hidden (after relu), N+1 logits [B, size].
+  const Tensor<Scalar>& activation(int step, int index) const;
+  // What edge `edge` sent into its target at `step` of the last forward,
+  // before alpha: Wfb a_source(step - 1) + bfb, zero at step 0. [B, target size]
+  Tensor<Scalar> feedback_signal(int step, int edge) const;
+
   // The dropout mask [B, H] of `step` in the last training forward (tests
   // replay it in PyTorch).
   const Tensor<Scalar>& dropout_mask(int step) const { return dropout_masks_.at(step); }
@@ -78,6 +91,7 @@ class Network {
   std::vector<std::pair<int64_t, int64_t>> layer_ranges_, edge_ranges_;
   std::vector<int> layer_last_step_, edge_last_step_;
   std::vector<int> readout_steps_;
+  std::vector<char> layer_frozen_;  // [layer]
 
   // Caches of the last forward, indexed [step][layer].
   int64_t batch_ = 0;

@@ -58,4 +58,8 @@ std::string read_file(const std::string& path) {
   return content.str();
 }
 
+std::string path_in(const std::string& folder, const std::string& name) {
+  return (std::filesystem::path(folder) / name).string();
+}
+
 }  // namespace fbnet

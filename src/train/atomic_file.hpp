@@ -12,5 +12,7 @@ namespace fbnet {
 // is full; the previous content of `path` is then left as it was.
 void write_file_atomic(const std::string& path, std::string_view bytes);
 std::string read_file(const std::string& path);
+// FOLDER/NAME.
+std::string path_in(const std::string& folder, const std::string& name);
 
 }  // namespace fbnet

@@ -115,6 +115,15 @@ void save_checkpoint(const std::string& path, const Network<float>& network, con
   write_safetensors(path, file);
 }
 
+void save_parameters(const std::string& path, const ParameterStore<float>& parameters, const std::string& format,
+                     int epoch, const nlohmann::json& config) {
+  SafetensorsFile file;
+  file.metadata = {{"format", format}, {"config", config.dump()}, {"epoch", std::to_string(epoch)}};
+  for (const ParameterInfo& info : parameters.infos())
+    file.tensors.push_back({info.name, info.shape, slice(parameters.values(), info)});
+  write_safetensors(path, file);
+}
+
 Checkpoint read_checkpoint(const std::string& path) {
   Checkpoint checkpoint;
   checkpoint.path = path;
@@ -142,8 +151,11 @@ Checkpoint read_checkpoint(const std::string& path) {
   return checkpoint;
 }
 
-void load_weights(const Checkpoint& checkpoint, Network<float>& network) {
-  copy_tensors_into(checkpoint, network.parameters().infos(), "", network.parameters().values());
+void load_weights(const Checkpoint& checkpoint, Network<float>& network, const std::string& name_prefix) {
+  std::vector<ParameterInfo> wanted;
+  for (const ParameterInfo& info : network.parameters().infos())
+    if (info.name.rfind(name_prefix, 0) == 0) wanted.push_back(info);
+  copy_tensors_into(checkpoint, wanted, "", network.parameters().values());
 }
 
 void load_velocity(const Checkpoint& checkpoint, const Network<float>& network, std::vector<float>& velocity) {

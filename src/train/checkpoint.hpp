@@ -26,10 +26,16 @@ struct Checkpoint {
 void save_checkpoint(const std::string& path, const Network<float>& network, const std::vector<float>* velocity,
                      int epoch, const nlohmann::json& config);
 Checkpoint read_checkpoint(const std::string& path);
+// A model that is not a Network (the LSTM baseline): its parameters, with
+// `format`, the config and the epoch as metadata.
+void save_parameters(const std::string& path, const ParameterStore<float>& parameters, const std::string& format,
+                     int epoch, const nlohmann::json& config);
 
 // Copies the checkpoint's weights into `network`; throws fbnet::Error naming
 // the first tensor that is missing or has another shape (another architecture).
-void load_weights(const Checkpoint& checkpoint, Network<float>& network);
+// With `name_prefix`, copies only the parameters whose names start with it
+// (experiment 2 takes "layers." from an FF net into a feedback net).
+void load_weights(const Checkpoint& checkpoint, Network<float>& network, const std::string& name_prefix = "");
 void load_velocity(const Checkpoint& checkpoint, const Network<float>& network, std::vector<float>& velocity);
 
 nlohmann::json architecture_to_json(const Architecture& architecture);

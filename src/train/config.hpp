@@ -4,14 +4,14 @@
 // written into each run folder. A setting missing from the list does not exist.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "model/architecture.hpp"
+#include "train/settings.hpp"
 
 namespace fbnet {
 
@@ -51,15 +51,29 @@ struct RunConfig {
   ProgressMode progress = ProgressMode::kAuto;
 };
 
+// The optimiser and run settings every kind of run has (RunConfig,
+// SequenceConfig), in --help order.
+template <class Config, class Visitor>
+void visit_training_settings(Config& c, Visitor& visit) {
+  visit("epochs", c.epochs, "training epochs");
+  visit("learning-rate", c.learning_rate, "SGD learning rate");
+  visit("momentum", c.momentum, "SGD momentum (PyTorch semantics)");
+  visit("batch-size", c.batch_size, "training batch size");
+  visit("seed", c.seed, "seed of initialisation, shuffling and dropout");
+  visit("eval-batch-size", c.eval_batch_size, "batch size for evaluation");
+  visit("threads", c.threads, "OpenBLAS threads (0: one per core)");
+}
+
 // Calls visit(name, field, help) for each setting, in --help order. `name` is
 // the flag without dashes and the key in config files.
 template <class Config, class Visitor>
+  requires std::same_as<std::remove_const_t<Config>, RunConfig>
 void for_each_setting(Config& c, Visitor&& visit) {
   visit("model", c.model, "network: ff, ff-large, fb (the report's nets, with its chosen hyperparameters as defaults) or custom");
-  visit("dataset", c.dataset, "dataset: fashion-mnist, mnist, emnist-letters, emnist-digits, emnist-mnist, emnist-balanced, emnist-bymerge, emnist-byclass");
+  visit("dataset", c.dataset, "dataset: fashion-mnist, mnist, emnist-letters, emnist-digits, emnist-mnist, emnist-balanced, emnist-bymerge, emnist-byclass, emnist-letters-partial");
   visit("data-dir", c.data_dir, "folder with the dataset's gzip IDX files (empty: the dataset's default folder)");
   visit("validation-size", c.validation_size, "images drawn (seeded) from the training set for validation");
-  visit("split-seed", c.split_seed, "seed of the validation split");
+  visit("split-seed", c.split_seed, "seed of the validation split (and of the train/test split of emnist-letters-partial)");
   visit("train-limit", c.train_limit, "train on only the first N training images (0: all), for quick runs");
   visit("noise-scale", c.noise_scale, "scale s of the noisy test set: clip(x + s * N(0, 64), 0, 255)");
   visit("noise-seed", c.noise_seed, "seed of the noisy test set's noise");
@@ -70,41 +84,26 @@ void for_each_setting(Config& c, Visitor&& visit) {
   visit("first-step-feedback", c.first_step_feedback, "feedback at the first step: none (no mixing) or zero (mix with fb = 0)");
   visit("steps", c.steps, "passes over each image (the report's FB net: 2)");
   visit("dropout", c.dropout, "dropout probability before the output layer");
-  visit("epochs", c.epochs, "training epochs");
-  visit("learning-rate", c.learning_rate, "SGD learning rate");
-  visit("momentum", c.momentum, "SGD momentum (PyTorch semantics)");
-  visit("batch-size", c.batch_size, "training batch size");
-  visit("seed", c.seed, "seed of initialisation, shuffling and dropout");
-  visit("eval-batch-size", c.eval_batch_size, "batch size for evaluation");
-  visit("threads", c.threads, "OpenBLAS threads (0: one per core)");
+  visit_training_settings(c, visit);
   visit("out", c.out, "run folder (empty: runs/MODEL-seedSEED)");
   visit("progress", c.progress, "progress display: auto (live line on a terminal), always or never");
 }
 
-// Values as text, for flags and --help; parse_setting throws fbnet::Error
-// naming the setting and what it expects.
-void parse_setting(RunConfig& config, const std::string& name, const std::string& text);
-std::string format_setting(const RunConfig& config, const std::string& name);
-bool is_setting(const std::string& name);
+// The settings machinery (settings.hpp) reads and writes these enums.
+void parse_value(const std::string& setting, const std::string& text, ModelPreset& field);
+void parse_value(const std::string& setting, const std::string& text, ProgressMode& field);
+void parse_value(const std::string& setting, const std::string& text, FeedbackCombine& field);
+void parse_value(const std::string& setting, const std::string& text, FirstStepFeedback& field);
+nlohmann::json json_value(ModelPreset field);
+nlohmann::json json_value(ProgressMode field);
+nlohmann::json json_value(FeedbackCombine field);
+nlohmann::json json_value(FirstStepFeedback field);
 
 // Builds a config the way a user expects precedence: defaults, then the
 // model preset, then `explicit_settings` (config file, then flags) in order.
-RunConfig resolve_config(const std::vector<std::pair<std::string, std::string>>& explicit_settings);
-// Reads a JSON or TOML (by extension) config file into (name, text) pairs;
-// an unknown key is an error naming the file and the key.
-std::vector<std::pair<std::string, std::string>> read_config_file(const std::string& path);
-// The file as a JSON document (TOML is converted), not yet checked as settings.
-nlohmann::json read_settings_document(const std::string& path);
-
+RunConfig resolve_config(const SettingList& explicit_settings);
 // Throws fbnet::Error naming the flag of the first invalid setting.
 void validate(const RunConfig& config);
-
-// The settings in --help order.
-nlohmann::ordered_json config_to_json(const RunConfig& config);
-// Parses a JSON file; throws fbnet::Error naming the file.
-nlohmann::json read_json_file(const std::string& path);
-std::vector<std::pair<std::string, std::string>> settings_from_json(const nlohmann::json& json,
-                                                                    const std::string& source);
 
 Architecture architecture_from(const RunConfig& config, int64_t input_size, int classes);
 std::string model_name(ModelPreset model);

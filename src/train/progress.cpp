@@ -40,4 +40,8 @@ std::string format_duration(double seconds) {
   return fmt::format("{}s", total);
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace fbnet

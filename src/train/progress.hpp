@@ -27,5 +27,6 @@ class Progress {
 };
 
 std::string format_duration(double seconds);
+double seconds_since(std::chrono::steady_clock::time_point start);
 
 }  // namespace fbnet

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -15,6 +14,7 @@
 #include "train/atomic_file.hpp"
 #include "train/checkpoint.hpp"
 #include "train/environment.hpp"
+#include "train/metrics_file.hpp"
 #include "train/evaluate.hpp"
 #include "train/progress.hpp"
 #include "train/sgd.hpp"
@@ -25,27 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-std::string path_in(const std::string& folder, const char* name) { return (fs::path(folder) / name).string(); }
-
-void write_metrics(const std::string& folder, const std::vector<nlohmann::ordered_json>& epochs) {
-  std::string jsonl;
-  for (const auto& record : epochs) jsonl += record.dump() + "\n";
-  write_file_atomic(path_in(folder, "metrics.jsonl"), jsonl);
-  std::string csv;
-  if (!epochs.empty()) {
-    std::vector<std::string> keys;
-    for (const auto& [key, value] : epochs.front().items()) keys.push_back(key);
-    csv += fmt::format("{}\n", fmt::join(keys, ","));
-  }
-  for (const auto& record : epochs) {
-    std::vector<std::string> cells;
-    for (const auto& [key, value] : record.items()) cells.push_back(value.dump());
-    csv += fmt::format("{}\n", fmt::join(cells, ","));
-  }
-  write_file_atomic(path_in(folder, "metrics.csv"), csv);
-}
 
 void add_eval(nlohmann::ordered_json& record, const char* name, const EvalResult& result) {
   record[fmt::format("{}_loss", name)] = result.loss;
@@ -75,21 +55,6 @@ void check_same_run(const Checkpoint& checkpoint, const nlohmann::json& config) 
 
 std::string default_run_folder(const RunConfig& config) {
   return fmt::format("runs/{}-seed{}", model_name(config.model), config.seed);
-}
-
-std::vector<nlohmann::ordered_json> read_metrics(const std::string& folder) {
-  std::vector<nlohmann::ordered_json> epochs;
-  std::ifstream in(path_in(folder, "metrics.jsonl"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    try {
-      epochs.push_back(nlohmann::ordered_json::parse(line));
-    } catch (const nlohmann::json::exception&) {
-      break;  // a torn last line from an older writer; the epoch is recomputed
-    }
-  }
-  return epochs;
 }
 
 RunResult train_run(const RunConfig& config, const PreparedData& data, bool resume) {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "train/config.hpp"
+#include "train/metrics_file.hpp"
 #include "train/prepared_data.hpp"
 
 namespace fbnet {
@@ -31,7 +32,5 @@ std::string default_run_folder(const RunConfig& config);
 // resume: continue the run in config.out from its checkpoint (which must exist
 // and match the architecture); otherwise config.out must not hold a run yet.
 RunResult train_run(const RunConfig& config, const PreparedData& data, bool resume);
-
-std::vector<nlohmann::ordered_json> read_metrics(const std::string& folder);
 
 }  // namespace fbnet

@@ -367,6 +367,126 @@ class ReproduceOnEmnistFormat(unittest.TestCase):
             shutil.rmtree(tmp)
 
 
+TINY_SEQUENCES = ["--train-sequences", "300", "--test-sequences", "100", "--validation-size", "1000"]
+
+
+@unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
+class Sequences(unittest.TestCase):
+    """Experiment 2 end to end on Fashion-MNIST: reproduce figure1 (FF, FB, LSTM over 2 seeds), show-feedback."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="fbnet-seq-")
+        cls.out = os.path.join(cls.tmp, "figure1")
+        cls.args = ["reproduce", "figure1", "--seeds", "2", "--ff-epochs", "1", "--epochs", "1", "--lstm-epochs", "1",
+                    "--learning-rate", "0.001", *TINY_SEQUENCES, "--out", cls.out]
+        cls.first = fbnet(*cls.args)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def test_table_figure_and_rerun(self):
+        self.assertIn("Figure 1 on fashion-mnist", self.first.stdout)
+        with open(os.path.join(self.out, "figure1.csv")) as f:
+            rows = [line.split(",") for line in f.read().splitlines()[1:]]
+        self.assertEqual(len(rows), 3 * 3 * 5)  # conditions x nets x positions
+        self.assertEqual({(r[0], r[1]) for r in rows},
+                         {(c, n) for c in ("normal", "noisy", "random") for n in ("ff", "fb", "lstm")})
+        for r in rows:
+            self.assertEqual(r[3], "2")  # seeds
+            self.assertTrue(0 <= float(r[4]) <= 100)
+        # The report's numbers stand beside the FF and FB rows.
+        self.assertEqual([r[6] for r in rows if r[0] == "noisy" and r[1] == "fb"], ["90.8", "96.1", "95.9", "65.8", "73.5"])
+        for name in ("figure1.png", "figure1.svg", "figure1.gp", "figure1.dat"):
+            self.assertGreater(os.path.getsize(os.path.join(self.out, "figures", name)), 100, name)
+        # Normal and noisy share their samples: positions 1-3 are the same images.
+        by_key = {(r[0], r[1], r[2]): r[4] for r in rows}
+        for net in ("ff", "fb", "lstm"):
+            for position in ("1", "2", "3"):
+                self.assertEqual(by_key[("normal", net, position)], by_key[("noisy", net, position)])
+        with open(os.path.join(self.out, "figure1.csv")) as f:
+            first_csv = f.read()
+        again = fbnet(*self.args)  # everything finished: nothing retrained, the same table
+        self.assertNotIn("sequence runs to train", again.stdout)
+        with open(os.path.join(self.out, "figure1.csv")) as f:
+            self.assertEqual(f.read(), first_csv)
+
+    def test_fb_run_keeps_the_ff_weights(self):
+        fb = os.path.join(self.out, "sequences", "fb-seed0")
+        with open(os.path.join(fb, "config.json")) as f:
+            config = json.load(f)
+        ff_model = config["config"]["ff-model"]
+        ff_header, fb_header = safetensors_header(ff_model), safetensors_header(os.path.join(fb, "model.safetensors"))
+        ff_bytes, fb_bytes = safetensors_data(ff_model), safetensors_data(os.path.join(fb, "model.safetensors"))
+        for name in ("layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"):
+            a, b = ff_header[name]["data_offsets"], fb_header[name]["data_offsets"]
+            self.assertEqual(ff_bytes[a[0]:a[1]], fb_bytes[b[0]:b[1]], name)
+        self.assertEqual(fb_header["feedback.0.weight"]["shape"], [784, 500])
+        self.assertEqual(config["trained_parameters"], 784 * 500 + 784)
+        self.assertEqual(len(config["allowed"]), 50)
+
+    def test_show_feedback_draws_inputs_and_feedback(self):
+        fb = os.path.join(self.out, "sequences", "fb-seed0")
+        result = fbnet("show-feedback", fb, "--count", "2", "--condition", "noisy")
+        self.assertIn("feedback-noisy.png", result.stdout)
+        stem = os.path.join(fb, "figures", "feedback-noisy")
+        self.assertGreater(os.path.getsize(stem + ".png"), 1000)
+        with open(stem + ".dat") as f:
+            blocks = [b for b in f.read().split("\n\n\n") if b.strip()]
+        self.assertEqual(len(blocks), 2 * 5 * 2)  # sequences x positions x (input, feedback)
+        lstm = os.path.join(self.out, "sequences", "lstm-seed0")
+        result = fbnet("show-feedback", lstm, check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("has no feedback to show", result.stderr)
+
+    def test_a_finished_run_is_not_overwritten(self):
+        fb = os.path.join(self.out, "sequences", "fb-seed0")
+        with open(os.path.join(fb, "results.json")) as f:
+            before = f.read()
+        result = fbnet("sequence", "--net", "lstm", "--out", fb, *TINY_SEQUENCES, check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("already holds a finished sequence run", result.stderr)
+        with open(os.path.join(fb, "results.json")) as f:
+            self.assertEqual(f.read(), before)
+
+
+class SequencesOfWords(unittest.TestCase):
+    """Letter datasets take their allowed sequences from a word list."""
+
+    def test_words_from_the_list_and_missing_letters(self):
+        tmp = tempfile.mkdtemp(prefix="fbnet-words-")
+        try:
+            write_fake_emnist(tmp)
+            words = os.path.join(tmp, "words")
+            with open(words, "w") as f:
+                f.write("Apple\nbread\nzebra\nit's\nhi\n")
+            out = os.path.join(tmp, "lstm")
+            fbnet("sequence", "--net", "lstm", "--dataset", "emnist-letters", "--data-dir", tmp, "--validation-size",
+                  "60", "--words", words, "--allowed", "6", "--train-sequences", "40", "--test-sequences", "20",
+                  "--epochs", "1", "--progress", "never", "--out", out)
+            with open(os.path.join(out, "config.json")) as f:
+                allowed = json.load(f)["allowed"]
+            self.assertEqual(len(allowed), 6)
+            self.assertTrue(set(allowed) <= {"bread", "zebra"}, allowed)
+            with open(os.path.join(out, "results.json")) as f:
+                self.assertEqual(len(json.load(f)["conditions"]["normal"]["lstm"]["accuracy"]), 5)
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_partial_emnist_refuses_words_with_letters_it_lacks(self):
+        shared = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "emnist-letters-partial")
+        if not os.path.isdir(shared):
+            self.skipTest("../shared/data/emnist-letters-partial is absent")
+        if not os.path.exists("/usr/share/dict/words"):
+            self.skipTest("/usr/share/dict/words is absent (Debian's wamerican)")
+        result = fbnet("sequence", "--net", "lstm", "--dataset", "emnist-letters-partial", "--data-dir", shared,
+                       "--validation-size", "1000", "--out", os.path.join(tempfile.gettempdir(), "fbnet-never"),
+                       check=False)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("--missing-letters filter", result.stderr)
+
+
 class BadInput(unittest.TestCase):
     """Each case: exit status 2 and a message naming what was wrong."""
 
@@ -402,6 +522,12 @@ class BadInput(unittest.TestCase):
             (["train", "--config", "/nonexistent.toml"], "/nonexistent.toml"),
             (["eval", "/nonexistent.safetensors"], "/nonexistent.safetensors"),
             (["train", "--resume", "/nonexistent"], "not a run folder"),
+            (["sequence"], "--ff-model"),
+            (["sequence", "--net", "lstm", "--noisy-positions", "4,7"], "--noisy-positions"),
+            (["sequence", "--net", "gru"], "--net"),
+            (["sequence", "--net", "fb", "--ff-model", "/nonexistent.safetensors"], "/nonexistent.safetensors"),
+            (["show-feedback", "/nonexistent"], "not a sequence run folder"),
+            (["reproduce", "figure1", "--seeds", "0"], "--seeds"),
         ]
         for args, needle in cases:
             with self.subTest(args=args):

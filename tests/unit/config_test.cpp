@@ -10,18 +10,12 @@
 #include "engine/error.hpp"
 #include "test_support.hpp"
 #include "train/config.hpp"
+#include "train/sequence_config.hpp"
 
 namespace fbnet {
 namespace {
 
-void expect_error(const std::function<void()>& action, const std::string& needle) {
-  try {
-    action();
-    ADD_FAILURE() << "no error; expected one mentioning " << needle;
-  } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find(needle), std::string::npos) << error.what();
-  }
-}
+using testing::expect_error;
 
 TEST(Config, PresetsCarryTheReportsChosenHyperparameters) {
   const RunConfig ff = resolve_config({{"model", "ff"}});
@@ -52,8 +46,8 @@ TEST(Config, JsonAndTomlFilesGiveTheSameConfig) {
   testing::TempDir dir;
   std::ofstream(dir.file("c.json")) << R"({"model": "custom", "hidden": [500, 300], "feedback": "h2->h1,h1->x", "steps": 3, "learning-rate": 0.01})";
   std::ofstream(dir.file("c.toml")) << "model = \"custom\"\nhidden = [500, 300]\nfeedback = \"h2->h1,h1->x\"\nsteps = 3\nlearning-rate = 0.01\n";
-  const RunConfig from_json = resolve_config(read_config_file(dir.file("c.json")));
-  const RunConfig from_toml = resolve_config(read_config_file(dir.file("c.toml")));
+  const RunConfig from_json = resolve_config(read_config_file<RunConfig>(dir.file("c.json")));
+  const RunConfig from_toml = resolve_config(read_config_file<RunConfig>(dir.file("c.toml")));
   EXPECT_EQ(config_to_json(from_json), config_to_json(from_toml));
   EXPECT_EQ(from_json.hidden, (std::vector<int64_t>{500, 300}));
   EXPECT_EQ(from_json.steps, 3);
@@ -62,7 +56,7 @@ TEST(Config, JsonAndTomlFilesGiveTheSameConfig) {
 
 TEST(Config, ResolvedConfigRoundTripsThroughJson) {
   const RunConfig config = resolve_config({{"model", "fb"}, {"seed", "17"}, {"hidden", "300"}});
-  const RunConfig again = resolve_config(settings_from_json(config_to_json(config), "test"));
+  const RunConfig again = resolve_config(settings_from_json<RunConfig>(config_to_json(config), "test"));
   EXPECT_EQ(config_to_json(config), config_to_json(again));
 }
 
@@ -73,12 +67,12 @@ TEST(Config, BadFilesNameTheFileAndKey) {
   std::ofstream(dir.file("broken.toml")) << "epochs = = 3\n";
   std::ofstream(dir.file("c.yaml")) << "epochs: 3\n";
   std::ofstream(dir.file("nested.json")) << R"({"epochs": {"a": 1}})";
-  expect_error([&] { read_config_file(dir.file("unknown.json")); }, "unknown setting 'learning_rate'");
-  expect_error([&] { read_config_file(dir.file("broken.json")); }, "broken.json: invalid JSON");
-  expect_error([&] { read_config_file(dir.file("broken.toml")); }, "broken.toml: invalid TOML");
-  expect_error([&] { read_config_file(dir.file("c.yaml")); }, ".json or .toml");
-  expect_error([&] { read_config_file(dir.file("nested.json")); }, "'epochs'");
-  expect_error([&] { read_config_file(dir.file("absent.json")); }, "no such file");
+  expect_error([&] { read_config_file<RunConfig>(dir.file("unknown.json")); }, "unknown setting 'learning_rate'");
+  expect_error([&] { read_config_file<RunConfig>(dir.file("broken.json")); }, "broken.json: invalid JSON");
+  expect_error([&] { read_config_file<RunConfig>(dir.file("broken.toml")); }, "broken.toml: invalid TOML");
+  expect_error([&] { read_config_file<RunConfig>(dir.file("c.yaml")); }, ".json or .toml");
+  expect_error([&] { read_config_file<RunConfig>(dir.file("nested.json")); }, "'epochs'");
+  expect_error([&] { read_config_file<RunConfig>(dir.file("absent.json")); }, "no such file");
 }
 
 TEST(Config, ShippedConfigFilesAreValid) {
@@ -86,16 +80,57 @@ TEST(Config, ShippedConfigFilesAreValid) {
   for (const auto& entry : std::filesystem::directory_iterator(std::string(FBNET_SOURCE_DIR) + "/configs")) {
     if (entry.path().filename().string().starts_with("grid-")) continue;  // grid files: grid_test.cpp
     SCOPED_TRACE(entry.path().string());
-    const RunConfig config = resolve_config(read_config_file(entry.path().string()));
+    if (entry.path().filename().string().starts_with("sequences")) {
+      // Experiment 2's settings; reproduce figure1 supplies each run's --ff-model.
+      SequenceConfig config = resolve_sequence_config(read_config_file<SequenceConfig>(entry.path().string()));
+      config.ff_model = "ff/model.safetensors";
+      validate(config);
+      continue;
+    }
+    const RunConfig config = resolve_config(read_config_file<RunConfig>(entry.path().string()));
     validate(config);
     ++files;
   }
   EXPECT_GE(files, 3);
   // The report's three files say exactly what the presets say.
   for (const char* model : {"ff", "ff-large", "fb"}) {
-    const RunConfig from_file = resolve_config(read_config_file(std::string(FBNET_SOURCE_DIR) + "/configs/" + model + ".toml"));
+    const RunConfig from_file = resolve_config(read_config_file<RunConfig>(std::string(FBNET_SOURCE_DIR) + "/configs/" + model + ".toml"));
     EXPECT_EQ(config_to_json(from_file), config_to_json(resolve_config({{"model", model}}))) << model;
   }
+}
+
+TEST(SequenceConfig, DefaultsAreTheReportsAndBadValuesNameTheFlag) {
+  const SequenceConfig defaults;
+  EXPECT_EQ(defaults.length, 5);
+  EXPECT_EQ(defaults.allowed, 50);
+  EXPECT_EQ(defaults.train_sequences, 50000);
+  EXPECT_EQ(defaults.test_sequences, 10000);
+  EXPECT_EQ(defaults.noisy_positions, (std::vector<int64_t>{4, 5}));
+  EXPECT_EQ(defaults.noise_scale, 4.0);
+  EXPECT_EQ(defaults.feedback_alpha, 0.5);
+  EXPECT_EQ(defaults.learning_rate, 0.00001);
+  EXPECT_EQ(defaults.momentum, 0.5);
+  EXPECT_EQ(defaults.batch_size, 64);
+  const struct {
+    const char* name;
+    const char* value;
+    const char* message;
+  } cases[] = {{"noisy-positions", "0", "--noisy-positions"}, {"noisy-positions", "6", "--noisy-positions"},
+               {"length", "0", "--length"},                  {"allowed", "0", "--allowed"},
+               {"feedback-alpha", "2", "--feedback-alpha"},  {"lstm-hidden", "0", "--lstm-hidden"},
+               {"train-sequences", "0", "--train-sequences"}, {"net", "gru", "--net"},
+               {"missing-letters", "keep", "--missing-letters"}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    expect_error([&] {
+      SequenceConfig config = resolve_sequence_config({{"ff-model", "x"}, {c.name, c.value}});
+      validate(config);
+    }, c.message);
+  }
+  expect_error([] { validate(resolve_sequence_config({{"net", "fb"}})); }, "--ff-model");
+  EXPECT_NO_THROW(validate(resolve_sequence_config({{"net", "lstm"}})));
+  const nlohmann::ordered_json json = config_to_json(resolve_sequence_config({{"net", "lstm"}, {"noisy-positions", "2,3"}}));
+  EXPECT_EQ(config_to_json(resolve_sequence_config(settings_from_json<SequenceConfig>(json, "test"))), json);
 }
 
 TEST(Config, InvalidValuesNameTheFlag) {

@@ -1,6 +1,8 @@
 // Test helpers: temp folders, gzip files, finite differences.
 #include "test_support.hpp"
 
+#include <gtest/gtest.h>
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -9,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+
+#include "engine/error.hpp"
 
 namespace fbnet::testing {
 
@@ -68,6 +72,15 @@ double max_gradient_error(const std::function<double()>& loss, std::span<double>
     worst = std::max(worst, error);
   }
   return worst;
+}
+
+void expect_error(const std::function<void()>& action, const std::string& needle) {
+  try {
+    action();
+    ADD_FAILURE() << "no error; expected one mentioning " << needle;
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find(needle), std::string::npos) << error.what();
+  }
 }
 
 }  // namespace fbnet::testing

@@ -36,4 +36,7 @@ std::string emnist_partial_dir();
 double max_gradient_error(const std::function<double()>& loss, std::span<double> values,
                           std::span<const double> analytic, double step = 1e-6);
 
+// Runs `action` and expects an fbnet::Error whose message contains `needle`.
+void expect_error(const std::function<void()>& action, const std::string& needle);
+
 }  // namespace fbnet::testing

@@ -1,0 +1,49 @@
+// The image sequences one experiment-2 run trains and is tested on: training
+// samples from the training images (minus experiment 1's validation split),
+// and three test conditions from the test images: normal (the allowed
+// sequences), noisy (the same samples with noisy images at --noisy-positions)
+// and random (samples of K random sequences the network never trained on).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/sequences.hpp"
+#include "train/prepared_data.hpp"
+#include "train/sequence_config.hpp"
+
+namespace fbnet {
+
+struct SequenceSet {
+  std::string name;  // "train", "normal", "noisy", "random"
+  AllowedSequences allowed;
+  SequenceSamples samples;
+  const LabeledImages* clean = nullptr;
+  const LabeledImages* noisy = nullptr;  // where noisy_position[p] is set
+  std::vector<char> noisy_position;      // [length]
+  int64_t count() const { return samples.count(); }
+};
+
+struct SequenceData {
+  int classes = 0;
+  int64_t input_size = 0;
+  int length = 0;
+  PreparedData images;  // its noisy_test has --noise-scale
+  SequenceSet train;
+  std::vector<SequenceSet> tests;  // normal, noisy, random
+
+  SequenceData() = default;
+  SequenceData(const SequenceData&) = delete;  // the sets point into `images`
+  SequenceData& operator=(const SequenceData&) = delete;
+};
+
+std::unique_ptr<SequenceData> prepare_sequence_data(const SequenceConfig& config);
+
+// Samples order[begin, begin + batch) of `set`, one [batch, D] tensor and one
+// label array per position.
+void gather_sequence_batch(const SequenceSet& set, const std::vector<int64_t>& order, int64_t begin, int64_t batch,
+                           std::vector<Tensor<float>>& images, std::vector<std::vector<int32_t>>& labels);
+
+}  // namespace fbnet

@@ -1,0 +1,49 @@
+// One experiment-2 run: trains the feedback net (FF weights copied from an
+// experiment-1 model and frozen, feedback weights trained) or the LSTM
+// baseline on sequences, then measures accuracy per position on the normal,
+// noisy and random test sequences (and, for fb, the FF net applied to each
+// image on its own). The run folder holds
+//   config.json     the resolved settings, parameter counts, allowed sequences, versions
+//   metrics.jsonl   one JSON object per epoch (also metrics.csv)
+//   model.safetensors  the trained weights (PyTorch state_dict names)
+//   results.json    per-position accuracies; written last, it marks the run finished
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/lstm.hpp"
+#include "model/network.hpp"
+#include "train/sequence_config.hpp"
+#include "train/sequence_data.hpp"
+
+namespace fbnet {
+
+std::string default_sequence_folder(const SequenceConfig& config);
+
+// Trains and evaluates; returns what it writes to results.json. A folder that
+// already holds results.json is refused; an unfinished one is started over.
+nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const SequenceData& data);
+
+// The feedback net of experiment 2 around an FF architecture: an edge from
+// the top hidden layer into the input, mixing with alpha, zero feedback at
+// the first position, a readout at every position. Throws naming `source`
+// when `ff` is not a plain one-step feedforward net.
+Architecture sequence_feedback_architecture(const Architecture& ff, double feedback_alpha, int length,
+                                            const std::string& source);
+
+struct PositionResult {
+  std::vector<double> accuracy;  // [position], percent
+  double loss = 0;               // mean NLL over samples and positions
+};
+
+// Per-position accuracy of a sequence model (Network with a readout at every
+// step, or LstmClassifier) on `set`, in evaluation mode.
+template <class Model>
+PositionResult evaluate_positions(Model& model, const SequenceSet& set, int64_t batch_size);
+// The same for a one-step feedforward net applied to each image on its own.
+PositionResult evaluate_ff_positions(Network<float>& ff, const SequenceSet& set, int64_t batch_size);
+
+}  // namespace fbnet

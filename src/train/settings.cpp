@@ -1,0 +1,87 @@
+// Text and file forms of settings: number parsing with errors that name the
+// flag, and JSON/TOML config documents.
+#include "train/settings.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
+#include "train/atomic_file.hpp"
+
+namespace fbnet {
+namespace {
+
+template <class Integer>
+Integer parse_integer(const std::string& setting, const std::string& text) {
+  Integer value{};
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  FBNET_CHECK(error == std::errc() && end == text.data() + text.size() && !text.empty(),
+              "--{}: expected an integer, got '{}'", setting, text);
+  return value;
+}
+
+}  // namespace
+
+void parse_value(const std::string&, const std::string& text, std::string& field) { field = text; }
+void parse_value(const std::string& setting, const std::string& text, int& field) { field = parse_integer<int>(setting, text); }
+void parse_value(const std::string& setting, const std::string& text, int64_t& field) { field = parse_integer<int64_t>(setting, text); }
+void parse_value(const std::string& setting, const std::string& text, uint64_t& field) { field = parse_integer<uint64_t>(setting, text); }
+
+void parse_value(const std::string& setting, const std::string& text, double& field) {
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  FBNET_CHECK(!text.empty() && end == text.c_str() + text.size() && std::isfinite(value),
+              "--{}: expected a number, got '{}'", setting, text);
+  field = value;
+}
+
+void parse_value(const std::string& setting, const std::string& text, std::vector<int64_t>& field) {
+  field.clear();
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) field.push_back(parse_integer<int64_t>(setting, item));
+}
+
+std::string json_as_text(const nlohmann::json& value, const std::string& source, const std::string& key) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number()) return value.dump();
+  if (value.is_array()) {
+    std::vector<std::string> items;
+    for (const auto& item : value) items.push_back(json_as_text(item, source, key));
+    return fmt::format("{}", fmt::join(items, ","));
+  }
+  fail("{}: setting '{}' has a value of type {}; expected a string, a number or a list", source, key, value.type_name());
+}
+
+nlohmann::json read_settings_document(const std::string& path) {
+  std::error_code error;
+  FBNET_CHECK(std::filesystem::is_regular_file(path, error), "{}: no such file", path);
+  const std::string extension = std::filesystem::path(path).extension().string();
+  if (extension == ".toml") {
+    try {
+      const toml::table table = toml::parse_file(path);
+      std::stringstream text;
+      text << toml::json_formatter{table};
+      return nlohmann::json::parse(text.str());
+    } catch (const toml::parse_error& error) {
+      fail("{}: invalid TOML at line {}: {}", path, error.source().begin.line, error.description());
+    }
+  }
+  FBNET_CHECK(extension == ".json", "{}: expected a .json or .toml file", path);
+  return read_json_file(path);
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& error) {
+    fail("{}: invalid JSON: {}", path, error.what());
+  }
+}
+
+}  // namespace fbnet
