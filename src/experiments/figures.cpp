@@ -100,8 +100,10 @@ void draw_bar_figure(const BarFigure& figure) {
       data += image_block(panel.strip[i]);
     }
     body += fmt::format("set size {:.4f},{:.4f}\nset origin {:.4f},0\n", width, bars_height, left);
-    body += "set yrange [0:100] noreverse\nset xrange [*:*]\nset border\nset ytics\nset xtics nomirror\n"
-            "set lmargin 8\nset rmargin 1\nset tmargin 2\nset bmargin 3\nset key top right font ',9'\nset grid ytics\n"
+    // Headroom above 100 % for the key, so that it never covers a bar.
+    body += "set yrange [0:116] noreverse\nset xrange [*:*]\nset border\nset ytics 0,20,100\nset xtics nomirror\n"
+            "set lmargin 8\nset rmargin 1\nset tmargin 2\nset bmargin 3\nset key top center horizontal font ',9'\n"
+            "set grid ytics\n"
             "set style data histogram\nset style histogram errorbars gap 1 lw 1\nset style fill solid 0.8 border -1\n"
             "set boxwidth 0.9\n";
     body += fmt::format("set title {}\nset ylabel {}\nset xlabel 'position'\n", quoted(panel.title),

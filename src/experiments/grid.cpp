@@ -99,9 +99,11 @@ nlohmann::ordered_json resolved(const GridRun& run) {
 // The resolved settings whose values differ between runs, "out" aside.
 std::vector<std::string> varying_keys(const std::vector<nlohmann::ordered_json>& configs) {
   std::vector<std::string> keys;
-  for (const auto& [key, value] : configs.front().items()) {
+  for (const auto& item : configs.front().items()) {
+    const std::string& key = item.key();  // not a structured binding: clang 14 cannot capture those
     if (key == "out") continue;
-    const bool varies = std::any_of(configs.begin(), configs.end(), [&](const auto& c) { return c[key] != value; });
+    const bool varies =
+        std::any_of(configs.begin(), configs.end(), [&](const auto& c) { return c[key] != item.value(); });
     if (varies) keys.push_back(key);
   }
   return keys;

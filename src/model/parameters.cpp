@@ -1,6 +1,8 @@
 // Layout of the flat parameter and gradient buffers.
 #include "model/parameters.hpp"
 
+#include <cmath>
+
 namespace fbnet {
 
 template <class Scalar>
@@ -33,6 +35,14 @@ LinearParameters<Scalar> ParameterStore<Scalar>::linear(int weight_index, int bi
           values_.data() + infos_[bias_index].offset,
           {grads_.data() + weight.offset, weight.shape[0], weight.shape[1]},
           grads_.data() + infos_[bias_index].offset};
+}
+
+template <class Scalar>
+std::string ParameterStore<Scalar>::first_non_finite() const {
+  for (const ParameterInfo& info : infos_)
+    for (int64_t i = info.offset; i < info.offset + info.size(); ++i)
+      if (!std::isfinite(values_[i])) return info.name;
+  return "";
 }
 
 template class ParameterStore<float>;

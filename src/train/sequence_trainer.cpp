@@ -103,6 +103,9 @@ std::pair<double, double> train_epoch(Model& model, SgdMomentum<float>& optimize
     progress.batch(epoch, config.epochs, b + 1, batches, loss_sum / seen, 100.0 * correct / (seen * config.length), rate,
                    remaining / rate);
   }
+  const std::string bad_parameter = parameters.first_non_finite();
+  FBNET_CHECK(bad_parameter.empty(), "training diverged: {} holds NaN or Inf after epoch {}, batch {}; {} keeps the "
+              "weights of epoch {}", bad_parameter, epoch, batches, folder, epoch - 1);
   return {loss_sum / train.count(), 100.0 * correct / (train.count() * config.length)};
 }
 

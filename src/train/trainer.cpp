@@ -51,6 +51,12 @@ void check_same_run(const Checkpoint& checkpoint, const nlohmann::json& config) 
               "eval-batch-size may change:{}", checkpoint.path, differences);
 }
 
+// The divergence message's last words: what the run folder still holds.
+std::string what_is_kept(const std::string& folder, int diverged_epoch) {
+  return diverged_epoch > 1 ? fmt::format("the checkpoint of epoch {} in {} is kept", diverged_epoch - 1, folder)
+                            : fmt::format("no epoch finished, so {} holds no checkpoint", folder);
+}
+
 }  // namespace
 
 std::string default_run_folder(const RunConfig& config) {
@@ -127,8 +133,8 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
       std::fill(step_labels.begin(), step_labels.end(), labels.data());
       const LossAndCorrect batch_result = network.loss(step_labels);
       FBNET_CHECK(std::isfinite(batch_result.loss_sum),
-                  "training diverged: the loss is {} at epoch {}, batch {}; the checkpoint of epoch {} in {} is kept",
-                  batch_result.loss_sum, epoch, b + 1, epoch - 1, folder);
+                  "training diverged: the loss is {} at epoch {}, batch {}; {}", batch_result.loss_sum, epoch, b + 1,
+                  what_is_kept(folder, epoch));
       // Each layer is updated as soon as its gradient is final, while it is in cache.
       network.backward([&](int64_t begin, int64_t end) {
         optimizer.step(network.parameters().values(), network.parameters().grads(), begin, end);
@@ -143,6 +149,11 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
                      rate, remaining / rate);
     }
     const double train_seconds = seconds_since(epoch_start);
+    // A finite loss with non-finite weights (an overflow in the last update) must not reach the checkpoint.
+    const std::string bad_parameter = network.parameters().first_non_finite();
+    FBNET_CHECK(bad_parameter.empty(),
+                "training diverged: {} holds NaN or Inf after epoch {}, batch {}; {}", bad_parameter, epoch, batches,
+                what_is_kept(folder, epoch));
     const auto eval_start = Clock::now();
     const EvalResult validation = evaluate(network, data.validation, config.eval_batch_size);
     const EvalResult test = evaluate(network, data.test, config.eval_batch_size);

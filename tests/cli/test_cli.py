@@ -23,6 +23,8 @@ FBNET = None
 FASHION = "/usr/share/datasets/fashion-mnist"
 # A run small enough for a test: 2,000 training images, 1,000 for validation.
 SMALL = ["--train-limit", "2000", "--validation-size", "1000", "--progress", "never"]
+# With momentum 0.99 on SMALL, a learning rate at which the FF net survives its first epoch and diverges later.
+DIVERGING_LATE_RATE = "3"
 
 
 def fbnet(*args, check=True):
@@ -485,6 +487,143 @@ class SequencesOfWords(unittest.TestCase):
                        check=False)
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertIn("--missing-letters filter", result.stderr)
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def checkpoint_epoch(path):
+    return int(safetensors_header(path)["__metadata__"]["epoch"])
+
+
+def limit_file_size(size):
+    """A preexec_fn: files may grow to `size` bytes, as on a nearly full disk (write fails with EFBIG)."""
+    import resource
+
+    def apply():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    return apply
+
+
+@unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
+class Faults(unittest.TestCase):
+    """Divergence, a full disk, an unwritable folder: a clear error, exit 2, earlier results intact."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="fbnet-faults-")
+        os.chmod(self.tmp, 0o755)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_divergence_names_epoch_and_batch_and_writes_no_checkpoint(self):
+        run = os.path.join(self.tmp, "diverged")
+        result = fbnet("train", "--learning-rate", "1e9", "--epochs", "2", "--out", run, *SMALL, check=False)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertRegex(result.stderr, r"training diverged: the loss is -?(nan|inf) at epoch 1, batch \d+; no epoch finished")
+        self.assertFalse(os.path.exists(os.path.join(run, "checkpoint.safetensors")))
+        self.assertTrue(os.path.exists(os.path.join(run, "config.json")))
+
+    def test_divergence_after_good_epochs_keeps_the_last_good_checkpoint(self):
+        run = os.path.join(self.tmp, "late")
+        # Momentum 0.99 at this rate is stable for the first epoch and blows up later.
+        result = fbnet("train", "--learning-rate", DIVERGING_LATE_RATE, "--momentum", "0.99", "--epochs", "30", "--out",
+                       run, *SMALL, check=False)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        import re
+        match = re.search(r"training diverged: .* (?:at|after) epoch (\d+), batch \d+; the checkpoint of epoch (\d+)",
+                          result.stderr)
+        self.assertIsNotNone(match, result.stderr)
+        diverged, kept = int(match.group(1)), int(match.group(2))
+        self.assertGreaterEqual(diverged, 2)
+        self.assertEqual(kept, diverged - 1)
+        self.assertEqual(checkpoint_epoch(os.path.join(run, "checkpoint.safetensors")), kept)
+        self.assertEqual(len(read_jsonl(os.path.join(run, "metrics.jsonl"))), kept)
+        evaluated = json.loads(fbnet("eval", os.path.join(run, "model.safetensors"), "--json").stdout)
+        self.assertEqual(evaluated["epoch"], kept)
+
+    def test_grid_marks_a_diverged_run_failed(self):
+        grid = os.path.join(self.tmp, "grid.toml")
+        with open(grid, "w") as f:
+            f.write('epochs = 1\ntrain-limit = 500\nvalidation-size = 100\nlearning-rate = [0.02, 1e9]\n')
+        out = os.path.join(self.tmp, "grid")
+        fbnet("grid", grid, "--out", out)
+        with open(os.path.join(out, "grid.csv")) as f:
+            rows = f.read().splitlines()[1:]
+        self.assertEqual(sorted(",failed," in r for r in rows), [False, True])
+        with open(os.path.join(out, "best.json")) as f:
+            self.assertEqual(json.load(f)["ff"]["settings"]["learning-rate"], 0.02)
+
+    def test_full_disk_leaves_the_last_checkpoint_and_resume_finishes(self):
+        run = os.path.join(self.tmp, "full")
+        fbnet("train", "--epochs", "1", "--out", run, *SMALL)
+        before = {name: read_bytes(os.path.join(run, name)) for name in ("checkpoint.safetensors", "model.safetensors")}
+        result = subprocess.run([FBNET, "train", "--resume", run, "--epochs", "2"], capture_output=True, text=True,
+                                timeout=300, preexec_fn=limit_file_size(200_000))
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("cannot write", result.stderr)
+        self.assertIn("File too large", result.stderr)
+        for name, data in before.items():
+            with open(os.path.join(run, name), "rb") as f:
+                self.assertEqual(f.read(), data, name)
+        self.assertEqual([n for n in os.listdir(run) if ".tmp." in n], [])  # no temporary left behind
+        fbnet("train", "--resume", run, "--epochs", "2")
+        straight = os.path.join(self.tmp, "straight")
+        fbnet("train", "--epochs", "2", "--out", straight, *SMALL)
+        self.assertEqual(without_timings(read_jsonl(os.path.join(run, "metrics.jsonl"))),
+                         without_timings(read_jsonl(os.path.join(straight, "metrics.jsonl"))))
+
+    def test_tiny_tmpfs_gives_no_space_left(self):
+        mount_point = os.path.join(self.tmp, "tiny")
+        os.mkdir(mount_point)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mount_point],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a tmpfs here (needs root in a container that allows it); "
+                          "test_full_disk_leaves_the_last_checkpoint_and_resume_finishes covers a full disk")
+        try:
+            run = os.path.join(mount_point, "run")
+            result = fbnet("train", "--epochs", "1", "--out", run, *SMALL, check=False)
+            self.assertEqual(result.returncode, 2, result.stderr)
+            self.assertIn("No space left on device", result.stderr)
+            self.assertTrue(os.path.exists(os.path.join(run, "config.json")))
+            self.assertEqual([n for n in os.listdir(run) if ".tmp." in n], [])
+        finally:
+            subprocess.run(["umount", mount_point])
+
+    def test_unwritable_folder_is_a_clear_error_and_changes_nothing(self):
+        run = os.path.join(self.tmp, "run")
+        fbnet("train", "--epochs", "1", "--out", run, *SMALL)
+        os.chmod(run, 0o555)
+        before = {name: read_bytes(os.path.join(run, name)) for name in os.listdir(run)}
+        as_user = []
+        if os.geteuid() == 0:  # root writes anywhere: run fbnet as nobody instead
+            as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        result = subprocess.run([*as_user, FBNET, "train", "--resume", run, "--epochs", "2"], capture_output=True,
+                                text=True, timeout=300)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("cannot write", result.stderr)
+        self.assertIn("Permission denied", result.stderr)
+        self.assertEqual({name: read_bytes(os.path.join(run, name)) for name in os.listdir(run)}, before)
+        result = subprocess.run([*as_user, FBNET, "train", "--out", os.path.join(run, "inner"), *SMALL],
+                                capture_output=True, text=True, timeout=300)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("cannot create run folder", result.stderr)
+
+    def test_same_config_and_seed_give_bit_identical_results(self):
+        runs = [os.path.join(self.tmp, name) for name in ("a", "b")]
+        for run in runs:
+            fbnet("train", "--model", "fb", "--epochs", "2", "--seed", "7", "--out", run, *SMALL)
+        first, second = (without_timings(read_jsonl(os.path.join(run, "metrics.jsonl"))) for run in runs)
+        self.assertEqual(first, second)
+        self.assertEqual(safetensors_data(os.path.join(runs[0], "model.safetensors")),
+                         safetensors_data(os.path.join(runs[1], "model.safetensors")))
+        with open(os.path.join(runs[0], "config.json")) as f:
+            environment = json.load(f)["environment"]
+        for key in ("fbnet", "compiler", "blas"):
+            self.assertTrue(environment[key], key)
 
 
 class BadInput(unittest.TestCase):

@@ -60,7 +60,7 @@ TEST(Grid, IdsDependOnSettingsAndHiddenListsOfListsAreAxes) {
   nlohmann::json grid = {{"model", "custom"}, {"hidden", {{100}, {50, 20}}}, {"feedback", "h1->x"}, {"steps", 2}};
   const auto runs = expand_grid(grid, "test");
   ASSERT_EQ(runs.size(), 2u);
-  EXPECT_EQ(runs[1].settings["hidden"], nlohmann::json({50, 20}));
+  EXPECT_EQ(runs[1].settings["hidden"], nlohmann::ordered_json({50, 20}));
   const auto again = expand_grid(grid, "test");
   EXPECT_EQ(runs[0].id, again[0].id);
   grid["steps"] = 3;
