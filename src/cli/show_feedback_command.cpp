@@ -1,37 +1,21 @@
 // fbnet show-feedback: for a few test sequences of a trained feedback net,
 // each input image beside the feedback the network sent into it, i.e. the
 // input it expected at that position given the images before.
-#include <filesystem>
 #include <algorithm>
-#include <cmath>
+#include <filesystem>
 #include <memory>
 #include <numeric>
 
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
-#include "data/transforms.hpp"
+#include "data/dataset.hpp"
 #include "experiments/figures.hpp"
 #include "train/atomic_file.hpp"
 #include "train/checkpoint.hpp"
 #include "train/sequence_data.hpp"
 
 namespace fbnet {
-namespace {
-
-// A [D] row of network input space as 0..255 pixel values.
-Image as_image(const float* row, int64_t size, std::string caption) {
-  Image image;
-  for (int64_t i = 0; i < size; ++i)
-    image.pixels.push_back(static_cast<float>((row[i] * kNormalizeStd + kNormalizeMean) * 255.0));
-  const auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(size))));
-  FBNET_CHECK(side * side == size, "show-feedback: inputs of {} values are not square images", size);
-  image.rows = image.cols = side;
-  image.caption = std::move(caption);
-  return image;
-}
-
-}  // namespace
 
 void add_show_feedback_command(CLI::App& app) {
   struct State {
@@ -75,8 +59,7 @@ void add_show_feedback_command(CLI::App& app) {
     for (const Tensor<float>& step : images) inputs.push_back(&step);
     network.forward(inputs, Mode::kEval, nullptr);
 
-    const bool letters = config.dataset.rfind("emnist-letters", 0) == 0;
-    auto class_name = [&](int label) { return letters ? std::string(1, static_cast<char>('a' + label)) : std::to_string(label); };
+    auto name_of = [&](int label) { return class_name(config.dataset, label); };
     ImageGrid grid{state->out.empty() ? path_in(path_in(state->run_folder, "figures"), "feedback-" + state->condition)
                                       : state->out,
                    fmt::format("Inputs and the feedback sent into them ({} sequences, {})", state->condition,
@@ -84,15 +67,15 @@ void add_show_feedback_command(CLI::App& app) {
                    2 * config.length, {}};
     std::filesystem::create_directories(std::filesystem::path(grid.stem).parent_path());
     const int64_t width = data->input_size;
+    std::vector<Tensor<float>> feedback;  // [position] of [count, D]
+    for (int p = 0; p < config.length; ++p) feedback.push_back(network.feedback_signal(p, 0));
     for (int64_t b = 0; b < set.count(); ++b)
       for (int p = 0; p < config.length; ++p) {
-        const Tensor<float> feedback = network.feedback_signal(p, 0);
-        const int predicted = static_cast<int>(std::max_element(network.logits(p).row(b),
-                                                                network.logits(p).row(b) + data->classes) -
-                                               network.logits(p).row(b));
-        grid.images.push_back(as_image(images[p].row(b), width,
-                                       fmt::format("{}: {} (net: {})", p + 1, class_name(labels[p][b]), class_name(predicted))));
-        grid.images.push_back(as_image(feedback.row(b), width, fmt::format("feedback into {}", p + 1)));
+        const float* logits = network.logits(p).row(b);
+        const int predicted = static_cast<int>(std::max_element(logits, logits + data->classes) - logits);
+        grid.images.push_back(input_image(images[p].row(b), width,
+                                          fmt::format("{}: {} (net: {})", p + 1, name_of(labels[p][b]), name_of(predicted))));
+        grid.images.push_back(input_image(feedback[p].row(b), width, fmt::format("feedback into {}", p + 1)));
       }
     draw_image_grid(grid);
     fmt::print("written: {}.png, {}.svg\n", grid.stem, grid.stem);

@@ -55,6 +55,12 @@ const DatasetSpec& dataset_spec(const std::string& name) {
   fail("--dataset: unknown dataset '{}'; expected one of: {}", name, fmt::join(dataset_names(), ", "));
 }
 
+bool is_letter_dataset(const std::string& name) { return name.rfind("emnist-letters", 0) == 0; }
+
+std::string class_name(const std::string& dataset, int label) {
+  return is_letter_dataset(dataset) ? std::string(1, static_cast<char>('a' + label)) : std::to_string(label);
+}
+
 std::vector<std::string> dataset_names() {
   std::vector<std::string> names;
   for (const DatasetSpec& spec : known_datasets()) names.push_back(spec.name);

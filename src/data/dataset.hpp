@@ -36,6 +36,11 @@ struct DatasetSpec {
   double holdout_test_fraction = 0;
 };
 
+// Whether `name`'s classes are the letters a..z (the EMNIST letters sets).
+bool is_letter_dataset(const std::string& name);
+// How a class is shown to a reader: its letter for a letter dataset, else its number.
+std::string class_name(const std::string& dataset, int label);
+
 // Throws fbnet::Error listing the known names for an unknown one.
 const DatasetSpec& dataset_spec(const std::string& name);
 std::vector<std::string> dataset_names();

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "data/transforms.hpp"
+#include "data/dataset.hpp"
 #include "engine/error.hpp"
 #include "experiments/figures.hpp"
 #include "experiments/grid.hpp"
@@ -110,21 +110,14 @@ void train_sequences(const Figure1Options& options, const std::vector<std::strin
 // The first test sample of each condition, as raw-looking images for the strip.
 std::vector<std::vector<Image>> example_strips(const SequenceConfig& shared) {
   const auto data = prepare_sequence_data(shared);
-  const bool letters = shared.dataset.rfind("emnist-letters", 0) == 0;
   std::vector<std::vector<Image>> strips;
   std::vector<Tensor<float>> images;
   std::vector<std::vector<int32_t>> labels;
   for (const SequenceSet& set : data->tests) {
     gather_sequence_batch(set, {0}, 0, 1, images, labels);
     std::vector<Image> strip;
-    for (int p = 0; p < data->length; ++p) {
-      Image image;
-      for (float value : images[p].values)
-        image.pixels.push_back(static_cast<float>((value * kNormalizeStd + kNormalizeMean) * 255.0));
-      const int label = labels[p][0];
-      image.caption = letters ? std::string(1, static_cast<char>('a' + label)) : std::to_string(label);
-      strip.push_back(std::move(image));
-    }
+    for (int p = 0; p < data->length; ++p)
+      strip.push_back(input_image(images[p].row(0), data->input_size, class_name(shared.dataset, labels[p][0])));
     strips.push_back(std::move(strip));
   }
   return strips;

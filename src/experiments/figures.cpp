@@ -2,10 +2,12 @@
 #include "experiments/figures.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
 
+#include "data/transforms.hpp"
 #include "engine/error.hpp"
 #include "experiments/process_pool.hpp"
 #include "train/atomic_file.hpp"
@@ -47,6 +49,17 @@ void run_gnuplot(const std::string& stem, const std::string& script) {
 }
 
 }  // namespace
+
+Image input_image(const float* row, int64_t size, std::string caption) {
+  Image image;
+  for (int64_t i = 0; i < size; ++i)
+    image.pixels.push_back(static_cast<float>((row[i] * kNormalizeStd + kNormalizeMean) * 255.0));
+  const auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(size))));
+  FBNET_CHECK(side * side == size, "figure image '{}': {} values are not a square image", caption, size);
+  image.rows = image.cols = side;
+  image.caption = std::move(caption);
+  return image;
+}
 
 void draw_figure(const Figure& figure) {
   const std::string name = std::filesystem::path(figure.stem).filename().string();

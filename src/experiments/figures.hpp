@@ -31,6 +31,9 @@ struct Image {
   std::string caption;
 };
 
+// A row of network input (normalised pixels, a square image) back as 0..255 pixel values.
+Image input_image(const float* row, int64_t size, std::string caption);
+
 // Grouped bars with error bars: one group per category, one bar per series
 // (series.y[i] and series.error[i] belong to categories[i]), and optionally a
 // strip of images drawn above the bars.

@@ -3,14 +3,12 @@
 
 #include <algorithm>
 
+#include "data/dataset.hpp"
 #include "data/word_list.hpp"
 #include "engine/random.hpp"
 
 namespace fbnet {
 namespace {
-
-// Letters a..z are classes 0..25 only in the EMNIST letters sets.
-bool is_letter_dataset(const std::string& name) { return name.rfind("emnist-letters", 0) == 0; }
 
 std::vector<bool> present_in_both(const LabeledImages& train, const LabeledImages& test, int classes) {
   std::vector<bool> present = classes_present(train.labels, classes);
