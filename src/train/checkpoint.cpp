@@ -10,6 +10,7 @@ namespace {
 
 constexpr const char* kFormat = "fbnet-checkpoint-1";
 const std::string kMomentumPrefix = "optimizer.momentum.";
+const std::string kGradientSumPrefix = "optimizer.gradient_sum.";
 
 std::vector<float> slice(const std::vector<float>& buffer, const ParameterInfo& info) {
   return {buffer.begin() + info.offset, buffer.begin() + info.offset + info.size()};
@@ -100,7 +101,7 @@ Architecture architecture_from_json(const nlohmann::json& json, const std::strin
   }
 }
 
-void save_checkpoint(const std::string& path, const Network<float>& network, const std::vector<float>* velocity,
+void save_checkpoint(const std::string& path, const Network<float>& network, const SgdMomentum<float>* optimizer,
                      int epoch, const nlohmann::json& config) {
   SafetensorsFile file;
   file.metadata = {{"format", kFormat},
@@ -109,9 +110,13 @@ void save_checkpoint(const std::string& path, const Network<float>& network, con
                    {"epoch", std::to_string(epoch)}};
   const auto& infos = network.parameters().infos();
   for (const ParameterInfo& info : infos) file.tensors.push_back({info.name, info.shape, slice(network.parameters().values(), info)});
-  if (velocity != nullptr)
+  if (optimizer != nullptr) {
     for (const ParameterInfo& info : infos)
-      file.tensors.push_back({kMomentumPrefix + info.name, info.shape, slice(*velocity, info)});
+      file.tensors.push_back({kMomentumPrefix + info.name, info.shape, slice(optimizer->velocity(), info)});
+    if (optimizer->accumulation() == GradientAccumulation::kRunningSum)
+      for (const ParameterInfo& info : infos)
+        file.tensors.push_back({kGradientSumPrefix + info.name, info.shape, slice(optimizer->gradient_sum(), info)});
+  }
   write_safetensors(path, file);
 }
 
@@ -158,8 +163,10 @@ void load_weights(const Checkpoint& checkpoint, Network<float>& network, const s
   copy_tensors_into(checkpoint, wanted, "", network.parameters().values());
 }
 
-void load_velocity(const Checkpoint& checkpoint, const Network<float>& network, std::vector<float>& velocity) {
-  copy_tensors_into(checkpoint, network.parameters().infos(), kMomentumPrefix, velocity);
+void load_optimizer_state(const Checkpoint& checkpoint, const Network<float>& network, SgdMomentum<float>& optimizer) {
+  copy_tensors_into(checkpoint, network.parameters().infos(), kMomentumPrefix, optimizer.velocity());
+  if (optimizer.accumulation() == GradientAccumulation::kRunningSum)
+    copy_tensors_into(checkpoint, network.parameters().infos(), kGradientSumPrefix, optimizer.gradient_sum());
 }
 
 }  // namespace fbnet

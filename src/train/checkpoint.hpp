@@ -1,7 +1,9 @@
 // Checkpoints: a network's weights (and, for resuming, the optimiser's
-// momentum) in a safetensors file whose metadata carries the architecture,
-// the resolved config and the epoch. Weight names are PyTorch state_dict
-// names ("layers.0.weight"), momentum buffers are "optimizer.momentum.NAME".
+// optimiser state) in a safetensors file whose metadata carries the
+// architecture, the resolved config and the epoch. Weight names are PyTorch
+// state_dict names ("layers.0.weight"), momentum buffers are
+// "optimizer.momentum.NAME", and the running gradient sum G of
+// --gradient-accumulation running-sum is "optimizer.gradient_sum.NAME".
 #pragma once
 
 #include <string>
@@ -11,6 +13,7 @@
 
 #include "model/network.hpp"
 #include "train/safetensors.hpp"
+#include "train/sgd.hpp"
 
 namespace fbnet {
 
@@ -22,8 +25,8 @@ struct Checkpoint {
   SafetensorsFile file;
 };
 
-// `velocity` may be null (a weights-only model file).
-void save_checkpoint(const std::string& path, const Network<float>& network, const std::vector<float>* velocity,
+// `optimizer` may be null (a weights-only model file).
+void save_checkpoint(const std::string& path, const Network<float>& network, const SgdMomentum<float>* optimizer,
                      int epoch, const nlohmann::json& config);
 Checkpoint read_checkpoint(const std::string& path);
 // A model that is not a Network (the LSTM baseline): its parameters, with
@@ -36,7 +39,9 @@ void save_parameters(const std::string& path, const ParameterStore<float>& param
 // With `name_prefix`, copies only the parameters whose names start with it
 // (experiment 2 takes "layers." from an FF net into a feedback net).
 void load_weights(const Checkpoint& checkpoint, Network<float>& network, const std::string& name_prefix = "");
-void load_velocity(const Checkpoint& checkpoint, const Network<float>& network, std::vector<float>& velocity);
+// The momentum buffer, and G when `optimizer` accumulates a running sum; throws
+// fbnet::Error naming the first tensor the checkpoint lacks.
+void load_optimizer_state(const Checkpoint& checkpoint, const Network<float>& network, SgdMomentum<float>& optimizer);
 
 nlohmann::json architecture_to_json(const Architecture& architecture);
 Architecture architecture_from_json(const nlohmann::json& json, const std::string& source);

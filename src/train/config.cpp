@@ -18,6 +18,8 @@ constexpr EnumName<ModelPreset> kModelNames[] = {
     {ModelPreset::kFF, "ff"}, {ModelPreset::kFFLarge, "ff-large"}, {ModelPreset::kFB, "fb"}, {ModelPreset::kCustom, "custom"}};
 constexpr EnumName<ProgressMode> kProgressNames[] = {
     {ProgressMode::kAuto, "auto"}, {ProgressMode::kAlways, "always"}, {ProgressMode::kNever, "never"}};
+constexpr EnumName<GradientAccumulation> kAccumulationNames[] = {
+    {GradientAccumulation::kZeroed, "zeroed"}, {GradientAccumulation::kRunningSum, "running-sum"}};
 
 }  // namespace
 
@@ -25,10 +27,12 @@ void parse_value(const std::string& setting, const std::string& text, ModelPrese
 void parse_value(const std::string& setting, const std::string& text, FeedbackCombine& field) { field = parse_feedback_combine(text, "--" + setting); }
 void parse_value(const std::string& setting, const std::string& text, FirstStepFeedback& field) { field = parse_first_step_feedback(text, "--" + setting); }
 void parse_value(const std::string& setting, const std::string& text, ProgressMode& field) { field = parse_enum(kProgressNames, "--" + setting, text); }
+void parse_value(const std::string& setting, const std::string& text, GradientAccumulation& field) { field = parse_enum(kAccumulationNames, "--" + setting, text); }
 nlohmann::json json_value(ModelPreset field) { return enum_name(kModelNames, field); }
 nlohmann::json json_value(FeedbackCombine field) { return to_string(field); }
 nlohmann::json json_value(FirstStepFeedback field) { return to_string(field); }
 nlohmann::json json_value(ProgressMode field) { return enum_name(kProgressNames, field); }
+nlohmann::json json_value(GradientAccumulation field) { return enum_name(kAccumulationNames, field); }
 
 namespace {
 

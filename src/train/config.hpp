@@ -12,6 +12,7 @@
 
 #include "model/architecture.hpp"
 #include "train/settings.hpp"
+#include "train/sgd.hpp"
 
 namespace fbnet {
 
@@ -42,6 +43,7 @@ struct RunConfig {
   int epochs = 30;
   double learning_rate = 0.02;
   double momentum = 0.7;
+  GradientAccumulation gradient_accumulation = GradientAccumulation::kZeroed;
   int64_t batch_size = 128;
   uint64_t seed = 0;
   int64_t eval_batch_size = 1000;
@@ -58,6 +60,9 @@ void visit_training_settings(Config& c, Visitor& visit) {
   visit("epochs", c.epochs, "training epochs");
   visit("learning-rate", c.learning_rate, "SGD learning rate");
   visit("momentum", c.momentum, "SGD momentum (PyTorch semantics)");
+  visit("gradient-accumulation", c.gradient_accumulation, "gradient each step uses: zeroed (the batch's, as with "
+        "zero_grad() every step) or running-sum (the sum of every gradient so far: the authors' experiment-2 loop, "
+        "which never called zero_grad; NOTES.md)");
   visit("batch-size", c.batch_size, "training batch size");
   visit("seed", c.seed, "seed of initialisation, shuffling and dropout");
   visit("eval-batch-size", c.eval_batch_size, "batch size for evaluation");
@@ -94,10 +99,12 @@ void parse_value(const std::string& setting, const std::string& text, ModelPrese
 void parse_value(const std::string& setting, const std::string& text, ProgressMode& field);
 void parse_value(const std::string& setting, const std::string& text, FeedbackCombine& field);
 void parse_value(const std::string& setting, const std::string& text, FirstStepFeedback& field);
+void parse_value(const std::string& setting, const std::string& text, GradientAccumulation& field);
 nlohmann::json json_value(ModelPreset field);
 nlohmann::json json_value(ProgressMode field);
 nlohmann::json json_value(FeedbackCombine field);
 nlohmann::json json_value(FirstStepFeedback field);
+nlohmann::json json_value(GradientAccumulation field);
 
 // Builds a config the way a user expects precedence: defaults, then the
 // model preset, then `explicit_settings` (config file, then flags) in order.

@@ -37,6 +37,7 @@ struct SequenceConfig {
   uint64_t sequence_seed = 0;
   int64_t train_sequences = 50000;
   int64_t test_sequences = 10000;
+  int64_t validation_sequences = 10000;
   std::vector<int64_t> noisy_positions = {4, 5};
   // Networks
   std::string ff_model;
@@ -46,6 +47,7 @@ struct SequenceConfig {
   int epochs = 30;
   double learning_rate = 0.00001;
   double momentum = 0.5;
+  GradientAccumulation gradient_accumulation = GradientAccumulation::kZeroed;
   int64_t batch_size = 64;
   uint64_t seed = 0;
   int64_t eval_batch_size = 1000;
@@ -61,7 +63,7 @@ void for_each_setting(Config& c, Visitor&& visit) {
   visit("net", c.net, "network: fb (the report's: frozen FF weights from --ff-model, feedback trained) or lstm (trained from scratch)");
   visit("dataset", c.dataset, "image dataset (as fbnet train --dataset); letter datasets use words as sequences");
   visit("data-dir", c.data_dir, "folder with the dataset's gzip IDX files (empty: the dataset's default folder)");
-  visit("validation-size", c.validation_size, "training images held out as in experiment 1 (not used for sequences)");
+  visit("validation-size", c.validation_size, "training images held out as in experiment 1; validation sequences are drawn from them");
   visit("split-seed", c.split_seed, "seed of the validation split (and of emnist-letters-partial's train/test split)");
   visit("noise-scale", c.noise_scale, "noise scale s of the noisy positions: clip(x + s * N(0, 64), 0, 255)");
   visit("noise-seed", c.noise_seed, "seed of the noisy test images");
@@ -72,6 +74,8 @@ void for_each_setting(Config& c, Visitor&& visit) {
   visit("sequence-seed", c.sequence_seed, "seed of the allowed sequences and of the images drawn for each sample");
   visit("train-sequences", c.train_sequences, "training sequence samples, drawn from the training images");
   visit("test-sequences", c.test_sequences, "test sequence samples per condition, drawn from the test images");
+  visit("validation-sequences", c.validation_sequences, "validation sequence samples (allowed sequences, clean), drawn "
+        "from the held-out training images, for choosing hyperparameters (0: none)");
   visit("noisy-positions", c.noisy_positions, "positions (1-based) whose images are noisy in the noisy condition");
   visit("ff-model", c.ff_model, "model.safetensors of an experiment-1 FF run (fbnet train --model ff); needed by --net fb");
   visit("feedback-alpha", c.feedback_alpha, "feedback strength alpha in [0, 1] (fb)");

@@ -38,14 +38,17 @@ bool may_change_on_resume(const std::string& key) {
   return key == "epochs" || key == "threads" || key == "progress" || key == "out" || key == "eval-batch-size";
 }
 
+// A setting that a checkpoint's config lacks was added to fbnet after it was
+// written, so that run used the setting's default.
 void check_same_run(const Checkpoint& checkpoint, const nlohmann::json& config) {
+  const nlohmann::json defaults = config_to_json(RunConfig{});
   std::string differences;
   for (const auto& [key, value] : config.items()) {
     if (may_change_on_resume(key)) continue;
     const auto saved = checkpoint.config.find(key);
-    if (saved == checkpoint.config.end() || *saved != value)
-      differences += fmt::format("\n  {}: {} in the checkpoint, {} now", key,
-                                 saved == checkpoint.config.end() ? "absent" : saved->dump(), value.dump());
+    const nlohmann::json& saved_value = saved != checkpoint.config.end() ? *saved : defaults.at(key);
+    if (saved_value != value)
+      differences += fmt::format("\n  {}: {} in the checkpoint, {} now", key, saved_value.dump(), value.dump());
   }
   FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only epochs, threads, progress and "
               "eval-batch-size may change:{}", checkpoint.path, differences);
@@ -71,7 +74,8 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
   const nlohmann::json config_json = config_to_json(config);
 
   Network<float> network(architecture_from(config, data.input_size, data.classes));
-  SgdMomentum<float> optimizer(config.learning_rate, config.momentum, network.parameters().values().size());
+  SgdMomentum<float> optimizer(config.learning_rate, config.momentum, network.parameters().values().size(),
+                               config.gradient_accumulation);
   RunResult result;
   result.folder = folder;
   result.parameters = network.architecture().parameter_count();
@@ -86,7 +90,7 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
                 architecture_to_json(network.architecture()).dump());
     check_same_run(checkpoint, config_json);
     load_weights(checkpoint, network);
-    load_velocity(checkpoint, network, optimizer.velocity());
+    load_optimizer_state(checkpoint, network, optimizer);
     first_epoch = checkpoint.epoch + 1;
     for (auto& record : read_metrics(folder))
       if (record.contains("epoch") && record["epoch"].is_number_integer() && record["epoch"].get<int>() <= checkpoint.epoch)
@@ -176,7 +180,7 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
     // The weights-only file before the checkpoint, so that a completed checkpoint
     // always has its model file beside it.
     save_checkpoint(path_in(folder, "model.safetensors"), network, nullptr, epoch, config_json);
-    save_checkpoint(checkpoint_path, network, &optimizer.velocity(), epoch, config_json);
+    save_checkpoint(checkpoint_path, network, &optimizer, epoch, config_json);
     progress.line(fmt::format("{} epoch {:>2}/{}  loss {:.4f}  val {:.2f}%  test {:.2f}%  noisy(s={}) {:.2f}%  {:.2f}s/epoch  [{}]",
                               model_name(config.model), epoch, config.epochs, loss_sum / train_count, validation.accuracy,
                               test.accuracy, config.noise_scale, noisy.accuracy, train_seconds,

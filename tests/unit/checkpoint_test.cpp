@@ -34,23 +34,49 @@ TEST(Checkpoint, RoundTripKeepsWeightsMomentumAndMetadata) {
   Network<float> network = make_network("fb", 1);
   std::vector<float> velocity(network.parameters().values().size());
   for (size_t i = 0; i < velocity.size(); ++i) velocity[i] = static_cast<float>(i % 97) * 0.5f;
-  save_checkpoint(dir.file("c.safetensors"), network, &velocity, 7, {{"seed", 3}});
+  SgdMomentum<float> optimizer(0.1, 0.9, network.parameters().values().size());
+  optimizer.velocity() = velocity;
+  save_checkpoint(dir.file("c.safetensors"), network, &optimizer, 7, {{"seed", 3}});
   const Checkpoint checkpoint = read_checkpoint(dir.file("c.safetensors"));
   EXPECT_EQ(checkpoint.epoch, 7);
   EXPECT_EQ(checkpoint.config["seed"], 3);
   EXPECT_EQ(architecture_to_json(checkpoint.architecture), architecture_to_json(network.architecture()));
   Network<float> loaded(checkpoint.architecture);
   load_weights(checkpoint, loaded);
-  std::vector<float> loaded_velocity(velocity.size());
-  load_velocity(checkpoint, loaded, loaded_velocity);
+  SgdMomentum<float> loaded_optimizer(0.1, 0.9, velocity.size());
+  load_optimizer_state(checkpoint, loaded, loaded_optimizer);
   EXPECT_EQ(loaded.parameters().values(), network.parameters().values());
-  EXPECT_EQ(loaded_velocity, velocity);
+  EXPECT_EQ(loaded_optimizer.velocity(), velocity);
   EXPECT_NE(checkpoint.file.find("layers.0.weight"), nullptr);
   EXPECT_EQ(checkpoint.file.find("feedback.0.weight")->shape, (Shape{784, 500}));
   // No temporary file is left behind.
   int files = 0;
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) ++files;
   EXPECT_EQ(files, 1);
+}
+
+// --gradient-accumulation running-sum: G travels with the momentum buffer.
+TEST(Checkpoint, RoundTripKeepsTheRunningGradientSum) {
+  testing::TempDir dir;
+  Network<float> network = make_network("fb", 1);
+  const size_t count = network.parameters().values().size();
+  SgdMomentum<float> optimizer(0.1, 0.5, count, GradientAccumulation::kRunningSum);
+  for (size_t i = 0; i < count; ++i) {
+    optimizer.velocity()[i] = static_cast<float>(i % 89) * 0.25f;
+    optimizer.gradient_sum()[i] = static_cast<float>(i % 83) * -0.5f;
+  }
+  save_checkpoint(dir.file("c.safetensors"), network, &optimizer, 2, nlohmann::json::object());
+  const Checkpoint checkpoint = read_checkpoint(dir.file("c.safetensors"));
+  EXPECT_EQ(checkpoint.file.find("optimizer.gradient_sum.feedback.0.weight")->shape, (Shape{784, 500}));
+  SgdMomentum<float> loaded(0.1, 0.5, count, GradientAccumulation::kRunningSum);
+  load_optimizer_state(checkpoint, network, loaded);
+  EXPECT_EQ(loaded.velocity(), optimizer.velocity());
+  EXPECT_EQ(loaded.gradient_sum(), optimizer.gradient_sum());
+  // A checkpoint of a zeroed run has no G to resume a running sum from.
+  SgdMomentum<float> zeroed(0.1, 0.5, count);
+  save_checkpoint(dir.file("z.safetensors"), network, &zeroed, 2, nlohmann::json::object());
+  EXPECT_EQ(read_checkpoint(dir.file("z.safetensors")).file.find("optimizer.gradient_sum.layers.0.weight"), nullptr);
+  EXPECT_THROW(load_optimizer_state(read_checkpoint(dir.file("z.safetensors")), network, loaded), Error);
 }
 
 TEST(Checkpoint, AnotherArchitectureIsRefusedByName) {
@@ -69,7 +95,8 @@ TEST(Checkpoint, AnotherArchitectureIsRefusedByName) {
   Network<float> fb = make_network("fb", 1);
   EXPECT_THROW(load_weights(checkpoint, fb), Error);  // has no feedback.0.weight
   Network<float> ff = make_network("ff", 2);
-  EXPECT_THROW(load_velocity(checkpoint, ff, ff.parameters().grads()), Error);  // weights-only file
+  SgdMomentum<float> optimizer(0.1, 0.9, ff.parameters().values().size());
+  EXPECT_THROW(load_optimizer_state(checkpoint, ff, optimizer), Error);  // weights-only file
 }
 
 // An fbnet-looking checkpoint whose metadata is edited after the fact.
