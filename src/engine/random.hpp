@@ -58,6 +58,7 @@ enum RandomStream : uint64_t {
   kTrainSequenceStream = 7,    // which training image fills each position of sample i
   kHoldoutSplitStream = 8,     // a single-file dataset's train/test split
   kTestSequenceStream = 9,     // the same for test samples
+  kValidationSequenceStream = 10,  // the same for validation samples (held-out training images)
 };
 
 std::vector<int64_t> random_permutation(int64_t n, Rng& rng);

@@ -32,8 +32,10 @@ void validate(const SequenceConfig& c) {
   FBNET_CHECK(c.allowed >= 1, "--allowed: must be positive, got {}", c.allowed);
   FBNET_CHECK(c.train_sequences >= 1, "--train-sequences: must be positive, got {}", c.train_sequences);
   FBNET_CHECK(c.test_sequences >= 1, "--test-sequences: must be positive, got {}", c.test_sequences);
-  FBNET_CHECK(c.train_sequences <= (int64_t{1} << 26) && c.test_sequences <= (int64_t{1} << 26),
-              "--train-sequences/--test-sequences: at most {} samples", int64_t{1} << 26);
+  FBNET_CHECK(c.validation_sequences >= 0, "--validation-sequences: must be >= 0, got {}", c.validation_sequences);
+  FBNET_CHECK(c.train_sequences <= (int64_t{1} << 26) && c.test_sequences <= (int64_t{1} << 26) &&
+                  c.validation_sequences <= (int64_t{1} << 26),
+              "--train-sequences/--test-sequences/--validation-sequences: at most {} samples", int64_t{1} << 26);
   for (int64_t position : c.noisy_positions)
     FBNET_CHECK(position >= 1 && position <= c.length, "--noisy-positions: position {} is outside 1..{} (--length)",
                 position, c.length);

@@ -51,6 +51,10 @@ std::unique_ptr<SequenceData> prepare_sequence_data(const SequenceConfig& config
   data->train = {"train", allowed,
                  sample_sequences(allowed, train_images.labels, config.train_sequences, seed, kTrainSequenceStream),
                  &train_images, nullptr, all_clean};
+  data->validation = {"validation", allowed, {}, &data->images.validation, nullptr, all_clean};
+  if (config.validation_sequences > 0 && data->images.validation.count() > 0)
+    data->validation.samples = sample_sequences(allowed, data->images.validation.labels, config.validation_sequences,
+                                                seed, kValidationSequenceStream);
   const SequenceSamples test_samples =
       sample_sequences(allowed, test_images.labels, config.test_sequences, seed, kTestSequenceStream);
   data->tests.push_back({"normal", allowed, test_samples, &test_images, nullptr, all_clean});

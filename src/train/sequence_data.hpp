@@ -1,8 +1,10 @@
 // The image sequences one experiment-2 run trains and is tested on: training
 // samples from the training images (minus experiment 1's validation split),
-// and three test conditions from the test images: normal (the allowed
-// sequences), noisy (the same samples with noisy images at --noisy-positions)
-// and random (samples of K random sequences the network never trained on).
+// validation samples of the allowed sequences from that held-out split (for
+// choosing hyperparameters without looking at the test images), and three
+// test conditions from the test images: normal (the allowed sequences), noisy
+// (the same samples with noisy images at --noisy-positions) and random
+// (samples of K random sequences the network never trained on).
 #pragma once
 
 #include <cstdint>
@@ -32,6 +34,7 @@ struct SequenceData {
   int length = 0;
   PreparedData images;  // its noisy_test has --noise-scale
   SequenceSet train;
+  SequenceSet validation;          // count() == 0 without held-out images or --validation-sequences 0
   std::vector<SequenceSet> tests;  // normal, noisy, random
 
   SequenceData() = default;

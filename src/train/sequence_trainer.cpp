@@ -109,27 +109,47 @@ std::pair<double, double> train_epoch(Model& model, SgdMomentum<float>& optimize
   return {loss_sum / train.count(), 100.0 * correct / (train.count() * config.length)};
 }
 
-// Trains `model`, writing metrics and the model file after each epoch, then
-// evaluates it on every test condition.
+// The sets a run is measured on: the validation sequences (when there are
+// any) and every test condition.
+std::vector<const SequenceSet*> measured_sets(const SequenceData& data) {
+  std::vector<const SequenceSet*> sets;
+  if (data.validation.count() > 0) sets.push_back(&data.validation);
+  for (const SequenceSet& set : data.tests) sets.push_back(&set);
+  return sets;
+}
+
+// Trains `model`, writing metrics (with the per-position accuracy of every
+// measured set, so curves show how context use develops) and the model file
+// after each epoch; returns the last epoch's per-position results.
 template <class Model>
 nlohmann::ordered_json train_and_evaluate(Model& model, const SequenceConfig& config, const SequenceData& data,
                                           const std::string& folder,
                                           const std::function<void(int epoch)>& save_model) {
-  SgdMomentum<float> optimizer(config.learning_rate, config.momentum, model.parameters().values().size());
+  SgdMomentum<float> optimizer(config.learning_rate, config.momentum, model.parameters().values().size(),
+                               config.gradient_accumulation);
   Progress progress(config.progress, "sequences " + net_name(config.net));
   std::vector<nlohmann::ordered_json> epochs;
+  nlohmann::ordered_json conditions;
   const auto run_start = Clock::now();
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     const auto [train_loss, train_accuracy] = train_epoch(model, optimizer, config, data.train, epoch, progress, folder);
     const double train_seconds = seconds_since(epoch_start);
-    const PositionResult normal = evaluate_positions(model, data.tests.front(), config.eval_batch_size);
+    nlohmann::ordered_json positions;
+    for (const SequenceSet* set : measured_sets(data)) {
+      const PositionResult result = evaluate_positions(model, *set, config.eval_batch_size);
+      positions[set->name] = result.accuracy;
+      conditions[set->name][net_name(config.net)] = position_json(result);
+    }
+    const auto& normal = conditions["normal"][net_name(config.net)];
+    const auto normal_accuracy = normal["accuracy"].get<std::vector<double>>();
     nlohmann::ordered_json record;
     record["epoch"] = epoch;
     record["train_loss"] = train_loss;
     record["train_accuracy"] = train_accuracy;
-    record["normal_loss"] = normal.loss;
-    record["normal_accuracy"] = std::accumulate(normal.accuracy.begin(), normal.accuracy.end(), 0.0) / config.length;
+    record["normal_loss"] = normal["loss"];
+    record["normal_accuracy"] = std::accumulate(normal_accuracy.begin(), normal_accuracy.end(), 0.0) / config.length;
+    record["positions"] = positions;
     record["train_seconds"] = train_seconds;
     record["sequences_per_second"] = data.train.count() / train_seconds;
     epochs.push_back(record);
@@ -140,9 +160,6 @@ nlohmann::ordered_json train_and_evaluate(Model& model, const SequenceConfig& co
                               record["normal_accuracy"].get<double>(), train_seconds,
                               format_duration(seconds_since(run_start))));
   }
-  nlohmann::ordered_json conditions;
-  for (const SequenceSet& set : data.tests)
-    conditions[set.name][net_name(config.net)] = position_json(evaluate_positions(model, set, config.eval_batch_size));
   return conditions;
 }
 
@@ -251,8 +268,8 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
     conditions = train_and_evaluate(network, config, data, folder, [&](int epoch) {
       save_checkpoint(path_in(folder, "model.safetensors"), network, nullptr, epoch, settings);
     });
-    for (const SequenceSet& set : data.tests)
-      conditions[set.name]["ff"] = position_json(evaluate_ff_positions(ff, set, config.eval_batch_size));
+    for (const SequenceSet* set : measured_sets(data))
+      conditions[set->name]["ff"] = position_json(evaluate_ff_positions(ff, *set, config.eval_batch_size));
   } else {
     LstmClassifier<float> lstm(data.input_size, config.lstm_hidden, data.classes, config.length);
     lstm.initialize(config.seed);
