@@ -54,6 +54,16 @@ void add_reproduce_command(CLI::App& app) {
   figure1->add_option("--jobs", figure1_options.jobs, "training processes at a time (0: one per core)")->capture_default_str();
   figure1->add_option("--ff-epochs", figure1_options.ff_epochs, "epochs of the FF nets (experiment 1's hyperparameters)")
       ->capture_default_str();
+  figure1->add_option("--variants", figure1_options.variants,
+                      "which FB variants: authors (running-sum update, as the authors ran it), sgd (correct SGD, "
+                      "learning rate chosen by --sweep-learning-rates on validation sequences) or both")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, Figure1Variants>{
+          {"both", Figure1Variants::kBoth}, {"authors", Figure1Variants::kAuthors}, {"sgd", Figure1Variants::kSgd}}))
+      ->default_str("both");
+  figure1->add_option("--sweep-learning-rates", figure1_options.sweep_learning_rates,
+                      "learning rates the sgd variant tries on seed 0, comma separated")
+      ->delimiter(',')
+      ->default_str("0.0001,0.0003,0.001,0.003,0.01,0.03,0.1");
   figure1->add_option("--lstm-epochs", figure1_options.lstm_epochs, "epochs of the LSTM baseline")->capture_default_str();
   figure1->add_option("--lstm-learning-rate", figure1_options.lstm_learning_rate, "SGD learning rate of the LSTM")
       ->capture_default_str();
@@ -62,7 +72,8 @@ void add_reproduce_command(CLI::App& app) {
                       "JSON or TOML file of sequence settings (as fbnet sequence --config); flags given too override it");
   figure1_state->flags.add_to<SequenceConfig>(
       *figure1, {"dataset", "data-dir", "validation-size", "split-seed", "noise-scale", "noise-seed", "length", "allowed",
-                 "words", "missing-letters", "train-sequences", "test-sequences", "noisy-positions", "feedback-alpha",
+                 "words", "missing-letters", "train-sequences", "test-sequences", "validation-sequences", "noisy-positions",
+                 "feedback-alpha",
                  "lstm-hidden", "epochs", "learning-rate", "momentum", "batch-size", "eval-batch-size"});
   for (CLI::Option* option : figure1->get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   figure1->callback([figure1_state] {

@@ -1,48 +1,26 @@
-// FF runs, sequence runs, the per-position table and Figure 1.
+// FF runs, the sequence runs of both variants and the LSTM, the sgd variant's
+// learning-rate sweep, then the report (figure1_report.hpp).
 #include "experiments/figure1.hpp"
 
+#include <algorithm>
 #include <filesystem>
-#include <map>
 #include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "data/dataset.hpp"
 #include "engine/error.hpp"
-#include "experiments/figures.hpp"
+#include "experiments/figure1_report.hpp"
 #include "experiments/grid.hpp"
 #include "experiments/process_pool.hpp"
-#include "experiments/statistics.hpp"
 #include "train/atomic_file.hpp"
+#include "train/metrics_file.hpp"
 #include "train/sequence_config.hpp"
-#include "train/sequence_data.hpp"
 
 namespace fbnet {
 namespace {
 
 namespace fs = std::filesystem;
-
-// NOTES.md: the report's per-position test accuracy (%), EMNIST letters.
-struct ReportRow {
-  const char* condition;
-  const char* net;
-  double accuracy[5];
-};
-constexpr ReportRow kReportRows[] = {
-    {"normal", "ff", {91.5, 91.8, 89.8, 90.2, 93.3}}, {"normal", "fb", {91.5, 96.0, 95.9, 96.3, 97.5}},
-    {"noisy", "ff", {91.1, 92.1, 90.4, 8.8, 7.0}},    {"noisy", "fb", {90.8, 96.1, 95.9, 65.8, 73.5}},
-    {"random", "ff", {90.0, 92.7, 91.0, 89.2, 91.5}}, {"random", "fb", {89.7, 57.1, 34.3, 38.2, 33.2}},
-};
-constexpr const char* kConditions[] = {"normal", "noisy", "random"};
-constexpr const char* kNets[] = {"ff", "fb", "lstm"};
-const char* net_label(const std::string& net) { return net == "ff" ? "FF" : net == "fb" ? "FB" : "LSTM"; }
-
-const ReportRow* report_row(const std::string& condition, const std::string& net) {
-  for (const ReportRow& row : kReportRows)
-    if (condition == row.condition && net == row.net) return &row;
-  return nullptr;
-}
 
 // The FF nets of experiment 1, one per seed: returns their model files.
 std::vector<std::string> train_ff(const Figure1Options& options, const SequenceConfig& shared) {
@@ -62,65 +40,98 @@ std::vector<std::string> train_ff(const Figure1Options& options, const SequenceC
   return models;
 }
 
-std::string sequence_folder(const Figure1Options& options, const std::string& net, int seed) {
-  return (fs::path(options.out) / "sequences" / fmt::format("{}-seed{}", net, seed)).string();
+// One `fbnet sequence` process: its folder and the flags that make it differ
+// from the shared settings.
+struct SequenceJob {
+  std::string folder;
+  std::vector<std::string> flags;
+  bool may_fail = false;  // a sweep run may diverge; that is a result, not an error
+};
+
+std::string sequences_folder(const Figure1Options& options) { return (fs::path(options.out) / "sequences").string(); }
+
+std::string lstm_folder(const Figure1Options& options, int seed) {
+  return path_in(sequences_folder(options), fmt::format("lstm-seed{}", seed));
+}
+std::string authors_folder(const Figure1Options& options, int seed) {
+  return path_in(sequences_folder(options), fmt::format("fb-authors-seed{}", seed));
+}
+std::string sgd_folder(const Figure1Options& options, double learning_rate, int seed) {
+  return path_in(sequences_folder(options), fmt::format("fb-sgd-lr{}-seed{}", learning_rate, seed));
 }
 
-// The fb and lstm runs of every seed, as `fbnet sequence` processes; a run
-// whose results.json exists is finished and kept.
-void train_sequences(const Figure1Options& options, const std::vector<std::string>& ff_models) {
+// A run that failed on its own (exit code, no signal) leaves failed.json, so
+// that a rerun keeps the failure instead of training it again.
+bool finished(const std::string& folder) {
+  return fs::exists(path_in(folder, "results.json")) || fs::exists(path_in(folder, "failed.json"));
+}
+
+SequenceJob lstm_job(const Figure1Options& options, int seed) {
+  return {lstm_folder(options, seed),
+          {"--net", "lstm", "--epochs", std::to_string(options.lstm_epochs), "--learning-rate",
+           fmt::format("{}", options.lstm_learning_rate), "--momentum", fmt::format("{}", options.lstm_momentum)},
+          false};
+}
+
+SequenceJob fb_job(std::string folder, const std::string& ff_model, std::vector<std::string> flags, bool may_fail) {
+  flags.insert(flags.end(), {"--net", "fb", "--ff-model", ff_model});
+  return {std::move(folder), std::move(flags), may_fail};
+}
+
+// Runs the jobs whose folders hold no finished run, `options.jobs` at a time.
+void run_sequence_jobs(const Figure1Options& options, const std::vector<SequenceJob>& all_jobs) {
   std::vector<ChildJob> jobs;
-  std::vector<std::string> names;
-  for (int seed = 0; seed < options.seeds; ++seed)
-    for (const char* net : {"fb", "lstm"}) {
-      const std::string folder = sequence_folder(options, net, seed);
-      if (fs::exists(path_in(folder, "results.json"))) continue;
-      std::error_code error;
-      fs::create_directories(folder, error);
-      FBNET_CHECK(!error, "--out: cannot create {}: {}", folder, error.message());
-      std::vector<std::string> argv = {own_executable(), "sequence"};
-      for (const auto& [name, text] : options.settings) argv.insert(argv.end(), {"--" + name, text});
-      argv.insert(argv.end(), {"--net", net, "--seed", std::to_string(seed), "--sequence-seed", std::to_string(seed),
-                               "--out", folder, "--progress", "never", "--threads", "1"});
-      if (std::string(net) == "fb") {
-        argv.insert(argv.end(), {"--ff-model", ff_models[seed]});
-      } else {
-        argv.insert(argv.end(), {"--epochs", std::to_string(options.lstm_epochs), "--learning-rate",
-                                 fmt::format("{}", options.lstm_learning_rate), "--momentum",
-                                 fmt::format("{}", options.lstm_momentum)});
-      }
-      jobs.push_back({argv, path_in(folder, "log.txt"), ""});
-      names.push_back(folder);
-    }
+  std::vector<const SequenceJob*> specs;
+  for (const SequenceJob& job : all_jobs) {
+    if (finished(job.folder)) continue;
+    std::error_code error;
+    fs::create_directories(job.folder, error);
+    FBNET_CHECK(!error, "--out: cannot create {}: {}", job.folder, error.message());
+    std::vector<std::string> argv = {own_executable(), "sequence"};
+    for (const auto& [name, text] : options.settings) argv.insert(argv.end(), {"--" + name, text});
+    argv.insert(argv.end(), job.flags.begin(), job.flags.end());
+    argv.insert(argv.end(), {"--out", job.folder, "--progress", "never", "--threads", "1"});
+    jobs.push_back({argv, path_in(job.folder, "log.txt"), ""});
+    specs.push_back(&job);
+  }
   if (jobs.empty()) return;
   const int parallel = options.jobs > 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   fmt::print("figure1: {} sequence runs to train, {} at a time\n", jobs.size(), parallel);
   std::fflush(stdout);
   std::vector<std::string> failed;
   run_child_jobs(jobs, parallel, [&](size_t index, const ChildResult& result) {
+    const SequenceJob& job = *specs[index];
     const bool ok = result.signal == 0 && result.exit_code == 0;
-    fmt::print("figure1: {} {}\n", names[index], ok ? "finished" : "FAILED");
+    if (!ok && result.signal == 0 && job.may_fail)
+      write_file_atomic(path_in(job.folder, "failed.json"),
+                        nlohmann::json({{"exit_code", result.exit_code}, {"log", "log.txt"}}).dump() + "\n");
+    fmt::print("figure1: {} {}\n", job.folder, ok ? "finished" : job.may_fail ? "failed (kept as a result)" : "FAILED");
     std::fflush(stdout);
-    if (!ok) failed.push_back(names[index]);
+    if (!ok && !(job.may_fail && result.signal == 0)) failed.push_back(job.folder);
   });
   FBNET_CHECK(failed.empty(), "figure1: {} sequence run(s) failed: {}; see log.txt in each", failed.size(),
               fmt::join(failed, ", "));
 }
 
-// The first test sample of each condition, as raw-looking images for the strip.
-std::vector<std::vector<Image>> example_strips(const SequenceConfig& shared) {
-  const auto data = prepare_sequence_data(shared);
-  std::vector<std::vector<Image>> strips;
-  std::vector<Tensor<float>> images;
-  std::vector<std::vector<int32_t>> labels;
-  for (const SequenceSet& set : data->tests) {
-    gather_sequence_batch(set, {0}, 0, 1, images, labels);
-    std::vector<Image> strip;
-    for (int p = 0; p < data->length; ++p)
-      strip.push_back(input_image(images[p].row(0), data->input_size, class_name(shared.dataset, labels[p][0])));
-    strips.push_back(std::move(strip));
+SequenceRunResults read_run(const std::string& folder) {
+  return {read_json_file(path_in(folder, "results.json")), read_metrics(folder)};
+}
+
+SweepPoint read_sweep_point(const std::string& folder, double learning_rate) {
+  SweepPoint point{learning_rate, folder};
+  if (!fs::exists(path_in(folder, "results.json"))) return point;
+  const std::vector<nlohmann::ordered_json> epochs = read_metrics(folder);
+  FBNET_CHECK(!epochs.empty(), "{}: results.json without metrics.jsonl", folder);
+  try {
+    point.validation_accuracy = epochs.back().at("positions").at("validation").get<std::vector<double>>();
+    point.train_loss = epochs.back().at("train_loss").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}/metrics.jsonl: the last epoch has no validation accuracy per position ({}); the sweep needs "
+         "--validation-sequences > 0 and --validation-size > 0", folder, e.what());
   }
-  return strips;
+  point.validation_mean = mean_of(point.validation_accuracy);
+  point.finished = true;
+  return point;
 }
 
 }  // namespace
@@ -128,94 +139,88 @@ std::vector<std::vector<Image>> example_strips(const SequenceConfig& shared) {
 void reproduce_figure1(const Figure1Options& options) {
   FBNET_CHECK(options.seeds >= 1, "--seeds: must be at least 1, got {}", options.seeds);
   FBNET_CHECK(options.ff_epochs >= 1 && options.lstm_epochs >= 1, "--ff-epochs and --lstm-epochs: must be positive");
+  const bool authors = options.variants != Figure1Variants::kSgd;
+  const bool sgd = options.variants != Figure1Variants::kAuthors;
+  FBNET_CHECK(!sgd || !options.sweep_learning_rates.empty(), "--sweep-learning-rates: the sgd variant needs at least one");
+  for (double learning_rate : options.sweep_learning_rates)
+    FBNET_CHECK(learning_rate > 0, "--sweep-learning-rates: must be positive, got {}", learning_rate);
   for (const auto& [name, text] : options.settings)
     FBNET_CHECK(name != "net" && name != "seed" && name != "sequence-seed" && name != "out" && name != "ff-model" &&
-                    name != "progress" && name != "threads",
+                    name != "progress" && name != "threads" && name != "gradient-accumulation",
                 "reproduce figure1: setting '{}' is chosen per run by figure1 itself; remove it from the config", name);
   SequenceConfig shared = resolve_sequence_config(options.settings);
   shared.ff_model = "(trained by figure1)";  // validated as set; each fb run gets its own
   validate(shared);
+  FBNET_CHECK(!sgd || (shared.validation_sequences > 0 && shared.validation_size > 0),
+              "--validation-sequences and --validation-size: the sgd variant chooses its learning rate on validation "
+              "sequences, so both must be positive");
   std::error_code error;
   fs::create_directories(fs::path(options.out) / "figures", error);
   FBNET_CHECK(!error, "--out: cannot create {}: {}", options.out, error.message());
 
   const std::vector<std::string> ff_models = train_ff(options, shared);
-  train_sequences(options, ff_models);
-
-  // accuracy[condition][net][position] over seeds
-  std::map<std::string, std::map<std::string, std::vector<std::vector<double>>>> accuracy;
-  for (int seed = 0; seed < options.seeds; ++seed)
-    for (const char* run : {"fb", "lstm"}) {
-      const std::string path = path_in(sequence_folder(options, run, seed), "results.json");
-      const nlohmann::json results = read_json_file(path);
-      try {
-        for (const auto& [condition, nets] : results.at("conditions").items())
-          for (const auto& [net, result] : nets.items()) {
-            auto& positions = accuracy[condition][net];
-            const auto values = result.at("accuracy").get<std::vector<double>>();
-            positions.resize(values.size());
-            for (size_t p = 0; p < values.size(); ++p) positions[p].push_back(values[p]);
-          }
-      } catch (const nlohmann::json::exception& e) {
-        fail("{}: malformed results: {}", path, e.what());
-      }
+  // Everything that does not wait for the sweep's choice: the LSTM, the
+  // authors' variant, and the sweep itself (seed 0 of the sgd variant at each rate).
+  std::vector<SequenceJob> jobs;
+  for (int seed = 0; seed < options.seeds; ++seed) {
+    const std::vector<std::string> seed_flags = {"--seed", std::to_string(seed), "--sequence-seed", std::to_string(seed)};
+    if (authors) {
+      std::vector<std::string> flags = seed_flags;
+      flags.insert(flags.end(), {"--gradient-accumulation", "running-sum"});
+      jobs.push_back(fb_job(authors_folder(options, seed), ff_models[seed], flags, false));
     }
-
-  std::string markdown = fmt::format(
-      "Figure 1 on {}: test accuracy (%) per position, mean ± sample std over {} seed(s); {} allowed sequences, "
-      "{} training and {} test samples, noise s = {} at positions {}. FB: FF weights frozen, feedback trained "
-      "({} epochs, lr {}, momentum {}); LSTM ({} hidden): trained from scratch ({} epochs, lr {}, momentum {}). "
-      "Report rows: the report's single run on EMNIST letters.\n\n| Sequences | Net |",
-      shared.dataset, options.seeds, shared.allowed, shared.train_sequences, shared.test_sequences, shared.noise_scale,
-      fmt::join(shared.noisy_positions, ","), shared.epochs, shared.learning_rate, shared.momentum, shared.lstm_hidden,
-      options.lstm_epochs, options.lstm_learning_rate, options.lstm_momentum);
-  for (int p = 1; p <= shared.length; ++p) markdown += fmt::format(" {} |", p);
-  markdown += "\n|---|---|";
-  for (int p = 0; p < shared.length; ++p) markdown += "---|";
-  markdown += "\n";
-  std::string csv = "condition,net,position,seeds,accuracy_mean,accuracy_std,report_accuracy\n";
-
-  BarFigure figure{(fs::path(options.out) / "figures" / "figure1").string(),
-                   fmt::format("Accuracy per position ({}, mean ± std over {} seed(s))", shared.dataset, options.seeds),
-                   "test accuracy (%)", {}};
-  const std::vector<std::vector<Image>> strips = example_strips(shared);
-  for (size_t c = 0; c < std::size(kConditions); ++c) {
-    const std::string condition = kConditions[c];
-    BarPanel panel{condition == "noisy" ? fmt::format("noisy at {}", fmt::join(shared.noisy_positions, ","))
-                                        : condition,
-                   {}, {}, strips.at(c)};
-    for (int p = 1; p <= shared.length; ++p) panel.categories.push_back(std::to_string(p));
-    for (const char* net : kNets) {
-      const auto& positions = accuracy[condition][net];
-      FBNET_CHECK(static_cast<int>(positions.size()) == shared.length, "figure1: no {} results for {} sequences", net,
-                  condition);
-      Series series{net_label(net), {}, {}, {}};
-      std::string row = fmt::format("| {} | {} |", condition, net_label(net));
-      const ReportRow* report = shared.length == 5 ? report_row(condition, net) : nullptr;
-      for (int p = 0; p < shared.length; ++p) {
-        const Summary summary = summarize(positions[p]);
-        series.x.push_back(p + 1);
-        series.y.push_back(summary.mean);
-        series.error.push_back(summary.std);
-        row += summary.count > 1 ? fmt::format(" {:.1f} ± {:.1f} |", summary.mean, summary.std)
-                                 : fmt::format(" {:.1f} |", summary.mean);
-        csv += fmt::format("{},{},{},{},{:.4f},{:.4f},{}\n", condition, net, p + 1, summary.count, summary.mean,
-                           summary.std, report ? fmt::format("{}", report->accuracy[p]) : "");
-      }
-      markdown += row + "\n";
-      if (report != nullptr) {
-        std::string report_line = fmt::format("| {} | {} (report) |", condition, net_label(net));
-        for (double value : report->accuracy) report_line += fmt::format(" {:.1f} |", value);
-        markdown += report_line + "\n";
-      }
-      panel.series.push_back(std::move(series));
-    }
-    figure.panels.push_back(std::move(panel));
+    SequenceJob lstm = lstm_job(options, seed);
+    lstm.flags.insert(lstm.flags.end(), seed_flags.begin(), seed_flags.end());
+    jobs.push_back(lstm);
   }
-  write_file_atomic(path_in(options.out, "figure1.md"), markdown);
-  write_file_atomic(path_in(options.out, "figure1.csv"), csv);
-  draw_bar_figure(figure);
-  fmt::print("\n{}\nwritten: {}/figure1.md, figure1.csv, figures/figure1.{{png,svg}}\n", markdown, options.out);
+  auto sgd_flags = [](double learning_rate, int seed) {
+    return std::vector<std::string>{"--seed", std::to_string(seed), "--sequence-seed", std::to_string(seed),
+                                    "--gradient-accumulation", "zeroed", "--learning-rate",
+                                    fmt::format("{}", learning_rate)};
+  };
+  if (sgd)
+    for (double learning_rate : options.sweep_learning_rates)
+      jobs.push_back(fb_job(sgd_folder(options, learning_rate, 0), ff_models[0], sgd_flags(learning_rate, 0), true));
+  run_sequence_jobs(options, jobs);
+
+  Figure1Results results{shared, options.out, options.seeds, {}, {}, {}, {}};
+  results.lstm_description = fmt::format("LSTM ({} hidden): trained from scratch ({} epochs, lr {}, momentum {})",
+                                         shared.lstm_hidden, options.lstm_epochs, options.lstm_learning_rate,
+                                         options.lstm_momentum);
+  for (int seed = 0; seed < options.seeds; ++seed) results.lstm.push_back(read_run(lstm_folder(options, seed)));
+  if (authors) {
+    Figure1Variant variant{"authors",
+                           fmt::format("as the authors ran it: running-sum update (zero_grad never called), lr {}, "
+                                       "momentum {}, batch {}, {} epochs",
+                                       shared.learning_rate, shared.momentum, shared.batch_size, shared.epochs),
+                           {}};
+    for (int seed = 0; seed < options.seeds; ++seed) variant.seeds.push_back(read_run(authors_folder(options, seed)));
+    results.variants.push_back(std::move(variant));
+  }
+  if (sgd) {
+    for (double learning_rate : options.sweep_learning_rates)
+      results.sweep.push_back(read_sweep_point(sgd_folder(options, learning_rate, 0), learning_rate));
+    const auto best = std::max_element(results.sweep.begin(), results.sweep.end(), [](const SweepPoint& a, const SweepPoint& b) {
+      return !a.finished || (b.finished && b.validation_mean > a.validation_mean);
+    });
+    FBNET_CHECK(best->finished, "figure1: every learning rate of the sweep failed; see log.txt in {}/fb-sgd-*",
+                sequences_folder(options));
+    const double chosen = best->learning_rate;
+    fmt::print("figure1: the sweep chose learning rate {} (validation accuracy {:.2f}%)\n", chosen, best->validation_mean);
+    std::vector<SequenceJob> seed_jobs;
+    for (int seed = 1; seed < options.seeds; ++seed)
+      seed_jobs.push_back(fb_job(sgd_folder(options, chosen, seed), ff_models[seed], sgd_flags(chosen, seed), false));
+    run_sequence_jobs(options, seed_jobs);
+    Figure1Variant variant{"sgd",
+                           fmt::format("SGD with momentum (zero_grad every step), lr {} chosen by the sweep, momentum "
+                                       "{}, batch {}, {} epochs",
+                                       chosen, shared.momentum, shared.batch_size, shared.epochs),
+                           {}};
+    for (int seed = 0; seed < options.seeds; ++seed) variant.seeds.push_back(read_run(sgd_folder(options, chosen, seed)));
+    results.variants.push_back(std::move(variant));
+  }
+  const std::string markdown = write_figure1_report(results);
+  fmt::print("\n{}\nwritten: {}/figure1.md, figure1*.csv, figures/figure1-*.{{png,svg}}\n", markdown, options.out);
 }
 
 }  // namespace fbnet

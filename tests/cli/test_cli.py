@@ -154,6 +154,79 @@ class TrainEvalResume(unittest.TestCase):
             self.assertEqual(f.read(), before)
 
 
+def rewrite_metadata(path, edit):
+    """Rewrites a safetensors file with edit(metadata) applied, tensors unchanged."""
+    header = safetensors_header(path)
+    data = safetensors_data(path)
+    edit(header["__metadata__"])
+    text = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + data)
+
+
+@unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
+class RunningSumUpdate(unittest.TestCase):
+    """--gradient-accumulation running-sum (the authors' experiment-2 update): G is optimiser state."""
+
+    ARGS = ["--model", "fb", "--learning-rate", "0.0002", "--momentum", "0.5", *SMALL]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="fbnet-sum-")
+        cls.straight = os.path.join(cls.tmp, "straight")
+        fbnet("train", *cls.ARGS, "--gradient-accumulation", "running-sum", "--epochs", "3", "--out", cls.straight)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def test_resume_mid_run_is_bit_identical(self):
+        resumed = os.path.join(self.tmp, "resumed")
+        fbnet("train", *self.ARGS, "--gradient-accumulation", "running-sum", "--epochs", "1", "--out", resumed)
+        second = fbnet("train", "--resume", resumed, "--epochs", "3")
+        # The second process trained epochs 2 and 3 only.
+        trained = [line.split()[2] for line in second.stdout.splitlines() if line.startswith("fb epoch")]
+        self.assertEqual(trained, ["2/3", "3/3"])
+        self.assertEqual(without_timings(read_jsonl(os.path.join(resumed, "metrics.jsonl"))),
+                         without_timings(read_jsonl(os.path.join(self.straight, "metrics.jsonl"))))
+        self.assertEqual(safetensors_data(os.path.join(resumed, "checkpoint.safetensors")),
+                         safetensors_data(os.path.join(self.straight, "checkpoint.safetensors")))
+
+    def test_checkpoint_and_config_hold_the_running_sum(self):
+        header = safetensors_header(os.path.join(self.straight, "checkpoint.safetensors"))
+        self.assertEqual(header["optimizer.gradient_sum.feedback.0.weight"]["shape"], [784, 500])
+        self.assertIn("optimizer.momentum.feedback.0.weight", header)
+        with open(os.path.join(self.straight, "config.json")) as f:
+            self.assertEqual(json.load(f)["config"]["gradient-accumulation"], "running-sum")
+        zeroed = os.path.join(self.tmp, "zeroed")
+        fbnet("train", *self.ARGS, "--epochs", "1", "--out", zeroed)
+        self.assertNotIn("optimizer.gradient_sum.feedback.0.weight",
+                         safetensors_header(os.path.join(zeroed, "checkpoint.safetensors")))
+        # The setting changes training: after one epoch the two updates differ.
+        first_sum = read_jsonl(os.path.join(self.straight, "metrics.jsonl"))[0]
+        first_zeroed = read_jsonl(os.path.join(zeroed, "metrics.jsonl"))[0]
+        self.assertNotEqual(first_sum["train_loss"], first_zeroed["train_loss"])
+        # Resuming with the other update is another experiment.
+        result = fbnet("train", "--resume", zeroed, "--gradient-accumulation", "running-sum", "--epochs", "2",
+                       check=False)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn('gradient-accumulation: "zeroed" in the checkpoint, "running-sum" now', result.stderr)
+
+    def test_a_checkpoint_from_before_the_setting_resumes_as_zeroed(self):
+        old = os.path.join(self.tmp, "old")
+        fbnet("train", *self.ARGS, "--epochs", "1", "--out", old)
+
+        def drop_setting(metadata):
+            config = json.loads(metadata["config"])
+            del config["gradient-accumulation"]
+            metadata["config"] = json.dumps(config)
+        rewrite_metadata(os.path.join(old, "checkpoint.safetensors"), drop_setting)
+        fbnet("train", "--resume", old, "--epochs", "2")
+        self.assertEqual(len(read_jsonl(os.path.join(old, "metrics.jsonl"))), 2)
+        result = fbnet("train", "--resume", old, "--gradient-accumulation", "running-sum", "--epochs", "3", check=False)
+        self.assertEqual(result.returncode, 2, result.stderr)
+
+
 @unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
 class ConfigFilesAndTable(unittest.TestCase):
     def setUp(self):
@@ -372,16 +445,25 @@ class ReproduceOnEmnistFormat(unittest.TestCase):
 TINY_SEQUENCES = ["--train-sequences", "300", "--test-sequences", "100", "--validation-size", "1000"]
 
 
+def read_csv(path):
+    with open(path) as f:
+        lines = f.read().splitlines()
+    names = lines[0].split(",")
+    return [dict(zip(names, line.split(","))) for line in lines[1:]]
+
+
 @unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
 class Sequences(unittest.TestCase):
-    """Experiment 2 end to end on Fashion-MNIST: reproduce figure1 (FF, FB, LSTM over 2 seeds), show-feedback."""
+    """Experiment 2 end to end on Fashion-MNIST: reproduce figure1 (FF, FB as the authors ran it and with SGD,
+    LSTM, over 2 seeds), show-feedback."""
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="fbnet-seq-")
         cls.out = os.path.join(cls.tmp, "figure1")
-        cls.args = ["reproduce", "figure1", "--seeds", "2", "--ff-epochs", "1", "--epochs", "1", "--lstm-epochs", "1",
-                    "--learning-rate", "0.001", *TINY_SEQUENCES, "--out", cls.out]
+        cls.args = ["reproduce", "figure1", "--seeds", "2", "--ff-epochs", "1", "--epochs", "2", "--lstm-epochs", "1",
+                    "--learning-rate", "0.00001", "--sweep-learning-rates", "0.001,0.03", "--validation-sequences",
+                    "100", *TINY_SEQUENCES, "--out", cls.out]
         cls.first = fbnet(*cls.args)
 
     @classmethod
@@ -390,32 +472,83 @@ class Sequences(unittest.TestCase):
 
     def test_table_figure_and_rerun(self):
         self.assertIn("Figure 1 on fashion-mnist", self.first.stdout)
-        with open(os.path.join(self.out, "figure1.csv")) as f:
-            rows = [line.split(",") for line in f.read().splitlines()[1:]]
-        self.assertEqual(len(rows), 3 * 3 * 5)  # conditions x nets x positions
-        self.assertEqual({(r[0], r[1]) for r in rows},
-                         {(c, n) for c in ("normal", "noisy", "random") for n in ("ff", "fb", "lstm")})
+        rows = read_csv(os.path.join(self.out, "figure1.csv"))
+        self.assertEqual(len(rows), 2 * 3 * 3 * 5)  # variants x conditions x nets x positions
+        self.assertEqual({(r["variant"], r["condition"], r["net"]) for r in rows},
+                         {(v, c, n) for v in ("authors", "sgd") for c in ("normal", "noisy", "random")
+                          for n in ("ff", "fb", "lstm")})
         for r in rows:
-            self.assertEqual(r[3], "2")  # seeds
-            self.assertTrue(0 <= float(r[4]) <= 100)
+            self.assertEqual(r["seeds"], "2")
+            self.assertTrue(0 <= float(r["accuracy_mean"]) <= 100)
         # The report's numbers stand beside the FF and FB rows.
-        self.assertEqual([r[6] for r in rows if r[0] == "noisy" and r[1] == "fb"], ["90.8", "96.1", "95.9", "65.8", "73.5"])
-        for name in ("figure1.png", "figure1.svg", "figure1.gp", "figure1.dat"):
-            self.assertGreater(os.path.getsize(os.path.join(self.out, "figures", name)), 100, name)
-        # Normal and noisy share their samples: positions 1-3 are the same images.
-        by_key = {(r[0], r[1], r[2]): r[4] for r in rows}
-        for net in ("ff", "fb", "lstm"):
-            for position in ("1", "2", "3"):
-                self.assertEqual(by_key[("normal", net, position)], by_key[("noisy", net, position)])
+        self.assertEqual([r["report_accuracy"] for r in rows if r["variant"] == "authors" and r["condition"] == "noisy"
+                          and r["net"] == "fb"], ["90.8", "96.1", "95.9", "65.8", "73.5"])
+        for variant in ("authors", "sgd"):
+            for stem in (f"figure1-{variant}", f"figure1-{variant}-epochs"):
+                for extension in ("png", "svg", "gp", "dat"):
+                    name = f"{stem}.{extension}"
+                    self.assertGreater(os.path.getsize(os.path.join(self.out, "figures", name)), 100, name)
+        by_key = {(r["variant"], r["condition"], r["net"], r["position"]): r["accuracy_mean"] for r in rows}
+        for variant in ("authors", "sgd"):
+            for net in ("ff", "fb", "lstm"):
+                # Normal and noisy share their samples: positions 1-3 are the same images.
+                for position in ("1", "2", "3"):
+                    self.assertEqual(by_key[(variant, "normal", net, position)], by_key[(variant, "noisy", net, position)])
+        # FF and the LSTM are the same nets in both variants; FB is not.
+        for net in ("ff", "lstm"):
+            self.assertEqual(by_key[("authors", "noisy", net, "5")], by_key[("sgd", "noisy", net, "5")])
         with open(os.path.join(self.out, "figure1.csv")) as f:
             first_csv = f.read()
         again = fbnet(*self.args)  # everything finished: nothing retrained, the same table
         self.assertNotIn("sequence runs to train", again.stdout)
         with open(os.path.join(self.out, "figure1.csv")) as f:
             self.assertEqual(f.read(), first_csv)
+        # One variant alone, from the same runs.
+        authors_only = fbnet(*self.args, "--variants", "authors")
+        self.assertNotIn("sequence runs to train", authors_only.stdout)
+        self.assertEqual({r["variant"] for r in read_csv(os.path.join(self.out, "figure1.csv"))}, {"authors"})
+        fbnet(*self.args)
+
+    def test_paired_differences_and_epoch_curves(self):
+        rows = read_csv(os.path.join(self.out, "figure1.csv"))
+        mean = {(r["variant"], r["condition"], r["net"], r["position"]): float(r["accuracy_mean"]) for r in rows}
+        paired = read_csv(os.path.join(self.out, "figure1-paired.csv"))
+        self.assertEqual(len(paired), 2 * 3 * 5)
+        for r in paired:
+            key = (r["variant"], r["condition"])
+            difference = mean[(*key, "fb", r["position"])] - mean[(*key, "ff", r["position"])]
+            self.assertAlmostEqual(float(r["fb_minus_ff_mean"]), difference, places=3)
+            self.assertLessEqual(float(r["ci95_low"]), float(r["fb_minus_ff_mean"]))
+            self.assertGreaterEqual(float(r["ci95_high"]), float(r["fb_minus_ff_mean"]))
+        epochs = read_csv(os.path.join(self.out, "figure1-epochs.csv"))
+        # Per variant: 5 normal positions, 2 noisy ones and the last random one, over 2 epochs.
+        self.assertEqual(len(epochs), 2 * (5 + 2 + 1) * 2)
+        last = {(r["variant"], r["condition"], r["position"]): float(r["fb_accuracy_mean"]) for r in epochs
+                if r["epoch"] == "2"}
+        for (variant, condition, position), value in last.items():
+            self.assertAlmostEqual(value, mean[(variant, condition, "fb", position)], places=3)
+
+    def test_sweep_chooses_on_validation_and_the_variants_train_as_named(self):
+        sweep = read_csv(os.path.join(self.out, "figure1-sweep.csv"))
+        self.assertEqual([r["learning_rate"] for r in sweep], ["0.001", "0.03"])
+        chosen = max(sweep, key=lambda r: float(r["validation_mean"]))["learning_rate"]
+        sequences = os.path.join(self.out, "sequences")
+        self.assertTrue(os.path.isfile(os.path.join(sequences, f"fb-sgd-lr{chosen}-seed1", "results.json")))
+        other = "0.03" if chosen == "0.001" else "0.001"
+        self.assertFalse(os.path.exists(os.path.join(sequences, f"fb-sgd-lr{other}-seed1")))
+        with open(os.path.join(self.out, "figure1.md")) as f:
+            self.assertIn(f"| {chosen} (chosen) |", f.read())
+        for folder, accumulation, rate in ((f"fb-authors-seed1", "running-sum", 1e-05),
+                                           (f"fb-sgd-lr{chosen}-seed1", "zeroed", float(chosen))):
+            with open(os.path.join(sequences, folder, "config.json")) as f:
+                config = json.load(f)["config"]
+            self.assertEqual((config["gradient-accumulation"], config["learning-rate"]), (accumulation, rate))
+        # Validation sequences are measured every epoch, and come from held-out training images.
+        record = read_jsonl(os.path.join(sequences, "fb-authors-seed0", "metrics.jsonl"))[-1]
+        self.assertEqual(sorted(record["positions"]), ["noisy", "normal", "random", "validation"])
 
     def test_fb_run_keeps_the_ff_weights(self):
-        fb = os.path.join(self.out, "sequences", "fb-seed0")
+        fb = os.path.join(self.out, "sequences", "fb-authors-seed0")
         with open(os.path.join(fb, "config.json")) as f:
             config = json.load(f)
         ff_model = config["config"]["ff-model"]
@@ -429,7 +562,7 @@ class Sequences(unittest.TestCase):
         self.assertEqual(len(config["allowed"]), 50)
 
     def test_show_feedback_draws_inputs_and_feedback(self):
-        fb = os.path.join(self.out, "sequences", "fb-seed0")
+        fb = os.path.join(self.out, "sequences", "fb-authors-seed0")
         result = fbnet("show-feedback", fb, "--count", "2", "--condition", "noisy")
         self.assertIn("feedback-noisy.png", result.stdout)
         stem = os.path.join(fb, "figures", "feedback-noisy")
@@ -443,7 +576,7 @@ class Sequences(unittest.TestCase):
         self.assertIn("has no feedback to show", result.stderr)
 
     def test_a_finished_run_is_not_overwritten(self):
-        fb = os.path.join(self.out, "sequences", "fb-seed0")
+        fb = os.path.join(self.out, "sequences", "fb-authors-seed0")
         with open(os.path.join(fb, "results.json")) as f:
             before = f.read()
         result = fbnet("sequence", "--net", "lstm", "--out", fb, *TINY_SEQUENCES, check=False)
@@ -667,6 +800,11 @@ class BadInput(unittest.TestCase):
             (["sequence", "--net", "fb", "--ff-model", "/nonexistent.safetensors"], "/nonexistent.safetensors"),
             (["show-feedback", "/nonexistent"], "not a sequence run folder"),
             (["reproduce", "figure1", "--seeds", "0"], "--seeds"),
+            (["train", "--gradient-accumulation", "sum"], "--gradient-accumulation"),
+            (["sequence", "--net", "lstm", "--validation-sequences", "-1"], "--validation-sequences"),
+            (["reproduce", "figure1", "--variants", "all"], "--variants"),
+            (["reproduce", "figure1", "--sweep-learning-rates", "0.01,0"], "--sweep-learning-rates"),
+            (["reproduce", "figure1", "--variants", "sgd", "--validation-sequences", "0"], "--validation-sequences"),
         ]
         for args, needle in cases:
             with self.subTest(args=args):
