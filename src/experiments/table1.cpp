@@ -103,7 +103,7 @@ double final_metric(const std::string& folder, const char* key) {
 std::vector<std::vector<std::vector<double>>> noise_curves(const std::vector<ModelRuns>& models,
                                                            const RunConfig& shared) {
   set_blas_threads(1);  // as the runs' own evaluations, so that s = noise-scale reproduces them exactly
-  const DatasetPair data = load_dataset(shared.dataset, shared.data_dir);
+  const DatasetPair data = load_dataset(shared.dataset, shared.data_dir, shared.split_seed);
   std::vector<LabeledImages> noisy_sets;
   for (double scale : kNoiseScales)
     noisy_sets.push_back({normalize(add_gaussian_noise(data.test, scale, shared.noise_seed)), data.test.labels});

@@ -622,6 +622,28 @@ class SequencesOfWords(unittest.TestCase):
         self.assertIn("--missing-letters filter", result.stderr)
 
 
+SHARED_PARTIAL_EMNIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data",
+                                     "emnist-letters-partial")
+
+
+class Table1OnASplitDataset(unittest.TestCase):
+    """table1's noise curve must see the data its runs trained on, whatever --split-seed says."""
+
+    def test_split_seed_reaches_the_noise_curve(self):
+        if not os.path.isdir(SHARED_PARTIAL_EMNIST):
+            self.skipTest("../shared/data/emnist-letters-partial is absent")
+        tmp = tempfile.mkdtemp(prefix="fbnet-split-")
+        try:
+            result = fbnet("reproduce", "table1", "--dataset", "emnist-letters-partial", "--data-dir",
+                           SHARED_PARTIAL_EMNIST, "--split-seed", "1", "--validation-size", "1000", "--hyperparameters",
+                           "report", "--seeds", "1", "--epochs", "1", "--train-limit", "500", "--progress", "never",
+                           "--out", os.path.join(tmp, "table1"), check=False)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertTrue(os.path.isfile(os.path.join(tmp, "table1", "noise.csv")))
+        finally:
+            shutil.rmtree(tmp)
+
+
 def read_bytes(path):
     with open(path, "rb") as f:
         return f.read()
