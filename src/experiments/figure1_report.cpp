@@ -1,6 +1,7 @@
 // Figure 1's tables (markdown and CSV) and figures (gnuplot) from finished runs.
 #include "experiments/figure1_report.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <numeric>
@@ -236,6 +237,14 @@ std::string sweep_table(const Figure1Results& results) {
                        fmt::join(point.validation_accuracy, ","));
   }
   write_file_atomic(path_in(results.out, "figure1-sweep.csv"), csv);
+  const auto chosen = std::find_if(results.sweep.begin(), results.sweep.end(),
+                                   [&](const SweepPoint& point) { return point.finished && point.validation_mean == best; });
+  const auto [lowest, highest] = std::minmax_element(
+      results.sweep.begin(), results.sweep.end(),
+      [](const SweepPoint& a, const SweepPoint& b) { return a.learning_rate < b.learning_rate; });
+  if (results.sweep.size() > 1 && chosen != results.sweep.end() && (chosen == lowest || chosen == highest))
+    markdown += fmt::format("\nThe chosen rate {} is at the edge of the sweep: a better one may lie beyond it "
+                            "(--sweep-learning-rates).\n", chosen->learning_rate);
   return markdown;
 }
 
