@@ -13,6 +13,7 @@
 #include "engine/random.hpp"
 #include "train/atomic_file.hpp"
 #include "train/checkpoint.hpp"
+#include "train/divergence.hpp"
 #include "train/environment.hpp"
 #include "train/metrics_file.hpp"
 #include "train/progress.hpp"
@@ -86,8 +87,8 @@ std::pair<double, double> train_epoch(Model& model, SgdMomentum<float>& optimize
     }
     forward(model, inputs, Mode::kTrain, &dropout_rng);
     const LossAndCorrect result = model.loss(step_labels);
-    FBNET_CHECK(std::isfinite(result.loss_sum), "training diverged: the loss is {} at epoch {}, batch {}; {} keeps "
-                "the weights of epoch {}", result.loss_sum, epoch, b + 1, folder, epoch - 1);
+    FBNET_CHECK(std::isfinite(result.loss_sum), "training diverged: the loss is {} at epoch {}, batch {}; {}",
+                result.loss_sum, epoch, b + 1, what_is_kept(folder, epoch, "model"));
     if constexpr (std::is_same_v<Model, Network<float>>) {
       // Only unfrozen ranges (the feedback weights) are reported ready.
       model.backward([&](int64_t from, int64_t to) { optimizer.step(parameters.values(), parameters.grads(), from, to); });
@@ -104,8 +105,8 @@ std::pair<double, double> train_epoch(Model& model, SgdMomentum<float>& optimize
                    remaining / rate);
   }
   const std::string bad_parameter = parameters.first_non_finite();
-  FBNET_CHECK(bad_parameter.empty(), "training diverged: {} holds NaN or Inf after epoch {}, batch {}; {} keeps the "
-              "weights of epoch {}", bad_parameter, epoch, batches, folder, epoch - 1);
+  FBNET_CHECK(bad_parameter.empty(), "training diverged: {} holds NaN or Inf after epoch {}, batch {}; {}",
+              bad_parameter, epoch, batches, what_is_kept(folder, epoch, "model"));
   return {loss_sum / train.count(), 100.0 * correct / (train.count() * config.length)};
 }
 

@@ -13,6 +13,7 @@
 #include "engine/random.hpp"
 #include "train/atomic_file.hpp"
 #include "train/checkpoint.hpp"
+#include "train/divergence.hpp"
 #include "train/environment.hpp"
 #include "train/metrics_file.hpp"
 #include "train/evaluate.hpp"
@@ -52,12 +53,6 @@ void check_same_run(const Checkpoint& checkpoint, const nlohmann::json& config) 
   }
   FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only epochs, threads, progress and "
               "eval-batch-size may change:{}", checkpoint.path, differences);
-}
-
-// The divergence message's last words: what the run folder still holds.
-std::string what_is_kept(const std::string& folder, int diverged_epoch) {
-  return diverged_epoch > 1 ? fmt::format("the checkpoint of epoch {} in {} is kept", diverged_epoch - 1, folder)
-                            : fmt::format("no epoch finished, so {} holds no checkpoint", folder);
 }
 
 }  // namespace
@@ -138,7 +133,7 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
       const LossAndCorrect batch_result = network.loss(step_labels);
       FBNET_CHECK(std::isfinite(batch_result.loss_sum),
                   "training diverged: the loss is {} at epoch {}, batch {}; {}", batch_result.loss_sum, epoch, b + 1,
-                  what_is_kept(folder, epoch));
+                  what_is_kept(folder, epoch, "checkpoint"));
       // Each layer is updated as soon as its gradient is final, while it is in cache.
       network.backward([&](int64_t begin, int64_t end) {
         optimizer.step(network.parameters().values(), network.parameters().grads(), begin, end);
@@ -157,7 +152,7 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
     const std::string bad_parameter = network.parameters().first_non_finite();
     FBNET_CHECK(bad_parameter.empty(),
                 "training diverged: {} holds NaN or Inf after epoch {}, batch {}; {}", bad_parameter, epoch, batches,
-                what_is_kept(folder, epoch));
+                what_is_kept(folder, epoch, "checkpoint"));
     const auto eval_start = Clock::now();
     const EvalResult validation = evaluate(network, data.validation, config.eval_batch_size);
     const EvalResult test = evaluate(network, data.test, config.eval_batch_size);

@@ -1,12 +1,15 @@
 // Experiment 2's data and training: the sequence sampler (sample i follows
 // allowed sequence i mod K, seeds reproduce, noise only where asked), word
 // lists, the partial EMNIST letters, BPTT through frozen layers by finite
-// differences, and frozen weights staying bit-identical through training.
+// differences, frozen weights staying bit-identical through training, and
+// the sequence trainer's divergence checks and messages.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <regex>
 
 #include "data/dataset.hpp"
 #include "data/sequences.hpp"
@@ -145,6 +148,9 @@ TEST(SequenceGradients, FeedbackThroughFrozenLayersMatchesFiniteDifferences) {
   ff.steps = 1;
   Network<double> network(sequence_feedback_architecture(ff, 0.5, 5, "test"));
   network.initialize(21);
+  // Stale garbage in every gradient: freezing zeroes the frozen layers' part,
+  // and backward must overwrite the feedback edge's.
+  testing::fill_with_garbage(network.parameters().grads());
   network.set_layer_frozen(0, true);
   network.set_layer_frozen(1, true);
   const int64_t batch = 6;
@@ -183,54 +189,61 @@ TEST(SequenceGradients, FeedbackThroughFrozenLayersMatchesFiniteDifferences) {
   EXPECT_LT(error, 1e-6);
 }
 
-// A small fb run on synthetic images: FF weights bit-identical after training,
-// feedback weights changed, FF and FB measured per position.
-TEST(SequenceTraining, FrozenWeightsStayBitIdentical) {
+// A small fb run on synthetic images: an FF net 16 -> 8 -> 5 (saved as
+// --ff-model), sequences of length 3 over 5 classes, 64 training samples
+// drawn from 50 images of N(0, 1) pixels, 16 samples per test condition, and
+// settings for 2 quick epochs.
+class SequenceTraining : public ::testing::Test {
+ protected:
+  SequenceTraining() {
+    ff.initialize(3);
+    save_checkpoint(dir.file("ff.safetensors"), ff, nullptr, 1, nlohmann::json::object());
+    data.classes = 5;
+    data.input_size = 16;
+    data.length = 3;
+    Rng rng(4);
+    data.images.train = testing::synthetic_images(50, 16, 5, rng);
+    data.images.test = testing::synthetic_images(20, 16, 5, rng);
+    data.images.noisy_test = testing::synthetic_images(20, 16, 5, rng);
+    const std::vector<bool> present(5, true);
+    const AllowedSequences allowed = draw_random_sequences(2, 3, 1, present);
+    const AllowedSequences random = draw_random_sequences(2, 3, 2, present);
+    data.train = {"train", allowed, sample_sequences(allowed, data.images.train.labels, 64, 0, kTrainSequenceStream),
+                  &data.images.train, nullptr, {0, 0, 0}};
+    const SequenceSamples test = sample_sequences(allowed, data.images.test.labels, 16, 0, kTestSequenceStream);
+    data.tests.push_back({"normal", allowed, test, &data.images.test, nullptr, {0, 0, 0}});
+    data.tests.push_back({"noisy", allowed, test, &data.images.test, &data.images.noisy_test, {0, 0, 1}});
+    data.tests.push_back({"random", random, sample_sequences(random, data.images.test.labels, 16, 0, kTestSequenceStream),
+                          &data.images.test, nullptr, {0, 0, 0}});
+
+    config.ff_model = dir.file("ff.safetensors");
+    config.length = 3;
+    config.noisy_positions = {3};
+    config.epochs = 2;
+    config.learning_rate = 0.05;
+    config.batch_size = 8;
+    config.threads = 1;
+    config.progress = ProgressMode::kNever;
+    config.out = dir.file("run");
+  }
+
+  static Architecture ff_architecture() {
+    Architecture architecture;
+    architecture.input_size = 16;
+    architecture.hidden_sizes = {8};
+    architecture.classes = 5;
+    return architecture;
+  }
+
   testing::TempDir dir;
-  Architecture ff_architecture;
-  ff_architecture.input_size = 16;
-  ff_architecture.hidden_sizes = {8};
-  ff_architecture.classes = 5;
-  Network<float> ff(ff_architecture);
-  ff.initialize(3);
-  const std::string ff_path = dir.file("ff.safetensors");
-  save_checkpoint(ff_path, ff, nullptr, 1, nlohmann::json::object());
-
+  Network<float> ff{ff_architecture()};
   SequenceData data;
-  data.classes = 5;
-  data.input_size = 16;
-  data.length = 3;
-  Rng rng(4);
-  auto images = [&](int64_t count) {
-    LabeledImages set{Tensor<float>({count, 16}), {}};
-    for (float& v : set.images.values) v = static_cast<float>(rng.normal());
-    for (int64_t i = 0; i < count; ++i) set.labels.push_back(static_cast<int32_t>(i % 5));
-    return set;
-  };
-  data.images.train = images(50);
-  data.images.test = images(20);
-  data.images.noisy_test = images(20);
-  const std::vector<bool> present(5, true);
-  const AllowedSequences allowed = draw_random_sequences(2, 3, 1, present);
-  const AllowedSequences random = draw_random_sequences(2, 3, 2, present);
-  data.train = {"train", allowed, sample_sequences(allowed, data.images.train.labels, 64, 0, kTrainSequenceStream),
-                &data.images.train, nullptr, {0, 0, 0}};
-  const SequenceSamples test = sample_sequences(allowed, data.images.test.labels, 16, 0, kTestSequenceStream);
-  data.tests.push_back({"normal", allowed, test, &data.images.test, nullptr, {0, 0, 0}});
-  data.tests.push_back({"noisy", allowed, test, &data.images.test, &data.images.noisy_test, {0, 0, 1}});
-  data.tests.push_back({"random", random, sample_sequences(random, data.images.test.labels, 16, 0, kTestSequenceStream),
-                        &data.images.test, nullptr, {0, 0, 0}});
-
   SequenceConfig config;
-  config.ff_model = ff_path;
-  config.length = 3;
-  config.noisy_positions = {3};
-  config.epochs = 2;
-  config.learning_rate = 0.05;
-  config.batch_size = 8;
-  config.threads = 1;
-  config.progress = ProgressMode::kNever;
-  config.out = dir.file("run");
+};
+
+// FF weights bit-identical after training, feedback weights changed, FF and
+// FB measured per position.
+TEST_F(SequenceTraining, FrozenWeightsStayBitIdentical) {
   const nlohmann::ordered_json results = train_sequence_run(config, data);
 
   const Checkpoint trained = read_checkpoint(path_in(config.out, "model.safetensors"));
@@ -241,7 +254,7 @@ TEST(SequenceTraining, FrozenWeightsStayBitIdentical) {
     EXPECT_EQ(0, std::memcmp(after.data(), ff.parameters().values().data() + info.offset, after.size() * sizeof(float)))
         << name << " changed";
   }
-  Network<float> initial(sequence_feedback_architecture(ff_architecture, config.feedback_alpha, 3, "test"));
+  Network<float> initial(sequence_feedback_architecture(ff_architecture(), config.feedback_alpha, 3, "test"));
   initial.initialize(config.seed);
   const ParameterInfo& feedback = initial.parameters().info("feedback.0.weight");
   const std::vector<float> initial_feedback(initial.parameters().values().begin() + feedback.offset,
@@ -257,6 +270,53 @@ TEST(SequenceTraining, FrozenWeightsStayBitIdentical) {
   // The normal and noisy conditions share samples: they differ only at the noisy position.
   EXPECT_EQ(results["conditions"]["normal"]["ff"]["accuracy"][0], results["conditions"]["noisy"]["ff"]["accuracy"][0]);
   expect_error([&] { train_sequence_run(config, data); }, "already holds a finished sequence run");
+}
+
+TEST_F(SequenceTraining, NonFiniteLossStopsTheRunSayingNoEpochFinished) {
+  // An FF model whose output bias for class 0 is +Inf: every logit row holds
+  // Inf, and log-softmax gives NaN at the first batch.
+  ff.parameters().values()[ff.parameters().info("layers.1.bias").offset] = std::numeric_limits<float>::infinity();
+  save_checkpoint(config.ff_model, ff, nullptr, 1, nlohmann::json::object());
+  expect_error([&] { train_sequence_run(config, data); },
+               "nan at epoch 1, batch 1; no epoch finished, so " + config.out + " holds no model");  // -nan or nan
+}
+
+// The feedback weights' last update of an epoch overflows while every loss
+// of the epoch, taken before its update, is finite: only the check of the
+// weights after the epoch sees it. (fbnet's ReLU maps NaN to 0, so even Inf
+// weights need not make a later loss non-finite.) One batch per epoch and
+// pixels of about +-1e6 make feedback gradients far above 3.4, so the update
+// lr x v overflows float32's 3.4e38.
+TEST_F(SequenceTraining, WeightsThatOverflowUnderAFiniteLossStopTheRun) {
+  for (float& v : data.images.train.images.values) v *= 1e6f;
+  config.batch_size = 64;
+  config.epochs = 6;
+
+  config.learning_rate = 1e38;  // finite in float32; overflows at the first update
+  expect_error([&] { train_sequence_run(config, data); },
+               "feedback.0.weight holds NaN or Inf after epoch 1, batch 1; no epoch finished, so " + config.out +
+                   " holds no model");
+
+  // At lr 3e34 the momentum buffer (0.9) has to build up over a few epochs
+  // before lr x v overflows; the model of the last finished epoch is kept.
+  std::filesystem::remove_all(config.out);
+  config.learning_rate = 3e34;
+  config.momentum = 0.9;
+  try {
+    train_sequence_run(config, data);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& error) {
+    std::smatch match;
+    const std::string message = error.what();
+    ASSERT_TRUE(std::regex_search(message, match, std::regex(R"(feedback.0.weight holds NaN or Inf after epoch (\d+), )"
+                                                             R"(batch 1; the model of epoch (\d+) in (\S+) is kept)")))
+        << message;
+    const int diverged = std::stoi(match[1]), kept = std::stoi(match[2]);
+    EXPECT_GE(diverged, 2);
+    EXPECT_EQ(kept, diverged - 1);
+    EXPECT_EQ(match[3], config.out);
+    EXPECT_EQ(read_checkpoint(path_in(config.out, "model.safetensors")).epoch, kept);
+  }
 }
 
 }  // namespace
