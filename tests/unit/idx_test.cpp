@@ -1,6 +1,12 @@
 // The IDX reader on real bytes (Fashion-MNIST from Debian, EMNIST letters from
-// ../shared) and on broken files: each gets a clear error, never a crash.
+// ../shared) and on broken files: each gets a clear error, never a crash, and
+// a header that promises far more than the file holds costs no allocation of
+// the promised size.
 #include <gtest/gtest.h>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -109,6 +115,73 @@ INSTANTIATE_TEST_SUITE_P(
           f.write(garbage, sizeof garbage);
         }, "images.gz"}),
     [](const ::testing::TestParamInfo<BrokenCase>& info) { return std::string(info.param.name); });
+
+// The peaks of this process so far, in bytes: resident memory (what was
+// touched) and virtual memory (what was allocated, touched or not).
+struct MemoryPeaks {
+  int64_t resident = 0;
+  int64_t virtual_size = 0;
+};
+
+MemoryPeaks memory_peaks() {
+  MemoryPeaks peaks;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  peaks.resident = int64_t{usage.ru_maxrss} * 1024;  // Linux gives KiB
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.starts_with("VmPeak:")) peaks.virtual_size = std::stoll(line.substr(7)) * 1024;  // "VmPeak:  123 kB"
+  return peaks;
+}
+
+// What the child that reads the file reports back.
+struct ReadReport {
+  MemoryPeaks growth;
+  bool refused_as_truncated = false;
+};
+
+TEST(IdxLargeDeclaredSize, ShortBodyIsRefusedWithoutAllocatingTheDeclaredSize) {
+  // 1,000,000 images of 28x28, 784 MB (legal: the reader's cap is 4 GiB), and 16 bytes of pixels.
+  constexpr uint32_t kCount = 1000000;
+  const int64_t declared = int64_t{kCount} * 28 * 28;
+  testing::TempDir dir;
+  const std::string path = dir.file("images.gz");
+  testing::write_gzip(path, testing::idx_bytes(2051, {kCount, 28, 28}, pixels(16)));
+  // The read runs in a child process, whose peak starts from the memory it
+  // inherits rather than from the peak of the tests that ran before this one.
+  int channel[2];
+  ASSERT_EQ(pipe(channel), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(channel[0]);
+    ReadReport report;
+    const MemoryPeaks before = memory_peaks();
+    try {
+      read_idx_images(path);
+    } catch (const Error& error) {
+      report.refused_as_truncated = std::string(error.what()).find("truncated") != std::string::npos;
+    }
+    const MemoryPeaks after = memory_peaks();
+    report.growth = {after.resident - before.resident, after.virtual_size - before.virtual_size};
+    _exit(write(channel[1], &report, sizeof report) == sizeof report ? 0 : 1);
+  }
+  close(channel[1]);
+  ReadReport report;
+  const ssize_t got = read(channel[0], &report, sizeof report);
+  close(channel[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0 && got == sizeof report) << "the reading child failed";
+  EXPECT_TRUE(report.refused_as_truncated);
+  RecordProperty("declared_bytes", std::to_string(declared));
+  RecordProperty("resident_peak_growth_bytes", std::to_string(report.growth.resident));
+  RecordProperty("virtual_peak_growth_bytes", std::to_string(report.growth.virtual_size));
+  EXPECT_LT(report.growth.resident, declared / 16) << "reading a " << declared << "-byte promise grew the resident "
+                                                    << "peak by " << report.growth.resident << " bytes";
+  EXPECT_LT(report.growth.virtual_size, declared / 16) << "reading a " << declared << "-byte promise grew the virtual "
+                                                        << "peak by " << report.growth.virtual_size << " bytes";
+}
 
 TEST(IdxBrokenLabels, WrongMagicAndTruncation) {
   testing::TempDir dir;

@@ -53,7 +53,7 @@ TEST_P(LstmGradients, MatchFiniteDifferences) {
   };
   loss();
   // Garbage in the gradient buffer: backward must overwrite, not accumulate.
-  for (double& g : lstm.parameters().grads()) g = 1e3;
+  testing::fill_with_garbage(lstm.parameters().grads());
   lstm.backward();
   const std::vector<double> analytic = lstm.parameters().grads();
   auto& params = lstm.parameters();
