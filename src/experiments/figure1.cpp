@@ -118,7 +118,9 @@ SequenceRunResults read_run(const std::string& folder) {
 }
 
 SweepPoint read_sweep_point(const std::string& folder, double learning_rate) {
-  SweepPoint point{learning_rate, folder};
+  SweepPoint point;
+  point.learning_rate = learning_rate;
+  point.folder = folder;
   if (!fs::exists(path_in(folder, "results.json"))) return point;
   const std::vector<nlohmann::ordered_json> epochs = read_metrics(folder);
   FBNET_CHECK(!epochs.empty(), "{}: results.json without metrics.jsonl", folder);

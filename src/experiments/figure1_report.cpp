@@ -176,7 +176,7 @@ void epoch_curves(const Figure1Results& results, const Figure1Variant& variant, 
   Figure figure{(fs::path(results.out) / "figures" / ("figure1-" + variant.name + "-epochs")).string(),
                 fmt::format("FB {} per epoch ({}, mean ± std over {} seed(s))", variant.name, shared.dataset,
                             results.seeds),
-                "epoch", "test accuracy (%)", {}};
+                "epoch", "test accuracy (%)", {}, "outside right top"};
   std::vector<std::pair<std::string, int>> curves;
   for (int p = 1; p <= shared.length; ++p) curves.emplace_back("normal", p);
   for (int64_t p : shared.noisy_positions) curves.emplace_back("noisy", static_cast<int>(p));

@@ -82,8 +82,8 @@ void draw_figure(const Figure& figure) {
   }
   std::string script = fmt::format(
       "# Drawn by fbnet; edit and run `gnuplot {}.gp` in this folder to restyle.\n"
-      "set title {}\nset xlabel {}\nset ylabel {}\nset grid\nset key bottom left\n",
-      name, quoted(figure.title), quoted(figure.x_label), quoted(figure.y_label));
+      "set title {}\nset xlabel {}\nset ylabel {}\nset grid\nset key {}\n",
+      name, quoted(figure.title), quoted(figure.x_label), quoted(figure.y_label), figure.key);
   script += fmt::format("set terminal pngcairo size 900,600 font 'sans,11'\nset output {}\n{}\n", quoted(name + ".png"), plot);
   script += fmt::format("set terminal svg size 900,600 dynamic\nset output {}\n{}\n", quoted(name + ".svg"), plot);
   run_gnuplot(figure.stem, script);

@@ -21,6 +21,7 @@ struct Figure {
   std::string x_label;
   std::string y_label;
   std::vector<Series> series;
+  std::string key = "bottom left";  // gnuplot's `set key` placement, e.g. "outside right top"
 };
 
 // A grayscale image [rows * cols], drawn with its own colour range.
