@@ -2,6 +2,9 @@
 #include <map>
 #include <memory>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "cli/commands.hpp"
 #include "cli/setting_flags.hpp"
 #include "experiments/figure1.hpp"
@@ -63,7 +66,7 @@ void add_reproduce_command(CLI::App& app) {
   figure1->add_option("--sweep-learning-rates", figure1_options.sweep_learning_rates,
                       "learning rates the sgd variant tries on seed 0, comma separated")
       ->delimiter(',')
-      ->default_str("0.0001,0.0003,0.001,0.003,0.01,0.03,0.1,0.3,1");
+      ->default_str(fmt::format("{}", fmt::join(Figure1Options{}.sweep_learning_rates, ",")));
   figure1->add_option("--lstm-epochs", figure1_options.lstm_epochs, "epochs of the LSTM baseline")->capture_default_str();
   figure1->add_option("--lstm-learning-rate", figure1_options.lstm_learning_rate, "SGD learning rate of the LSTM")
       ->capture_default_str();

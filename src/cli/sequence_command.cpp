@@ -33,7 +33,7 @@ void add_sequence_command(CLI::App& app) {
     const nlohmann::ordered_json results = train_sequence_run(config, *data);
     for (const auto& [condition, nets] : results["conditions"].items())
       for (const auto& [net, result] : nets.items())
-        fmt::print("{:<7} {:<5} accuracy per position: {}\n", condition, net,
+        fmt::print("{:<10} {:<5} accuracy per position: {}\n", condition, net,
                    fmt::join(result["accuracy"].get<std::vector<double>>(), " "));
   });
 }

@@ -52,7 +52,7 @@ struct DatasetPair {
 
 // Reads `name` from `data_dir` (or the dataset's default folder when empty);
 // `holdout_seed` draws the train/test split of a single-file dataset.
-DatasetPair load_dataset(const std::string& name, const std::string& data_dir, uint64_t holdout_seed = 0);
+DatasetPair load_dataset(const std::string& name, const std::string& data_dir, uint64_t holdout_seed);
 
 // Reads one images/labels file pair, then makes the images upright and the
 // labels 0-based as `spec` says.

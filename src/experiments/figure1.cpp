@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <fmt/format.h>
@@ -13,6 +15,7 @@
 #include "experiments/figure1_report.hpp"
 #include "experiments/grid.hpp"
 #include "experiments/process_pool.hpp"
+#include "experiments/statistics.hpp"
 #include "train/atomic_file.hpp"
 #include "train/metrics_file.hpp"
 #include "train/sequence_config.hpp"
@@ -45,7 +48,7 @@ std::vector<std::string> train_ff(const Figure1Options& options, const SequenceC
 struct SequenceJob {
   std::string folder;
   std::vector<std::string> flags;
-  bool may_fail = false;  // a sweep run may diverge; that is a result, not an error
+  bool may_diverge = false;  // a sweep run may diverge; that is a result, not an error
 };
 
 std::string sequences_folder(const Figure1Options& options) { return (fs::path(options.out) / "sequences").string(); }
@@ -60,8 +63,8 @@ std::string sgd_folder(const Figure1Options& options, double learning_rate, int 
   return path_in(sequences_folder(options), fmt::format("fb-sgd-lr{}-seed{}", learning_rate, seed));
 }
 
-// A run that failed on its own (exit code, no signal) leaves failed.json, so
-// that a rerun keeps the failure instead of training it again.
+// A sweep run that diverged leaves failed.json, so that a rerun keeps the
+// result instead of training it again; any other failure is an error.
 bool finished(const std::string& folder) {
   return fs::exists(path_in(folder, "results.json")) || fs::exists(path_in(folder, "failed.json"));
 }
@@ -73,9 +76,16 @@ SequenceJob lstm_job(const Figure1Options& options, int seed) {
           false};
 }
 
-SequenceJob fb_job(std::string folder, const std::string& ff_model, std::vector<std::string> flags, bool may_fail) {
+SequenceJob fb_job(std::string folder, const std::string& ff_model, std::vector<std::string> flags, bool may_diverge) {
   flags.insert(flags.end(), {"--net", "fb", "--ff-model", ff_model});
-  return {std::move(folder), std::move(flags), may_fail};
+  return {std::move(folder), std::move(flags), may_diverge};
+}
+
+// Whether a run that exited with an error said it diverged (trainers' message).
+bool diverged(const std::string& folder) {
+  std::ifstream log(path_in(folder, "log.txt"));
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  return text.find("training diverged") != std::string::npos;
 }
 
 // Runs the jobs whose folders hold no finished run, `options.jobs` at a time.
@@ -102,12 +112,13 @@ void run_sequence_jobs(const Figure1Options& options, const std::vector<Sequence
   run_child_jobs(jobs, parallel, [&](size_t index, const ChildResult& result) {
     const SequenceJob& job = *specs[index];
     const bool ok = result.signal == 0 && result.exit_code == 0;
-    if (!ok && result.signal == 0 && job.may_fail)
+    const bool kept_divergence = !ok && result.signal == 0 && job.may_diverge && diverged(job.folder);
+    if (kept_divergence)
       write_file_atomic(path_in(job.folder, "failed.json"),
                         nlohmann::json({{"exit_code", result.exit_code}, {"log", "log.txt"}}).dump() + "\n");
-    fmt::print("figure1: {} {}\n", job.folder, ok ? "finished" : job.may_fail ? "failed (kept as a result)" : "FAILED");
+    fmt::print("figure1: {} {}\n", job.folder, ok ? "finished" : kept_divergence ? "diverged (kept as a result)" : "FAILED");
     std::fflush(stdout);
-    if (!ok && !(job.may_fail && result.signal == 0)) failed.push_back(job.folder);
+    if (!ok && !kept_divergence) failed.push_back(job.folder);
   });
   FBNET_CHECK(failed.empty(), "figure1: {} sequence run(s) failed: {}; see log.txt in each", failed.size(),
               fmt::join(failed, ", "));
@@ -131,7 +142,7 @@ SweepPoint read_sweep_point(const std::string& folder, double learning_rate) {
     fail("{}/metrics.jsonl: the last epoch has no validation accuracy per position ({}); the sweep needs "
          "--validation-sequences > 0 and --validation-size > 0", folder, e.what());
   }
-  point.validation_mean = mean_of(point.validation_accuracy);
+  point.validation_mean = summarize(point.validation_accuracy).mean;
   point.finished = true;
   return point;
 }
@@ -144,8 +155,13 @@ void reproduce_figure1(const Figure1Options& options) {
   const bool authors = options.variants != Figure1Variants::kSgd;
   const bool sgd = options.variants != Figure1Variants::kAuthors;
   FBNET_CHECK(!sgd || !options.sweep_learning_rates.empty(), "--sweep-learning-rates: the sgd variant needs at least one");
-  for (double learning_rate : options.sweep_learning_rates)
+  for (size_t i = 0; i < options.sweep_learning_rates.size(); ++i) {
+    const double learning_rate = options.sweep_learning_rates[i];
     FBNET_CHECK(learning_rate > 0, "--sweep-learning-rates: must be positive, got {}", learning_rate);
+    FBNET_CHECK(std::find(options.sweep_learning_rates.begin(), options.sweep_learning_rates.begin() + i,
+                          learning_rate) == options.sweep_learning_rates.begin() + i,
+                "--sweep-learning-rates: {} is given twice", learning_rate);
+  }
   for (const auto& [name, text] : options.settings)
     FBNET_CHECK(name != "net" && name != "seed" && name != "sequence-seed" && name != "out" && name != "ff-model" &&
                     name != "progress" && name != "threads" && name != "gradient-accumulation",
@@ -185,7 +201,7 @@ void reproduce_figure1(const Figure1Options& options) {
       jobs.push_back(fb_job(sgd_folder(options, learning_rate, 0), ff_models[0], sgd_flags(learning_rate, 0), true));
   run_sequence_jobs(options, jobs);
 
-  Figure1Results results{shared, options.out, options.seeds, {}, {}, {}, {}};
+  Figure1Results results{.shared = shared, .out = options.out, .seeds = options.seeds};
   results.lstm_description = fmt::format("LSTM ({} hidden): trained from scratch ({} epochs, lr {}, momentum {})",
                                          shared.lstm_hidden, options.lstm_epochs, options.lstm_learning_rate,
                                          options.lstm_momentum);
@@ -202,13 +218,16 @@ void reproduce_figure1(const Figure1Options& options) {
   if (sgd) {
     for (double learning_rate : options.sweep_learning_rates)
       results.sweep.push_back(read_sweep_point(sgd_folder(options, learning_rate, 0), learning_rate));
-    const auto best = std::max_element(results.sweep.begin(), results.sweep.end(), [](const SweepPoint& a, const SweepPoint& b) {
-      return !a.finished || (b.finished && b.validation_mean > a.validation_mean);
-    });
-    FBNET_CHECK(best->finished, "figure1: every learning rate of the sweep failed; see log.txt in {}/fb-sgd-*",
+    // The first of the best finished rates, in the order the sweep lists them.
+    for (size_t i = 0; i < results.sweep.size(); ++i)
+      if (results.sweep[i].finished &&
+          (results.chosen < 0 || results.sweep[i].validation_mean > results.sweep[results.chosen].validation_mean))
+        results.chosen = static_cast<int>(i);
+    FBNET_CHECK(results.chosen >= 0, "figure1: every learning rate of the sweep diverged; see log.txt in {}/fb-sgd-*",
                 sequences_folder(options));
-    const double chosen = best->learning_rate;
-    fmt::print("figure1: the sweep chose learning rate {} (validation accuracy {:.2f}%)\n", chosen, best->validation_mean);
+    const SweepPoint& best = results.sweep[results.chosen];
+    const double chosen = best.learning_rate;
+    fmt::print("figure1: the sweep chose learning rate {} (validation accuracy {:.2f}%)\n", chosen, best.validation_mean);
     std::vector<SequenceJob> seed_jobs;
     for (int seed = 1; seed < options.seeds; ++seed)
       seed_jobs.push_back(fb_job(sgd_folder(options, chosen, seed), ff_models[seed], sgd_flags(chosen, seed), false));

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
-#include <numeric>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -220,39 +219,32 @@ std::string sweep_table(const Figure1Results& results) {
   std::string csv = "learning_rate,finished,validation_mean,train_loss";
   for (int p = 1; p <= results.shared.length; ++p) csv += fmt::format(",validation_position_{}", p);
   csv += "\n";
-  double best = -1;
-  for (const SweepPoint& point : results.sweep)
-    if (point.finished) best = std::max(best, point.validation_mean);
-  for (const SweepPoint& point : results.sweep) {
+  for (size_t i = 0; i < results.sweep.size(); ++i) {
+    const SweepPoint& point = results.sweep[i];
     if (!point.finished) {
-      markdown += fmt::format("| {} | failed (see {}/log.txt) |\n", point.learning_rate, point.folder);
-      csv += fmt::format("{},false,,\n", point.learning_rate);
+      markdown += fmt::format("| {} | diverged (see {}/log.txt) |\n", point.learning_rate, point.folder);
+      csv += fmt::format("{},false,,{}\n", point.learning_rate, std::string(results.shared.length, ','));
       continue;
     }
-    markdown += fmt::format("| {}{} | {:.2f} |", point.learning_rate, point.validation_mean == best ? " (chosen)" : "",
-                            point.validation_mean);
+    markdown += fmt::format("| {}{} | {:.2f} |", point.learning_rate,
+                            static_cast<int>(i) == results.chosen ? " (chosen)" : "", point.validation_mean);
     for (double value : point.validation_accuracy) markdown += fmt::format(" {:.1f} |", value);
     markdown += fmt::format(" {:.4f} |\n", point.train_loss);
     csv += fmt::format("{},true,{:.4f},{:.6f},{:.4f}\n", point.learning_rate, point.validation_mean, point.train_loss,
                        fmt::join(point.validation_accuracy, ","));
   }
   write_file_atomic(path_in(results.out, "figure1-sweep.csv"), csv);
-  const auto chosen = std::find_if(results.sweep.begin(), results.sweep.end(),
-                                   [&](const SweepPoint& point) { return point.finished && point.validation_mean == best; });
   const auto [lowest, highest] = std::minmax_element(
       results.sweep.begin(), results.sweep.end(),
       [](const SweepPoint& a, const SweepPoint& b) { return a.learning_rate < b.learning_rate; });
-  if (results.sweep.size() > 1 && chosen != results.sweep.end() && (chosen == lowest || chosen == highest))
+  const auto chosen = results.sweep.begin() + results.chosen;
+  if (results.sweep.size() > 1 && (chosen == lowest || chosen == highest))
     markdown += fmt::format("\nThe chosen rate {} is at the edge of the sweep: a better one may lie beyond it "
                             "(--sweep-learning-rates).\n", chosen->learning_rate);
   return markdown;
 }
 
 }  // namespace
-
-double mean_of(const std::vector<double>& values) {
-  return values.empty() ? 0.0 : std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
-}
 
 std::string write_figure1_report(const Figure1Results& results) {
   const SequenceConfig& shared = results.shared;

@@ -45,10 +45,8 @@ struct Figure1Results {
   std::vector<SequenceRunResults> lstm;  // one per seed
   std::string lstm_description;
   std::vector<SweepPoint> sweep;  // empty without the sgd variant
+  int chosen = -1;                // the sweep's choice, an index into `sweep`
 };
-
-// Mean over positions of the last epoch's validation accuracy; the sweep's criterion.
-double mean_of(const std::vector<double>& values);
 
 // Writes OUT/figure1.md, figure1.csv, figure1-paired.csv, figure1-epochs.csv,
 // figure1-sweep.csv and OUT/figures/figure1-VARIANT{,-epochs}.{png,svg};

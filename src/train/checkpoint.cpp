@@ -8,7 +8,11 @@
 namespace fbnet {
 namespace {
 
+// Format 2 adds the running gradient sum G (--gradient-accumulation
+// running-sum), so that a binary that knows only format 1 refuses such a
+// checkpoint instead of resuming it without G.
 constexpr const char* kFormat = "fbnet-checkpoint-1";
+constexpr const char* kFormatWithGradientSum = "fbnet-checkpoint-2";
 const std::string kMomentumPrefix = "optimizer.momentum.";
 const std::string kGradientSumPrefix = "optimizer.gradient_sum.";
 
@@ -104,7 +108,9 @@ Architecture architecture_from_json(const nlohmann::json& json, const std::strin
 void save_checkpoint(const std::string& path, const Network<float>& network, const SgdMomentum<float>* optimizer,
                      int epoch, const nlohmann::json& config) {
   SafetensorsFile file;
-  file.metadata = {{"format", kFormat},
+  const bool with_gradient_sum =
+      optimizer != nullptr && optimizer->accumulation() == GradientAccumulation::kRunningSum;
+  file.metadata = {{"format", with_gradient_sum ? kFormatWithGradientSum : kFormat},
                    {"architecture", architecture_to_json(network.architecture()).dump()},
                    {"config", config.dump()},
                    {"epoch", std::to_string(epoch)}};
@@ -113,7 +119,7 @@ void save_checkpoint(const std::string& path, const Network<float>& network, con
   if (optimizer != nullptr) {
     for (const ParameterInfo& info : infos)
       file.tensors.push_back({kMomentumPrefix + info.name, info.shape, slice(optimizer->velocity(), info)});
-    if (optimizer->accumulation() == GradientAccumulation::kRunningSum)
+    if (with_gradient_sum)
       for (const ParameterInfo& info : infos)
         file.tensors.push_back({kGradientSumPrefix + info.name, info.shape, slice(optimizer->gradient_sum(), info)});
   }
@@ -139,7 +145,8 @@ Checkpoint read_checkpoint(const std::string& path) {
     FBNET_CHECK(it != metadata.end(), "{}: not an fbnet checkpoint (metadata has no '{}')", path, key);
     return it->second;
   };
-  FBNET_CHECK(field("format") == kFormat, "{}: checkpoint format '{}' is not {}", path, field("format"), kFormat);
+  FBNET_CHECK(field("format") == kFormat || field("format") == kFormatWithGradientSum,
+              "{}: checkpoint format '{}' is not {} or {}", path, field("format"), kFormat, kFormatWithGradientSum);
   try {
     checkpoint.architecture = architecture_from_json(nlohmann::json::parse(field("architecture")), path);
     checkpoint.config = nlohmann::json::parse(field("config"));

@@ -5,6 +5,7 @@
 
 #include "data/dataset.hpp"
 #include "data/word_list.hpp"
+#include "engine/error.hpp"
 #include "engine/random.hpp"
 
 namespace fbnet {
@@ -52,9 +53,16 @@ std::unique_ptr<SequenceData> prepare_sequence_data(const SequenceConfig& config
                  sample_sequences(allowed, train_images.labels, config.train_sequences, seed, kTrainSequenceStream),
                  &train_images, nullptr, all_clean};
   data->validation = {"validation", allowed, {}, &data->images.validation, nullptr, all_clean};
-  if (config.validation_sequences > 0 && data->images.validation.count() > 0)
+  if (config.validation_sequences > 0 && data->images.validation.count() > 0) {
+    const std::vector<bool> held_out = classes_present(data->images.validation.labels, data->classes);
+    for (const std::vector<int>& sequence : allowed.classes)
+      for (int c : sequence)
+        FBNET_CHECK(held_out[c], "--validation-size: the {} held-out training images have no image of class {}, which "
+                    "the allowed sequences use; hold out more images or pass --validation-sequences 0",
+                    data->images.validation.count(), c);
     data->validation.samples = sample_sequences(allowed, data->images.validation.labels, config.validation_sequences,
                                                 seed, kValidationSequenceStream);
+  }
   const SequenceSamples test_samples =
       sample_sequences(allowed, test_images.labels, config.test_sequences, seed, kTestSequenceStream);
   data->tests.push_back({"normal", allowed, test_samples, &test_images, nullptr, all_clean});

@@ -19,7 +19,7 @@
 namespace fbnet {
 
 struct SequenceSet {
-  std::string name;  // "train", "normal", "noisy", "random"
+  std::string name;  // "train", "validation", "normal", "noisy", "random"
   AllowedSequences allowed;
   SequenceSamples samples;
   const LabeledImages* clean = nullptr;

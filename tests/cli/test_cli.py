@@ -547,6 +547,17 @@ class Sequences(unittest.TestCase):
         record = read_jsonl(os.path.join(sequences, "fb-authors-seed0", "metrics.jsonl"))[-1]
         self.assertEqual(sorted(record["positions"]), ["noisy", "normal", "random", "validation"])
 
+    def test_the_sequence_trainer_applies_the_running_sum(self):
+        with open(os.path.join(self.out, "sequences", "fb-authors-seed0", "config.json")) as f:
+            ff_model = json.load(f)["config"]["ff-model"]
+        losses = {}
+        for accumulation in ("zeroed", "running-sum"):
+            out = os.path.join(self.tmp, f"sequence-{accumulation}")
+            fbnet("sequence", "--ff-model", ff_model, "--learning-rate", "0.001", "--epochs", "1",
+                  "--gradient-accumulation", accumulation, *TINY_SEQUENCES, "--progress", "never", "--out", out)
+            losses[accumulation] = read_jsonl(os.path.join(out, "metrics.jsonl"))[0]["train_loss"]
+        self.assertNotEqual(losses["zeroed"], losses["running-sum"])
+
     def test_fb_run_keeps_the_ff_weights(self):
         fb = os.path.join(self.out, "sequences", "fb-authors-seed0")
         with open(os.path.join(fb, "config.json")) as f:
@@ -826,6 +837,7 @@ class BadInput(unittest.TestCase):
             (["sequence", "--net", "lstm", "--validation-sequences", "-1"], "--validation-sequences"),
             (["reproduce", "figure1", "--variants", "all"], "--variants"),
             (["reproduce", "figure1", "--sweep-learning-rates", "0.01,0"], "--sweep-learning-rates"),
+            (["reproduce", "figure1", "--sweep-learning-rates", "0.1,1e-1"], "0.1 is given twice"),
             (["reproduce", "figure1", "--variants", "sgd", "--validation-sequences", "0"], "--validation-sequences"),
         ]
         for args, needle in cases:

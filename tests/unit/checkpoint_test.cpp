@@ -67,7 +67,10 @@ TEST(Checkpoint, RoundTripKeepsTheRunningGradientSum) {
   }
   save_checkpoint(dir.file("c.safetensors"), network, &optimizer, 2, nlohmann::json::object());
   const Checkpoint checkpoint = read_checkpoint(dir.file("c.safetensors"));
-  EXPECT_EQ(checkpoint.file.find("optimizer.gradient_sum.feedback.0.weight")->shape, (Shape{784, 500}));
+  const NamedTensor* gradient_sum = checkpoint.file.find("optimizer.gradient_sum.feedback.0.weight");
+  ASSERT_NE(gradient_sum, nullptr);
+  EXPECT_EQ(gradient_sum->shape, (Shape{784, 500}));
+  EXPECT_EQ(checkpoint.file.metadata.at("format"), "fbnet-checkpoint-2");  // older binaries refuse it
   SgdMomentum<float> loaded(0.1, 0.5, count, GradientAccumulation::kRunningSum);
   load_optimizer_state(checkpoint, network, loaded);
   EXPECT_EQ(loaded.velocity(), optimizer.velocity());

@@ -71,7 +71,7 @@ TEST(Dataset, FakeEmnistFolderLoadsByName) {
     testing::write_gzip(dir.file(std::string("emnist-letters-") + split + "-labels-idx1-ubyte.gz"),
                         testing::idx_bytes(2049, {2}, {1, 26}));
   }
-  const DatasetPair pair = load_dataset("emnist-letters", dir.path());
+  const DatasetPair pair = load_dataset("emnist-letters", dir.path(), 0);
   EXPECT_EQ(pair.train.labels, (std::vector<int32_t>{0, 25}));
   for (int r = 0; r < 28; ++r) EXPECT_EQ(pair.test.image(0)[r * 28], 255) << r;
   EXPECT_EQ(pair.test.image(0)[1], 0);
@@ -95,8 +95,8 @@ TEST(Dataset, MismatchedCountsUnknownNamesAndBadLabels) {
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find("fashion-mnist"), std::string::npos) << error.what();
   }
-  EXPECT_THROW(load_dataset("mnist", ""), Error);  // no default folder
-  EXPECT_THROW(load_dataset("fashion-mnist", dir.file("nowhere")), Error);
+  EXPECT_THROW(load_dataset("mnist", "", 0), Error);  // no default folder
+  EXPECT_THROW(load_dataset("fashion-mnist", dir.file("nowhere"), 0), Error);
 }
 
 }  // namespace
