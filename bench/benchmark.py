@@ -18,7 +18,11 @@ with 2 threads, as epochs per minute (whole processes, loading included).
 Every run is a real subprocess. Prints Markdown tables and writes them, with
 the raw measurements as JSON, to --out.
 
-usage: bench/run [--epochs 4] [--out runs/bench]
+With --compare-with OLD_FBNET it measures instead fbnet's epoch time against
+another build (the code before a change), the two interleaved in one run,
+--rounds times each, the best of each kept, and writes compare.md.
+
+usage: bench/run [--epochs 4] [--out runs/bench] [--compare-with OLD_FBNET [--rounds 2]]
 """
 import argparse
 import json
@@ -102,6 +106,31 @@ def memory_target_mb(hidden, steps, batch, parameters):
     return (1.5 * (dataset + parameters * 4 + activations)) / 2**20 + 50
 
 
+def compare(before, after, epochs, rounds, workdir, out):
+    """Epoch times of two builds, interleaved: before, after, before, after, ..."""
+    lines = ["| Network | Batch | Threads | before | after | after / before |", "|---|---|---|---|---|---|"]
+    results = []
+    for model, label, _, _ in MODELS:
+        for batch in BATCHES:
+            for threads in THREADS:
+                print(f"compare: {model} batch {batch}, {threads} thread(s)", file=sys.stderr, flush=True)
+                times = {"before": [], "after": []}
+                for _ in range(rounds):
+                    for tag, binary in (("before", before), ("after", after)):
+                        times[tag].append(fbnet_epoch(binary, model, batch, threads, epochs, workdir)["epoch_seconds"])
+                best = {tag: min(values) for tag, values in times.items()}
+                results.append({"model": model, "batch": batch, "threads": threads, **times})
+                lines.append(f"| {label} | {batch} | {threads} | {best['before']:.3f} s | {best['after']:.3f} s | "
+                             f"{best['after'] / best['before']:.3f} |")
+    table = "\n".join(lines)
+    print(table)
+    with open(os.path.join(out, "compare.md"), "w") as f:
+        f.write(f"before: {before}\nafter: {after}\nepochs per run: {epochs} (median), rounds: {rounds} (best)\n\n{table}\n")
+    with open(os.path.join(out, "compare.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    print(f"\nwritten: {out}/compare.md, {out}/compare.json", file=sys.stderr)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -111,9 +140,15 @@ def main():
     parser.add_argument("--epochs", type=int, default=4, help="epochs per fbnet run (median taken)")
     parser.add_argument("--torch-epochs", type=int, default=3, help="epochs per PyTorch run (median taken)")
     parser.add_argument("--out", default="runs/bench")
+    parser.add_argument("--compare-with", metavar="OLD_FBNET", help="compare epoch times with this build instead")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per build in --compare-with")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="fbnet-bench-")
+    if args.compare_with:
+        compare(args.compare_with, args.fbnet, args.epochs, args.rounds, workdir, args.out)
+        shutil.rmtree(workdir, ignore_errors=True)
+        return
     rows = []
     for model, label, hidden, steps in MODELS:
         for batch in BATCHES:

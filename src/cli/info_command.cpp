@@ -9,6 +9,7 @@
 #include "data/dataset.hpp"
 #include "train/checkpoint.hpp"
 #include "train/config.hpp"
+#include "model/graph.hpp"
 
 namespace fbnet {
 
@@ -37,10 +38,11 @@ void add_info_command(CLI::App& app) {
       title = fmt::format("model {} on {}", model_name(config.model), config.dataset);
     }
     architecture.validate();
-    fmt::print("{}\n{}", title, architecture.describe());
-    fmt::print("parameters: {}\n", architecture.parameter_count());
+    const Graph graph = graph_of(architecture);
+    fmt::print("{}\n{}", title, describe(graph));
+    fmt::print("parameters: {}\n", parameter_count(graph));
     fmt::print("matrix-product FLOPs per sample: {} inference, {} training step\n",
-               architecture.matmul_flops_per_sample(false), architecture.matmul_flops_per_sample(true));
+               matmul_flops_per_sample(graph, false), matmul_flops_per_sample(graph, true));
   });
 }
 

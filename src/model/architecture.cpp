@@ -8,6 +8,7 @@
 
 #include "engine/enum_names.hpp"
 #include "engine/error.hpp"
+#include "model/graph.hpp"
 
 namespace fbnet {
 namespace {
@@ -72,70 +73,7 @@ void Architecture::validate() const {
               "architecture: --steps {} without feedback edges repeats the same pass; use --steps 1", steps);
 }
 
-int Architecture::top_layer(int step) const {
-  if (is_readout(step)) return layer_count() - 1;
-  int top = -1;
-  for (const FeedbackEdge& edge : feedback) top = std::max(top, edge.source - 1);
-  return top;
-}
-
-int64_t Architecture::parameter_count() const {
-  int64_t count = 0;
-  for (int layer = 0; layer < layer_count(); ++layer)
-    count += (layer_input_size(layer) + 1) * layer_output_size(layer);
-  for (const FeedbackEdge& edge : feedback)
-    count += (activation_size(edge.source) + 1) * activation_size(edge.target);
-  return count;
-}
-
-int64_t Architecture::matmul_flops_per_sample(bool training) const {
-  // Follows Network::forward and Network::backward product by product.
-  int64_t flops = 0;
-  for (int step = 0; step < steps; ++step) {
-    const int top = top_layer(step);
-    for (int layer = 0; layer <= top; ++layer) {
-      const int64_t product = 2 * layer_input_size(layer) * layer_output_size(layer);
-      flops += product;  // forward
-      if (!training) continue;
-      flops += product;  // weight gradient
-      bool has_incoming_feedback = false;
-      for (const FeedbackEdge& edge : feedback) has_incoming_feedback |= edge.target == layer;
-      if (layer > 0 || (has_incoming_feedback && step > 0)) flops += product;  // input gradient
-    }
-    if (step == 0) continue;
-    for (const FeedbackEdge& edge : feedback) {
-      const int64_t product = 2 * activation_size(edge.source) * activation_size(edge.target);
-      flops += training ? 3 * product : product;  // forward, weight gradient, source gradient
-    }
-  }
-  return flops;
-}
-
-std::string Architecture::describe() const {
-  const int hidden_count = static_cast<int>(hidden_sizes.size());
-  std::string text;
-  for (int layer = 0; layer < layer_count(); ++layer) {
-    const bool is_output = layer == layer_count() - 1;
-    text += fmt::format("  layer {}: {} [{}] -> {} [{}]  Linear({}, {}){}{}  params {}\n", layer,
-                        activation_name(layer, hidden_count), layer_input_size(layer),
-                        activation_name(layer + 1, hidden_count), layer_output_size(layer),
-                        layer_input_size(layer), layer_output_size(layer),
-                        is_output && dropout > 0 ? fmt::format(" after Dropout({})", dropout) : "",
-                        is_output ? " -> log-softmax" : " -> ReLU",
-                        (layer_input_size(layer) + 1) * layer_output_size(layer));
-  }
-  for (size_t e = 0; e < feedback.size(); ++e) {
-    const FeedbackEdge& edge = feedback[e];
-    text += fmt::format("  feedback {}: {} (step t-1) -> input of layer {} (step t)  Linear({}, {}), {} alpha {}  params {}\n", e,
-                        activation_name(edge.source, hidden_count), edge.target, activation_size(edge.source),
-                        activation_size(edge.target),
-                        to_string(feedback_combine), feedback_alpha,
-                        (activation_size(edge.source) + 1) * activation_size(edge.target));
-  }
-  text += fmt::format("  steps {}, readout {}, first-step feedback {}\n", steps, to_string(readout),
-                      to_string(first_step_feedback));
-  return text;
-}
+int64_t Architecture::parameter_count() const { return fbnet::parameter_count(graph_of(*this)); }
 
 std::string activation_name(int index, int hidden_count) {
   if (index == 0) return "x";

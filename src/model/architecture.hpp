@@ -1,6 +1,7 @@
-// Architecture: the plain description of a feedback network, from which the
-// Network is built. The report's FF, FF-large and FB nets are three values of
-// this struct (presets.hpp), not three classes.
+// Architecture: the plain description of the report's family of feedback
+// networks, from which graph_of() builds the Graph a Network runs. The
+// report's FF, FF-large and FB nets are three values of this struct, not
+// three classes.
 //
 // Activations are numbered a_0 = input, a_1..a_N = hidden layers, a_{N+1} =
 // output logits; layer l maps a_l to a_{l+1}. A feedback edge takes hidden
@@ -59,26 +60,8 @@ struct Architecture {
   // Throws fbnet::Error naming the offending field.
   void validate() const;
 
-  // The schedule of the unrolled computation, shared by forward, backward and
-  // the FLOP count.
-  bool is_readout(int step) const { return readout == Readout::kEveryStep || step == steps - 1; }
-  // Highest layer computed at `step`: everything at readout steps, otherwise
-  // only what the feedback edges of the next step need (-1: nothing).
-  int top_layer(int step) const;
-  // Whether edges combine into their targets at `step` (a real signal at
-  // step > 0, a zero one at step 0 under FirstStepFeedback::kZero).
-  bool feedback_combines_at(int step) const {
-    return step > 0 || first_step_feedback == FirstStepFeedback::kZero;
-  }
-  // Weight applied to the feedforward input when feedback combines in.
-  double feedforward_keep() const { return feedback_combine == FeedbackCombine::kMix ? 1.0 - feedback_alpha : 1.0; }
-
+  // Parameters of the graph built from this description (graph_of).
   int64_t parameter_count() const;
-  // Multiply-adds x 2 of all matrix products for one sample: the forward pass
-  // (inference), or forward plus backward (a training step).
-  int64_t matmul_flops_per_sample(bool training) const;
-  // One line per layer and edge, with shapes and parameter counts.
-  std::string describe() const;
 };
 
 // Spellings in flags, config files and checkpoint metadata.

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "engine/random.hpp"
-#include "model/linear.hpp"
+#include "model/kernels/linear.hpp"
 
 namespace fbnet {
 namespace {

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "engine/tensor.hpp"
-#include "model/log_softmax_nll.hpp"
+#include "model/kernels/log_softmax_nll.hpp"
 #include "model/parameters.hpp"
 
 namespace fbnet {

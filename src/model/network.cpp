@@ -1,192 +1,212 @@
-// The unrolled forward pass and backpropagation through steps.
+// The unrolled forward pass over a Graph's schedule and backpropagation
+// through its steps.
 #include "model/network.hpp"
 
-#include <algorithm>
-#include <cmath>
 #include <utility>
 
 #include <fmt/format.h>
 
-#include "model/dropout.hpp"
-#include "model/linear.hpp"
-#include "model/relu.hpp"
+#include "model/ops/dropout_op.hpp"
 
 namespace fbnet {
 namespace {
 
 template <class Scalar>
-void declare_layout(const Architecture& arch, ParameterStore<Scalar>& store) {
-  for (int layer = 0; layer < arch.layer_count(); ++layer) {
-    store.declare(fmt::format("layers.{}.weight", layer), {arch.layer_output_size(layer), arch.layer_input_size(layer)});
-    store.declare(fmt::format("layers.{}.bias", layer), {arch.layer_output_size(layer)});
+void declare_parameters(const Graph& graph, ParameterStore<Scalar>& store) {
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    if (graph.nodes[n].op == OpKind::kInput) continue;
+    for (const auto& [suffix, shape] : make_op<Scalar>(graph, static_cast<int>(n))->parameter_shapes())
+      store.declare(fmt::format("{}.{}", graph.nodes[n].name, suffix), shape);
   }
-  for (size_t e = 0; e < arch.feedback.size(); ++e) {
-    const FeedbackEdge& edge = arch.feedback[e];
-    store.declare(fmt::format("feedback.{}.weight", e), {arch.activation_size(edge.target), arch.activation_size(edge.source)});
-    store.declare(fmt::format("feedback.{}.bias", e), {arch.activation_size(edge.target)});
-  }
+  for (size_t e = 0; e < graph.edges.size(); ++e)
+    for (const auto& [suffix, shape] : make_adapter<Scalar>(graph, static_cast<int>(e))->parameter_shapes())
+      store.declare(fmt::format("{}.{}", graph.edges[e].name, suffix), shape);
+}
+
+// Checks the fields of the description before the graph is built from it.
+Graph validated_graph_of(const Architecture& architecture) {
+  architecture.validate();
+  return graph_of(architecture);
+}
+
+Shape batched(int64_t batch, const Shape& shape) {
+  Shape result = {batch};
+  result.insert(result.end(), shape.begin(), shape.end());
+  return result;
 }
 
 }  // namespace
 
-std::vector<ParameterInfo> parameter_layout(const Architecture& architecture) {
+std::vector<ParameterInfo> parameter_layout(const Graph& graph) {
   ParameterStore<float> store;
-  declare_layout(architecture, store);
+  declare_parameters(graph, store);
   return store.infos();
 }
 
-template <class Scalar>
-Network<Scalar>::Network(Architecture architecture) : architecture_(std::move(architecture)) {
-  const Architecture& arch = architecture_;
-  arch.validate();
-  declare_layout(arch, parameters_);
-  parameters_.allocate();
-  int index = 0;
-  for (int layer = 0; layer < arch.layer_count(); ++layer, index += 2)
-    layers_.push_back(parameters_.linear(index, index + 1));
-  edges_into_.resize(arch.layer_count());
-  for (size_t e = 0; e < arch.feedback.size(); ++e, index += 2) {
-    feedback_.push_back(parameters_.linear(index, index + 1));
-    edges_into_[arch.feedback[e].target].push_back(static_cast<int>(e));
-  }
-  for (int step = 0; step < arch.steps; ++step)
-    if (arch.is_readout(step)) readout_steps_.push_back(step);
-  const auto& infos = parameters_.infos();
-  auto range_of = [&](int weight_index) {
-    return std::pair<int64_t, int64_t>{infos[weight_index].offset, infos[weight_index + 1].offset + infos[weight_index + 1].size()};
-  };
-  for (int layer = 0; layer < arch.layer_count(); ++layer) {
-    layer_ranges_.push_back(range_of(2 * layer));
-    int last = -1;
-    for (int step = arch.steps - 1; step >= 0; --step)
-      if (layer <= arch.top_layer(step)) last = step;
-    layer_last_step_.push_back(last);
-  }
-  for (size_t e = 0; e < arch.feedback.size(); ++e) {
-    edge_ranges_.push_back(range_of(2 * (arch.layer_count() + static_cast<int>(e))));
-    edge_last_step_.push_back(arch.steps > 1 ? 1 : -1);  // edges act at steps >= 1
-  }
+std::vector<ParameterInfo> parameter_layout(const Architecture& architecture) {
+  return parameter_layout(graph_of(architecture));
+}
 
-  layer_frozen_.assign(arch.layer_count(), 0);
-  layer_inputs_.assign(arch.steps, std::vector<const Tensor<Scalar>*>(arch.layer_count(), nullptr));
-  combined_inputs_.assign(arch.steps, std::vector<Tensor<Scalar>>(arch.layer_count()));
-  outputs_.assign(arch.steps, std::vector<Tensor<Scalar>>(arch.layer_count()));
-  output_grads_.assign(arch.steps, std::vector<Tensor<Scalar>>(arch.layer_count()));
-  dropout_masks_.resize(arch.steps);
-  input_grads_.resize(arch.layer_count());
-  logit_grads_.resize(readout_steps_.size());
+template <class Scalar>
+Network<Scalar>::Network(Architecture architecture) : Network(validated_graph_of(architecture)) {
+  architecture_ = std::move(architecture);
+}
+
+template <class Scalar>
+Network<Scalar>::Network(Graph graph) : graph_(std::move(graph)) {
+  graph_.validate();
+  FBNET_CHECK(graph_.input_nodes().size() >= 1, "graph: needs an input node");
+  schedule_ = schedule_of(graph_);
+  declare_parameters(graph_, parameters_);
+  parameters_.allocate();
+  bind_parameters();
+  frozen_.assign(graph_.nodes.size(), 0);
+  states_.assign(graph_.steps, std::vector<NodeState>(graph_.nodes.size()));
+  logit_grads_.resize(schedule_.readout_steps.size());
+}
+
+template <class Scalar>
+void Network<Scalar>::bind_parameters() {
+  // Parameters lie in declaration order: each op's, in node order, then each adapter's.
+  int index = 0;
+  auto bind = [&](Op<Scalar>& op) {
+    const int count = static_cast<int>(op.parameter_shapes().size());
+    if (count == 0) return std::pair<int64_t, int64_t>{0, 0};
+    op.bind(parameters_, index);
+    const ParameterInfo& first = parameters_.infos()[index];
+    const ParameterInfo& last = parameters_.infos()[index + count - 1];
+    index += count;
+    return std::pair<int64_t, int64_t>{first.offset, last.offset + last.size()};
+  };
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    ops_.push_back(graph_.nodes[n].op == OpKind::kInput ? nullptr : make_op<Scalar>(graph_, static_cast<int>(n)));
+    node_ranges_.push_back(ops_.back() ? bind(*ops_.back()) : std::pair<int64_t, int64_t>{0, 0});
+  }
+  for (size_t e = 0; e < graph_.edges.size(); ++e) {
+    adapters_.push_back(make_adapter<Scalar>(graph_, static_cast<int>(e)));
+    edge_ranges_.push_back(bind(*adapters_.back()));
+  }
 }
 
 template <class Scalar>
 void Network<Scalar>::initialize(uint64_t seed) {
   Rng rng(seed, kInitStream);
-  auto fill_uniform = [&](const LinearParameters<Scalar>& p) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(p.weight.cols));
-    for (int64_t i = 0; i < p.weight.rows * p.weight.cols; ++i)
-      p.weight.data[i] = static_cast<Scalar>(rng.uniform(-bound, bound));
-    for (int64_t i = 0; i < p.weight.rows; ++i) p.bias[i] = static_cast<Scalar>(rng.uniform(-bound, bound));
-  };
-  for (const auto& layer : layers_) fill_uniform(layer);
-  for (const auto& edge : feedback_) fill_uniform(edge);
+  for (const auto& op : ops_)
+    if (op) op->initialize(rng);
+  for (const auto& adapter : adapters_) adapter->initialize(rng);
 }
 
 template <class Scalar>
 void Network<Scalar>::forward(std::span<const Tensor<Scalar>* const> inputs, Mode mode, Rng* dropout_rng) {
-  const Architecture& arch = architecture_;
-  FBNET_CHECK(static_cast<int>(inputs.size()) == arch.steps, "forward: expected {} step inputs, got {}", arch.steps,
-              inputs.size());
-  batch_ = inputs[0]->rows();
-  const bool use_dropout = mode == Mode::kTrain && arch.dropout > 0;
-  FBNET_CHECK(!use_dropout || dropout_rng != nullptr, "forward: training with dropout needs a random stream");
-  has_dropout_masks_ = use_dropout;
-  last_forward_trained_ = mode == Mode::kTrain;
-  const Scalar alpha = static_cast<Scalar>(arch.feedback_alpha);
-  const Scalar keep = static_cast<Scalar>(arch.feedforward_keep());
+  const std::vector<const Tensor<Scalar>*> steps(inputs.begin(), inputs.end());
+  forward(std::span<const std::vector<const Tensor<Scalar>*>>(&steps, 1), mode, dropout_rng);
+}
 
-  for (int step = 0; step < arch.steps; ++step) {
-    const Tensor<Scalar>& x = *inputs[step];
-    FBNET_CHECK(x.shape == Shape({batch_, arch.input_size}), "forward: step {} input has shape {}, expected [{}, {}]",
-                step, shape_string(x.shape), batch_, arch.input_size);
-    for (int layer = 0; layer <= arch.top_layer(step); ++layer) {
-      const Tensor<Scalar>& feedforward_input = layer == 0 ? x : outputs_[step][layer - 1];
-      const std::vector<int>& edges = edges_into_[layer];
-      const bool combines = !edges.empty() && arch.feedback_combines_at(step);
-      const bool drops = use_dropout && layer == output_layer();
-      const Tensor<Scalar>* input = &feedforward_input;
-      if (drops) {
-        Tensor<Scalar>& mask = dropout_masks_[step];
-        mask.resize(feedforward_input.shape);
-        combined_inputs_[step][layer].resize(feedforward_input.shape);
-        dropout_forward<Scalar>(view(feedforward_input), arch.dropout, *dropout_rng, view(mask),
-                                view(combined_inputs_[step][layer]));
-        input = &combined_inputs_[step][layer];
-      } else if (combines) {
-        // u = keep^k x + sum_e (alpha keep^(k-e)) fb_e, built edge by edge.
-        Tensor<Scalar>& combined = combined_inputs_[step][layer];
-        combined.resize(feedforward_input.shape);
-        for (int64_t i = 0; i < combined.size(); ++i) combined.values[i] = feedforward_input.values[i];
-        for (int e : edges) {
-          if (keep != Scalar{1})
-            for (Scalar& value : combined.values) value *= keep;
-          if (step > 0)
-            linear_forward<Scalar>(view(outputs_[step - 1][arch.feedback[e].source - 1]), feedback_[e],
-                                   view(combined), alpha, /*accumulate=*/true);
+template <class Scalar>
+void Network<Scalar>::forward(std::span<const std::vector<const Tensor<Scalar>*>> inputs, Mode mode,
+                              Rng* dropout_rng) {
+  const std::vector<int> input_nodes = graph_.input_nodes();
+  FBNET_CHECK(inputs.size() == input_nodes.size(), "forward: the graph has {} input nodes, got inputs for {}",
+              input_nodes.size(), inputs.size());
+  for (size_t k = 0; k < inputs.size(); ++k)
+    FBNET_CHECK(static_cast<int>(inputs[k].size()) == graph_.steps, "forward: expected {} step inputs for '{}', got {}",
+                graph_.steps, graph_.nodes[input_nodes[k]].name, inputs[k].size());
+  batch_ = inputs[0][0]->rows();
+  last_mode_ = mode;
+  has_forward_ = true;
+  for (int step = 0; step < graph_.steps; ++step) {
+    for (int n : schedule_.nodes_at[step]) {
+      const Node& node = graph_.nodes[n];
+      NodeState& state = states_[step][n];
+      if (node.op == OpKind::kInput) {
+        const size_t k = std::find(input_nodes.begin(), input_nodes.end(), n) - input_nodes.begin();
+        state.value = inputs[k][step];
+        FBNET_CHECK(state.value->shape == batched(batch_, node.shape), "forward: step {} input '{}' has shape {}, expected {}",
+                    step, node.name, shape_string(state.value->shape), shape_string(batched(batch_, node.shape)));
+      } else {
+        const Tensor<Scalar>& in = *states_[step][node.inputs[0]].consumed;
+        if (ops_[n]->is_identity(mode)) {
+          state.value = &in;
+        } else {
+          state.output.resize(batched(batch_, node.shape));
+          ops_[n]->forward(in, state.output, mode, dropout_rng, step);
+          state.value = &state.output;
         }
-        input = &combined;
       }
-      layer_inputs_[step][layer] = input;
-      Tensor<Scalar>& output = outputs_[step][layer];
-      output.resize({batch_, arch.layer_output_size(layer)});
-      linear_forward<Scalar>(view(*input), layers_[layer], view(output));
-      if (layer != output_layer()) relu_forward<Scalar>(view(output));
+      state.consumed = state.value;
+      if (!schedule_.combines_at(step, n)) continue;
+      // u = keep^k v + sum_e (alpha_e keep^(k-e)) fb_e, built edge by edge.
+      Tensor<Scalar>& combined = state.combined;
+      combined.resize(state.value->shape);
+      std::copy(state.value->values.begin(), state.value->values.end(), combined.values.begin());
+      for (int e : schedule_.edges_into[n]) {
+        const Edge& edge = graph_.edges[e];
+        const Scalar keep = static_cast<Scalar>(edge.keep());
+        if (keep != Scalar{1})
+          for (Scalar& value : combined.values) value *= keep;
+        if (step > 0) adapters_[e]->forward_add(*states_[step - 1][edge.source].value, combined, static_cast<Scalar>(edge.alpha));
+      }
+      state.consumed = &combined;
     }
   }
 }
 
 template <class Scalar>
-void Network<Scalar>::set_layer_frozen(int layer, bool frozen) {
-  FBNET_CHECK(layer >= 0 && layer < architecture_.layer_count(), "set_layer_frozen: no layer {}", layer);
-  layer_frozen_[layer] = frozen;
-  // A frozen layer's gradient is zero, and backward never writes it.
-  const LinearParameters<Scalar>& p = layers_[layer];
-  std::fill(p.weight_grad.data, p.weight_grad.data + p.weight_grad.rows * p.weight_grad.cols, Scalar{0});
-  std::fill(p.bias_grad, p.bias_grad + p.weight_grad.rows, Scalar{0});
+void Network<Scalar>::set_frozen(const std::string& node, bool frozen) {
+  const int n = graph_.node_index(node, "set_frozen");
+  frozen_[n] = frozen;
+  // A frozen node's gradient is zero, and backward never writes it.
+  const auto [begin, end] = node_ranges_[n];
+  std::fill(parameters_.grads().begin() + begin, parameters_.grads().begin() + end, Scalar{0});
 }
 
 template <class Scalar>
-const Tensor<Scalar>& Network<Scalar>::activation(int step, int index) const {
-  FBNET_CHECK(step >= 0 && step < architecture_.steps && index >= 1 && index <= architecture_.layer_count() &&
-                  index - 1 <= architecture_.top_layer(step),
-              "activation: a_{} was not computed at step {}", index, step);
-  return outputs_[step][index - 1];
+void Network<Scalar>::set_layer_frozen(int layer, bool frozen) {
+  set_frozen(fmt::format("layers.{}", layer), frozen);
+}
+
+template <class Scalar>
+const Tensor<Scalar>& Network<Scalar>::value(int step, const std::string& node) const {
+  const int n = graph_.node_index(node, "value");
+  FBNET_CHECK(has_forward_ && step >= 0 && step < graph_.steps && schedule_.computed[step][n],
+              "value: '{}' was not computed at step {}", node, step);
+  return *states_[step][n].value;
 }
 
 template <class Scalar>
 Tensor<Scalar> Network<Scalar>::feedback_signal(int step, int edge) const {
-  const FeedbackEdge& e = architecture_.feedback.at(edge);
-  Tensor<Scalar> signal({batch_, architecture_.activation_size(e.target)});
+  const Edge& e = graph_.edges.at(edge);
+  Tensor<Scalar> signal(batched(batch_, graph_.nodes[e.target].shape));
   if (step == 0) return signal;  // nothing has fired yet: fb = 0
-  linear_forward<Scalar>(view(activation(step - 1, e.source)), feedback_[edge], view(signal));
+  adapters_[edge]->forward(value(step - 1, graph_.nodes[e.source].name), signal, Mode::kEval, nullptr, step);
   return signal;
 }
 
 template <class Scalar>
+const Tensor<Scalar>& Network<Scalar>::dropout_mask(int step) const {
+  for (size_t n = 0; n < graph_.nodes.size(); ++n)
+    if (graph_.nodes[n].op == OpKind::kDropout) return static_cast<const DropoutOp<Scalar>&>(*ops_[n]).mask(step);
+  fail("dropout_mask: the graph has no dropout node");
+}
+
+template <class Scalar>
 const Tensor<Scalar>& Network<Scalar>::logits(int readout_index) const {
-  return outputs_.at(readout_steps_.at(readout_index)).at(output_layer());
+  FBNET_CHECK(has_forward_, "logits: no forward yet");
+  return *states_[schedule_.readout_steps.at(readout_index)][graph_.readout_node].value;
 }
 
 template <class Scalar>
 LossAndCorrect Network<Scalar>::loss(std::span<const int32_t* const> labels) {
   FBNET_CHECK(static_cast<int>(labels.size()) == readout_count(), "loss: expected labels for {} readout steps, got {}",
               readout_count(), labels.size());
+  const int64_t classes = graph_.nodes[graph_.readout_node].shape[0];
   // Mean over the batch and over readout steps.
   const Scalar grad_scale = static_cast<Scalar>(1.0 / (static_cast<double>(batch_) * readout_count()));
   LossAndCorrect total;
   for (int k = 0; k < readout_count(); ++k) {
     const Tensor<Scalar>& step_logits = logits(k);
     for (int64_t b = 0; b < batch_; ++b)
-      FBNET_CHECK(labels[k][b] >= 0 && labels[k][b] < architecture_.classes, "loss: label {} outside 0..{}",
-                  labels[k][b], architecture_.classes - 1);
+      FBNET_CHECK(labels[k][b] >= 0 && labels[k][b] < classes, "loss: label {} outside 0..{}", labels[k][b], classes - 1);
     logit_grads_[k].resize(step_logits.shape);
     const LossAndCorrect step = log_softmax_nll<Scalar>(view(step_logits), labels[k], view(logit_grads_[k]), grad_scale);
     total.loss_sum += step.loss_sum;
@@ -197,91 +217,108 @@ LossAndCorrect Network<Scalar>::loss(std::span<const int32_t* const> labels) {
 }
 
 template <class Scalar>
-void Network<Scalar>::backward(const GradientsReady& on_ready) {
-  FBNET_CHECK(last_forward_trained_, "backward: the last forward was not a training forward");
-  const Architecture& arch = architecture_;
-  for (int step = 0; step < arch.steps; ++step)
-    for (int layer = 0; layer <= arch.top_layer(step); ++layer) {
-      output_grads_[step][layer].resize(outputs_[step][layer].shape);
-      output_grads_[step][layer].fill(Scalar{0});
-    }
-  for (int k = 0; k < readout_count(); ++k) output_grads_[readout_steps_[k]][output_layer()].values = logit_grads_[k].values;
-  layer_grad_written_.assign(layers_.size(), 0);
-  edge_grad_written_.assign(feedback_.size(), 0);
-
-  auto ready = [&](const std::pair<int64_t, int64_t>& range) {
-    if (on_ready) on_ready(range.first, range.second);
-  };
-  for (int step = arch.steps - 1; step >= 0; --step) {
-    for (int layer = arch.top_layer(step); layer >= 0; --layer) {
-      backward_layer(step, layer);
-      if (step == layer_last_step_[layer] && !layer_frozen_[layer]) ready(layer_ranges_[layer]);
-    }
-    for (size_t e = 0; e < feedback_.size(); ++e)
-      if (step == edge_last_step_[e]) ready(edge_ranges_[e]);
-  }
-  // A parameter the schedule never reached has gradient zero.
-  auto clear = [&](const LinearParameters<Scalar>& p, const std::pair<int64_t, int64_t>& range) {
-    std::fill(p.weight_grad.data, p.weight_grad.data + p.weight_grad.rows * p.weight_grad.cols, Scalar{0});
-    std::fill(p.bias_grad, p.bias_grad + p.weight_grad.rows, Scalar{0});
-    ready(range);
-  };
-  for (size_t l = 0; l < layers_.size(); ++l)
-    if (!layer_grad_written_[l] && !layer_frozen_[l]) clear(layers_[l], layer_ranges_[l]);
-  for (size_t e = 0; e < feedback_.size(); ++e)
-    if (!edge_grad_written_[e]) clear(feedback_[e], edge_ranges_[e]);
+Tensor<Scalar>& Network<Scalar>::consumed_grad(int step, int node, bool& accumulate) {
+  NodeState& state = states_[step][node];
+  const bool combined = state.consumed != state.value;
+  Tensor<Scalar>& grad = combined ? state.combined_grad : state.value_grad;
+  bool& written = combined ? state.combined_grad_written : state.value_grad_written;
+  accumulate = std::exchange(written, true);
+  if (!accumulate) grad.resize(state.consumed->shape);
+  return grad;
 }
 
-// One layer at one step: from dL/da_{l+1}(t) to the parameter gradients and
-// to dL/da_l(t) and dL/da_s(t-1) of the feedback sources.
 template <class Scalar>
-void Network<Scalar>::backward_layer(int step, int layer) {
-  const Architecture& arch = architecture_;
-  const Scalar alpha = static_cast<Scalar>(arch.feedback_alpha);
-  const Scalar keep = static_cast<Scalar>(arch.feedforward_keep());
-  // First contribution overwrites, later ones accumulate.
-  auto accumulate = [](std::vector<char>& written, size_t index) { return std::exchange(written[index], char{1}) != 0; };
-  Tensor<Scalar>& d_output = output_grads_[step][layer];  // becomes dL/d(pre-activation)
-  if (layer != output_layer()) relu_backward<Scalar>(view(outputs_[step][layer]), view(d_output));
-
-  const std::vector<int>& edges = edges_into_[layer];
-  const bool combines = !edges.empty() && arch.feedback_combines_at(step);
-  const bool drops = has_dropout_masks_ && layer == output_layer();
-  const bool needs_input_grad = layer > 0 || (combines && step > 0);
-  auto parameter_grads = [&] {
-    if (!layer_frozen_[layer])
-      linear_backward_parameters<Scalar>(view(input_of(step, layer)), layers_[layer], view(d_output), Scalar{1},
-                                         accumulate(layer_grad_written_, layer));
-  };
-  parameter_grads();
-  if (!needs_input_grad) return;
-  if (!combines && !drops) {
-    // dL/da_l flows straight into the layer below's output gradient.
-    linear_backward_input<Scalar>(layers_[layer], view(d_output), view(output_grads_[step][layer - 1]), Scalar{1},
-                                  /*accumulate=*/true);
-    return;
+void Network<Scalar>::backward(const GradientsReady& on_ready) {
+  FBNET_CHECK(has_forward_ && last_mode_ == Mode::kTrain, "backward: the last forward was not a training forward");
+  for (auto& step_states : states_)
+    for (NodeState& state : step_states) state.value_grad_written = state.combined_grad_written = false;
+  for (int k = 0; k < readout_count(); ++k) {
+    NodeState& readout = states_[schedule_.readout_steps[k]][graph_.readout_node];
+    readout.value_grad.resize(logit_grads_[k].shape);
+    readout.value_grad.values = logit_grads_[k].values;
+    readout.value_grad_written = true;
   }
-  Tensor<Scalar>& d_input = input_grads_[layer];  // dL/du [B, in_l]
-  d_input.resize(input_of(step, layer).shape);
-  linear_backward_input<Scalar>(layers_[layer], view(d_output), view(d_input));
-  if (drops) dropout_backward<Scalar>(view(dropout_masks_[step]), view(d_input));
-  if (combines) {
+  node_grad_written_.assign(graph_.nodes.size(), 0);
+  edge_grad_written_.assign(graph_.edges.size(), 0);
+  for (int step = graph_.steps - 1; step >= 0; --step) {
+    const std::vector<int>& order = schedule_.nodes_at[step];
+    for (auto it = order.rbegin(); it != order.rend(); ++it) backward_node(step, *it, on_ready);
+  }
+  // A parameter the backward pass never reached has gradient zero; report
+  // every range that was not reported as it became final.
+  auto settle = [&](const std::pair<int64_t, int64_t>& range, char written) {
+    if (range.first == range.second || written == 2) return;
+    if (written == 0) std::fill(parameters_.grads().begin() + range.first, parameters_.grads().begin() + range.second, Scalar{0});
+    if (on_ready) on_ready(range.first, range.second);
+  };
+  for (size_t n = 0; n < graph_.nodes.size(); ++n)
+    if (!frozen_[n]) settle(node_ranges_[n], node_grad_written_[n]);
+  for (size_t e = 0; e < graph_.edges.size(); ++e) settle(edge_ranges_[e], edge_grad_written_[e]);
+}
+
+// One node at one step: first the edges that combined into it (from dL/du to
+// their parameters, to dL/dv_source(t-1) and to dL/dv), then its op (from
+// dL/dv to its parameters and to dL/du of its input).
+template <class Scalar>
+void Network<Scalar>::backward_node(int step, int n, const GradientsReady& on_ready) {
+  const Node& node = graph_.nodes[n];
+  NodeState& state = states_[step][n];
+  // Parameter-gradient flags: 0 unwritten, 1 written, 2 final and reported.
+  auto report_if_final = [&](char& written, bool final_step, const std::pair<int64_t, int64_t>& range) {
+    if (!final_step) return;
+    written = 2;
+    if (on_ready) on_ready(range.first, range.second);
+  };
+  if (state.consumed != state.value && state.combined_grad_written) {
+    Tensor<Scalar>& d_combined = state.combined_grad;
+    const std::vector<int>& edges = schedule_.edges_into[n];
     for (auto it = edges.rbegin(); it != edges.rend(); ++it) {
       const int e = *it;
+      const Edge& edge = graph_.edges[e];
       if (step > 0) {
-        const int source_layer = arch.feedback[e].source - 1;
-        linear_backward<Scalar>(view(outputs_[step - 1][source_layer]), feedback_[e], view(d_input),
-                                view(output_grads_[step - 1][source_layer]), alpha, /*accumulate_dx=*/true,
-                                accumulate(edge_grad_written_, e));
+        NodeState& source = states_[step - 1][edge.source];
+        Tensor<Scalar>* d_source = nullptr;
+        bool accumulate_source = false;
+        if (graph_.nodes[edge.source].op != OpKind::kInput) {
+          accumulate_source = std::exchange(source.value_grad_written, true);
+          if (!accumulate_source) source.value_grad.resize(source.value->shape);
+          d_source = &source.value_grad;
+        }
+        adapters_[e]->backward_add(*source.value, d_combined, d_source, static_cast<Scalar>(edge.alpha),
+                                   accumulate_source, edge_grad_written_[e] != 0);
+        edge_grad_written_[e] = 1;
+        report_if_final(edge_grad_written_[e], step == schedule_.edge_signal_steps[e], edge_ranges_[e]);
       }
+      const Scalar keep = static_cast<Scalar>(edge.keep());
       if (keep != Scalar{1})
-        for (Scalar& value : d_input.values) value *= keep;
+        for (Scalar& value : d_combined.values) value *= keep;
+    }
+    if (node.op != OpKind::kInput) {
+      if (std::exchange(state.value_grad_written, true)) {
+        for (int64_t i = 0; i < d_combined.size(); ++i) state.value_grad.values[i] += d_combined.values[i];
+      } else {
+        state.value_grad.values = d_combined.values;
+        state.value_grad.shape = d_combined.shape;
+      }
     }
   }
-  if (layer > 0) {
-    Tensor<Scalar>& below = output_grads_[step][layer - 1];
-    for (int64_t i = 0; i < below.size(); ++i) below.values[i] += d_input.values[i];
+  if (node.op == OpKind::kInput || !state.value_grad_written) return;
+  const int in = node.inputs[0];
+  bool accumulate_input = false;
+  Tensor<Scalar>* d_input = schedule_.needs_grad(step, in) ? &consumed_grad(step, in, accumulate_input) : nullptr;
+  Op<Scalar>& op = *ops_[n];
+  if (op.is_identity(Mode::kTrain)) {
+    if (d_input == nullptr) return;
+    for (int64_t i = 0; i < d_input->size(); ++i)
+      d_input->values[i] = (accumulate_input ? d_input->values[i] : Scalar{0}) + state.value_grad.values[i];
+    return;
   }
+  const bool train_parameters = node_ranges_[n].first != node_ranges_[n].second && !frozen_[n];
+  op.backward(*states_[step][in].consumed, *state.value, state.value_grad, d_input, accumulate_input, train_parameters,
+              train_parameters && node_grad_written_[n] != 0, step);
+  if (!train_parameters) return;
+  node_grad_written_[n] = 1;
+  report_if_final(node_grad_written_[n], step == schedule_.node_first_step[n], node_ranges_[n]);
 }
 
 template class Network<float>;

@@ -1,50 +1,60 @@
-// Network: layers plus feedback edges, unrolled over `steps` and trained by
+// Network: executes a Graph, unrolled over its steps, and trains it by
 // backpropagation through those steps. Weights are shared across steps, so
 // their gradients sum over steps.
 //
-// Per step t, layer l (a_l is its input, a_{l+1} its output):
-//   u   = a_l(t)                                   [B, in_l]
-//   u   = dropout(u)                               (output layer, training)
-//   for each edge e = (s -> l), in order, when feedback combines at t:
-//     u = keep * u + alpha * (a_s(t-1) Wfb_e^T + bfb_e)   (fb = 0 at t = 0)
-//   a_{l+1}(t) = relu(u W_l^T + b_l)               [B, out_l]  (no relu on the output)
-// with keep = 1 - alpha (mix) or 1 (add). The loss is the mean NLL of the
-// log-softmax of the logits, averaged over readout steps.
+// Per step t, for each node n the schedule computes (topological order):
+//   v_n(t) = input_n(t)                     (input node: the caller's [B, shape])
+//          | op_n(u_in(t))                  (op node, of its input's combined value)
+//   u_n(t) = v_n(t)                         when no edge combines into n at t, else, edge by edge,
+//   u_n   <- keep_e u_n + alpha_e (v_s(t-1) W_e^T + b_e)     (fb = 0 at t = 0)
+// with keep_e = 1 - alpha_e (mix) or 1 (add). The loss is the mean NLL of the
+// log-softmax of the readout node's value, averaged over readout steps.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "engine/random.hpp"
 #include "engine/tensor.hpp"
 #include "model/architecture.hpp"
-#include "model/log_softmax_nll.hpp"
+#include "model/graph.hpp"
+#include "model/kernels/log_softmax_nll.hpp"
+#include "model/ops/op.hpp"
 #include "model/parameters.hpp"
 
 namespace fbnet {
 
-enum class Mode { kTrain, kEval };
-
 template <class Scalar>
 class Network {
  public:
+  // The report's family of nets (graph_of); architecture() stays available.
   explicit Network(Architecture architecture);
+  explicit Network(Graph graph);
 
   const Architecture& architecture() const { return architecture_; }
+  const Graph& graph() const { return graph_; }
+  const Schedule& schedule() const { return schedule_; }
   ParameterStore<Scalar>& parameters() { return parameters_; }
   const ParameterStore<Scalar>& parameters() const { return parameters_; }
 
-  // PyTorch's default for Linear: weight and bias ~ U(-1/sqrt(in), 1/sqrt(in)).
+  // PyTorch's default for every op and adapter, drawn from Rng(seed,
+  // kInitStream) in parameter order.
   void initialize(uint64_t seed);
 
-  // inputs: one [B, input_size] tensor per step (the same pointer at every
-  // step for a static image). `dropout_rng` is needed in Mode::kTrain only.
+  // inputs: one [B, shape] tensor per step for the graph's single input node
+  // (the same pointer at every step for a static image). `dropout_rng` is
+  // needed in Mode::kTrain only.
   void forward(std::span<const Tensor<Scalar>* const> inputs, Mode mode, Rng* dropout_rng);
+  // The same for any number of input nodes: inputs[k][step] feeds the k-th
+  // input node (graph().input_nodes() order).
+  void forward(std::span<const std::vector<const Tensor<Scalar>*>> inputs, Mode mode, Rng* dropout_rng);
   // Logits [B, classes] of the k-th readout step of the last forward.
   const Tensor<Scalar>& logits(int readout_index) const;
-  int readout_count() const { return static_cast<int>(readout_steps_.size()); }
+  int readout_count() const { return static_cast<int>(schedule_.readout_steps.size()); }
 
   // labels: one array of B labels per readout step. Computes the loss of the
   // last forward and keeps dL/dlogits for backward().
@@ -59,61 +69,62 @@ class Network {
   // Needs the last forward to be a Mode::kTrain one whose inputs are still alive.
   void backward(const GradientsReady& on_ready = nullptr);
 
-  // A frozen layer keeps its weights: backward computes no gradient for it
+  // A frozen node keeps its weights: backward computes no gradient for it
   // (its gradient stays zero) and never reports its range as ready, while
-  // gradients still flow through it to the layers and edges below.
+  // gradients still flow through it to the nodes and edges below.
   // Experiment 2 freezes the feedforward layers copied from an experiment-1 net.
+  void set_frozen(const std::string& node, bool frozen);
+  // Layer l of the report's nets is node "layers.{l}".
   void set_layer_frozen(int layer, bool frozen);
-  bool layer_frozen(int layer) const { return layer_frozen_.at(layer) != 0; }
 
-  // a_index at `step` of the last forward: 1..N hidden (after relu), N+1 logits [B, size].
-  const Tensor<Scalar>& activation(int step, int index) const;
+  // The value of `node` (name or alias) at `step` of the last forward, before
+  // incoming edges combined: what its outgoing edges send. [B, shape]
+  const Tensor<Scalar>& value(int step, const std::string& node) const;
   // What edge `edge` sent into its target at `step` of the last forward,
-  // before alpha: Wfb a_source(step - 1) + bfb, zero at step 0. [B, target size]
+  // before alpha: W v_source(step - 1) + b, zero at step 0. [B, target shape]
   Tensor<Scalar> feedback_signal(int step, int edge) const;
-
   // The dropout mask [B, H] of `step` in the last training forward (tests
-  // replay it in PyTorch).
-  const Tensor<Scalar>& dropout_mask(int step) const { return dropout_masks_.at(step); }
+  // replay it in PyTorch); the graph's first dropout node.
+  const Tensor<Scalar>& dropout_mask(int step) const;
 
  private:
-  int output_layer() const { return architecture_.layer_count() - 1; }
-  void backward_layer(int step, int layer);
-  const Tensor<Scalar>& input_of(int step, int layer) const { return *layer_inputs_[step][layer]; }
+  struct NodeState;
+  void bind_parameters();
+  void backward_node(int step, int node, const GradientsReady& on_ready);
+  // dL/d(the value consumers of `node` read at `step`), and whether it has
+  // been written in this backward (later writers add).
+  Tensor<Scalar>& consumed_grad(int step, int node, bool& accumulate);
 
   Architecture architecture_;
+  Graph graph_;
+  Schedule schedule_;
   ParameterStore<Scalar> parameters_;
-  std::vector<LinearParameters<Scalar>> layers_;          // one per layer
-  std::vector<LinearParameters<Scalar>> feedback_;        // one per edge
-  std::vector<std::vector<int>> edges_into_;              // layer -> edge indices
-  // Where each layer's (edge's) weight and bias lie in the flat buffers, and
-  // the step of its last contribution in backward (-1: none).
-  std::vector<std::pair<int64_t, int64_t>> layer_ranges_, edge_ranges_;
-  std::vector<int> layer_last_step_, edge_last_step_;
-  std::vector<int> readout_steps_;
-  std::vector<char> layer_frozen_;  // [layer]
+  std::vector<std::unique_ptr<Op<Scalar>>> ops_;            // [node], null for input nodes
+  std::vector<std::unique_ptr<Adapter<Scalar>>> adapters_;  // [edge]
+  std::vector<std::pair<int64_t, int64_t>> node_ranges_, edge_ranges_;  // parameter ranges, empty when none
+  std::vector<char> frozen_;                                            // [node]
 
-  // Caches of the last forward, indexed [step][layer].
+  // Caches of the last forward and buffers of backward, [step][node].
+  struct NodeState {
+    const Tensor<Scalar>* value = nullptr;     // the op's output, the input, or (identity op) its input's
+    const Tensor<Scalar>* consumed = nullptr;  // value, or `combined` when edges combined into it
+    Tensor<Scalar> output, combined;
+    Tensor<Scalar> value_grad, combined_grad;  // dL/dvalue, dL/dcombined
+    bool value_grad_written = false, combined_grad_written = false;
+  };
+  std::vector<std::vector<NodeState>> states_;
   int64_t batch_ = 0;
-  std::vector<std::vector<const Tensor<Scalar>*>> layer_inputs_;  // what layer l actually consumed
-  std::vector<std::vector<Tensor<Scalar>>> combined_inputs_;      // owned when dropout or feedback changed it
-  std::vector<std::vector<Tensor<Scalar>>> outputs_;              // a_{l+1}(t), after relu
-  std::vector<Tensor<Scalar>> dropout_masks_;                     // [step]
-  bool has_dropout_masks_ = false;
-  bool last_forward_trained_ = false;  // backward() needs the caches of a Mode::kTrain forward
-  // Backward buffers: dL/d a_{l+1}(t), the output gradient of each layer.
-  std::vector<std::vector<Tensor<Scalar>>> output_grads_;
-  std::vector<Tensor<Scalar>> input_grads_;  // [layer] scratch
+  Mode last_mode_ = Mode::kEval;
+  bool has_forward_ = false;
   std::vector<Tensor<Scalar>> logit_grads_;  // [readout]
-  // Whether a layer's (edge's) parameter gradient has had its first
+  // Whether a node's (edge's) parameter gradient has had its first
   // contribution in the running backward; later ones accumulate.
-  std::vector<char> layer_grad_written_;
-  std::vector<char> edge_grad_written_;
+  std::vector<char> node_grad_written_, edge_grad_written_;
 };
 
-// Builds the network's (name, shape) layout without allocating weights:
-// "layers.{l}.weight" [out, in], "layers.{l}.bias" [out],
-// "feedback.{e}.weight" [target size, source size], "feedback.{e}.bias".
+// The (name, shape, offset) layout of a graph's parameters, without
+// allocating them: each op's, in node order, then each edge adapter's.
+std::vector<ParameterInfo> parameter_layout(const Graph& graph);
 std::vector<ParameterInfo> parameter_layout(const Architecture& architecture);
 
 }  // namespace fbnet

@@ -114,7 +114,8 @@ class TrainEvalResume(unittest.TestCase):
     def test_info_describes_presets_and_checkpoints(self):
         text = fbnet("info", "--model", "fb", "--dataset", "emnist-letters").stdout
         self.assertIn("parameters: 798310", text)
-        self.assertIn("feedback 0: h1 (step t-1) -> input of layer 0", text)
+        self.assertIn("feedback.0: h1 (step t-1) -> x (step t)  Linear(500, 784), mix alpha 0.3", text)
+        self.assertIn("schedule: step 0: x layers.0 h1; step 1: all", text)
         self.assertIn("FLOPs per sample: 2378000 inference", text)
         from_checkpoint = fbnet("info", "--checkpoint", os.path.join(self.run_dir, "model.safetensors")).stdout
         self.assertIn("parameters: 790294", from_checkpoint)

@@ -1,17 +1,21 @@
-// Finite-difference gradient checks, in float64, for every layer and for
-// unrolled networks: FF, the report's FB (weights shared across passes), a net
-// with two hidden layers and two feedback edges, additive feedback, a
-// sequence readout at every step, and frozen layers. Backward starts from a
-// gradient buffer full of garbage, as training leaves it from the last batch,
-// so it must overwrite rather than add.
+// Finite-difference gradient checks, in float64: every op and edge adapter
+// (one table entry each), the loss head, and unrolled graphs: the report's FF
+// and FB (weights shared across passes), two hidden layers with several
+// edges, additive feedback, a sequence readout at every step, frozen layers,
+// and what only the graph allows: dropout anywhere, per-edge alpha and
+// combine, lateral edges, feedback from the logits, a bottom-up recurrent
+// edge. Backward starts from gradient buffers full of garbage, as training
+// leaves them from the last batch, so it must overwrite rather than add.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
+
 #include "engine/random.hpp"
-#include "model/dropout.hpp"
-#include "model/linear.hpp"
-#include "model/log_softmax_nll.hpp"
+#include "model/kernels/linear.hpp"
+#include "model/kernels/log_softmax_nll.hpp"
 #include "model/network.hpp"
-#include "model/relu.hpp"
+#include "model/ops/op.hpp"
 #include "test_support.hpp"
 
 namespace fbnet {
@@ -34,94 +38,116 @@ double dot(const Tensor<double>& a, const Tensor<double>& b) {
 
 // --- Layers: L = <upstream, layer(x)> for a fixed random upstream gradient. ---
 
-TEST(LayerGradients, Linear) {
-  Rng rng(1);
+TEST(AdapterGradients, LinearAddsScaledIntoTheTarget) {
+  // An edge's adapter: target += alpha (x W^T + b), gradients scaled alike,
+  // parameter gradients and dx written over garbage, then added.
+  Graph graph;
+  graph.nodes = {{"x", OpKind::kInput, {}, {3}}, {"y", OpKind::kLinear, {0}, {2}}};
+  graph.edges = {{"edge", 0, 1, FeedbackCombine::kAdd, 0.3}};
+  graph.readout_node = 1;
+  auto adapter = make_adapter<double>(graph, 0);
   ParameterStore<double> store;
-  store.declare("w", {3, 5});
-  store.declare("b", {3});
+  for (const auto& [suffix, shape] : adapter->parameter_shapes()) store.declare(suffix, shape);
   store.allocate();
-  for (double& v : store.values()) v = rng.normal();
-  const LinearParameters<double> p = store.linear(0, 1);
-  Tensor<double> x = random_tensor({4, 5}, rng);
-  const Tensor<double> upstream = random_tensor({4, 3}, rng);
-  auto loss = [&] {
-    Tensor<double> y({4, 3});
-    linear_forward<double>(view(x), p, view(y));
-    return dot(upstream, y);
-  };
-  Tensor<double> dx({4, 5});
-  store.zero_grads();
-  linear_backward<double>(view(x), p, view(upstream), view(dx));
-  EXPECT_LT(max_gradient_error(loss, store.values(), store.grads()), kTolerance);
-  EXPECT_LT(max_gradient_error(loss, x.values, dx.values), kTolerance);
-}
-
-TEST(LayerGradients, LinearWithScaleAccumulates) {
-  // The feedback path: y += scale * (x W^T + b), gradients scaled alike.
+  adapter->bind(store, 0);
   Rng rng(2);
-  ParameterStore<double> store;
-  store.declare("w", {2, 3});
-  store.declare("b", {2});
-  store.allocate();
-  for (double& v : store.values()) v = rng.normal();
-  const LinearParameters<double> p = store.linear(0, 1);
+  adapter->initialize(rng);
   Tensor<double> x = random_tensor({3, 3}, rng);
   const Tensor<double> base = random_tensor({3, 2}, rng);
   const Tensor<double> upstream = random_tensor({3, 2}, rng);
   const double scale = 0.3;
   auto loss = [&] {
     Tensor<double> y = base;
-    linear_forward<double>(view(x), p, view(y), scale, true);
+    adapter->forward_add(x, y, scale);
     return dot(upstream, y);
   };
-  Tensor<double> dx = random_tensor({3, 3}, rng);
-  const Tensor<double> dx_before = dx;
-  store.zero_grads();
-  linear_backward<double>(view(x), p, view(upstream), view(dx), scale, true);
-  for (int64_t i = 0; i < dx.size(); ++i) dx.values[i] -= dx_before.values[i];
-  EXPECT_LT(max_gradient_error(loss, store.values(), store.grads()), kTolerance);
-  EXPECT_LT(max_gradient_error(loss, x.values, dx.values), kTolerance);
-}
-
-TEST(LayerGradients, Relu) {
-  Rng rng(3);
-  Tensor<double> z = random_tensor({4, 6}, rng);
-  const Tensor<double> upstream = random_tensor({4, 6}, rng);
-  auto loss = [&] {
-    Tensor<double> y = z;
-    relu_forward<double>(view(y));
-    return dot(upstream, y);
-  };
-  Tensor<double> y = z;
-  relu_forward<double>(view(y));
-  Tensor<double> dz = upstream;
-  relu_backward<double>(view(y), view(dz));
-  EXPECT_LT(max_gradient_error(loss, z.values, dz.values), kTolerance);
-}
-
-TEST(LayerGradients, DropoutWithFixedMask) {
-  Rng rng(4);
-  Tensor<double> x = random_tensor({5, 4}, rng);
-  const Tensor<double> upstream = random_tensor({5, 4}, rng);
-  Tensor<double> mask({5, 4});
-  Tensor<double> y({5, 4});
-  auto loss = [&] {
-    Rng mask_rng(99);  // the same mask at every evaluation
-    dropout_forward<double>(view(x), 0.5, mask_rng, view(mask), view(y));
-    return dot(upstream, y);
-  };
-  loss();
-  Tensor<double> dx = upstream;
-  dropout_backward<double>(view(mask), view(dx));
-  EXPECT_LT(max_gradient_error(loss, x.values, dx.values), kTolerance);
-  int kept = 0;
-  for (double m : mask.values) {
-    EXPECT_TRUE(m == 0.0 || m == 2.0);
-    kept += m != 0.0;
+  for (bool accumulate : {false, true}) {
+    Tensor<double> dx = random_tensor({3, 3}, rng);
+    if (!accumulate) testing::fill_with_garbage(dx.values);
+    if (!accumulate) testing::fill_with_garbage(store.grads());
+    const Tensor<double> dx_before = dx;
+    const std::vector<double> grads_before = store.grads();
+    adapter->backward_add(x, upstream, &dx, scale, accumulate, accumulate);
+    if (accumulate) {
+      for (int64_t i = 0; i < dx.size(); ++i) dx.values[i] -= dx_before.values[i];
+      for (size_t i = 0; i < grads_before.size(); ++i) store.grads()[i] -= grads_before[i];
+    }
+    EXPECT_LT(max_gradient_error(loss, store.values(), store.grads()), kTolerance) << "accumulate " << accumulate;
+    EXPECT_LT(max_gradient_error(loss, x.values, dx.values), kTolerance) << "accumulate " << accumulate;
   }
-  EXPECT_GT(kept, 0);
-  EXPECT_LT(kept, 20);
 }
+
+// --- Ops: one table entry per op (ggml's test-backend-ops in small). Each op
+// runs through the Op interface on a one-node graph, L = <upstream, op(x)>,
+// and is checked by finite differences for dL/dx and every parameter, with
+// garbage in the gradient buffers when they are written, and on top of
+// earlier contents when they are added to. ---
+
+struct OpCase {
+  const char* name;
+  OpKind op;
+  Shape input, output;  // per sample
+  double dropout = 0;
+};
+
+void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }
+
+class OpGradients : public ::testing::TestWithParam<OpCase> {};
+
+TEST_P(OpGradients, MatchFiniteDifferences) {
+  const OpCase& c = GetParam();
+  Graph graph;
+  graph.nodes = {{"x", OpKind::kInput, {}, c.input}, {"op", c.op, {0}, c.output, c.dropout}};
+  graph.readout_node = 1;
+  const int64_t batch = 3;
+  auto op = make_op<double>(graph, 1);
+  ParameterStore<double> store;
+  for (const auto& [suffix, shape] : op->parameter_shapes()) store.declare(suffix, shape);
+  store.allocate();
+  op->bind(store, 0);
+  Rng rng(3);
+  op->initialize(rng);
+  Shape in_shape = {batch}, out_shape = {batch};
+  in_shape.insert(in_shape.end(), c.input.begin(), c.input.end());
+  out_shape.insert(out_shape.end(), c.output.begin(), c.output.end());
+  Tensor<double> x = random_tensor(in_shape, rng);
+  const Tensor<double> upstream = random_tensor(out_shape, rng);
+  Tensor<double> y(out_shape);
+  auto loss = [&] {
+    Rng dropout_rng(99);  // the same mask at every evaluation
+    op->forward(x, y, Mode::kTrain, &dropout_rng, 0);
+    return dot(upstream, y);
+  };
+  for (bool accumulate : {false, true}) {
+    loss();
+    Tensor<double> dx = random_tensor(in_shape, rng);
+    if (!accumulate) testing::fill_with_garbage(dx.values);
+    const Tensor<double> dx_before = dx;
+    if (!accumulate) testing::fill_with_garbage(store.grads());
+    const std::vector<double> grads_before = store.grads();
+    op->backward(x, y, upstream, &dx, accumulate, true, accumulate, 0);
+    if (accumulate) {
+      for (int64_t i = 0; i < dx.size(); ++i) dx.values[i] -= dx_before.values[i];
+      for (size_t i = 0; i < grads_before.size(); ++i) store.grads()[i] -= grads_before[i];
+    }
+    EXPECT_LT(max_gradient_error(loss, x.values, dx.values), kTolerance) << "dx, accumulate " << accumulate;
+    if (!store.values().empty())
+      EXPECT_LT(max_gradient_error(loss, store.values(), store.grads()), kTolerance) << "parameters, accumulate " << accumulate;
+  }
+  if (c.op == OpKind::kDropout) {
+    // Inverted dropout's mask: every unit 0 or 1 / (1 - p), some of each.
+    int kept = 0;
+    for (int64_t i = 0; i < y.size(); ++i) kept += y.values[i] != 0.0;
+    EXPECT_GT(kept, 0);
+    EXPECT_LT(kept, y.size());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, OpGradients,
+                         ::testing::Values(OpCase{"linear", OpKind::kLinear, {5}, {3}},
+                                           OpCase{"relu", OpKind::kRelu, {6}, {6}},
+                                           OpCase{"dropout", OpKind::kDropout, {8}, {8}, 0.5}),
+                         [](const ::testing::TestParamInfo<OpCase>& info) { return std::string(info.param.name); });
 
 TEST(LayerGradients, LogSoftmaxNll) {
   Rng rng(5);
@@ -136,51 +162,81 @@ TEST(LayerGradients, LogSoftmaxNll) {
   EXPECT_LT(max_gradient_error(loss, logits.values, grad.values), kTolerance);
 }
 
-// --- Networks: every parameter of the unrolled net, dropout masks held fixed. ---
+// --- Networks: every parameter of the unrolled graph, dropout masks held fixed. ---
 
 struct NetworkCase {
   const char* name;
-  std::vector<int64_t> hidden;
-  std::vector<FeedbackEdge> feedback;
-  int steps;
-  FeedbackCombine combine = FeedbackCombine::kMix;
-  FirstStepFeedback first_step = FirstStepFeedback::kNone;
-  Readout readout = Readout::kLastStep;
-  double dropout = 0.5;
-  std::vector<int> frozen_layers = {};
+  Graph graph;
+  std::vector<std::string> frozen = {};  // node names
 };
 
-// Test names print the case name, not its bytes.
 void PrintTo(const NetworkCase& c, std::ostream* os) { *os << c.name; }
+
+// The report's family (graph_of) on 7 inputs and 4 classes.
+Graph report_family(std::vector<int64_t> hidden, std::vector<FeedbackEdge> feedback, int steps,
+                    FeedbackCombine combine = FeedbackCombine::kMix, FirstStepFeedback first_step = FirstStepFeedback::kNone,
+                    Readout readout = Readout::kLastStep, double dropout = 0.5) {
+  Architecture arch;
+  arch.input_size = 7;
+  arch.hidden_sizes = std::move(hidden);
+  arch.classes = 4;
+  arch.dropout = dropout;
+  arch.feedback = std::move(feedback);
+  arch.feedback_alpha = 0.3;
+  arch.feedback_combine = combine;
+  arch.first_step_feedback = first_step;
+  arch.readout = readout;
+  arch.steps = steps;
+  arch.validate();
+  return graph_of(arch);
+}
+
+// x [7] -> layers.0 [10] -> h1 -> layers.1 [8] -> h2 -> layers.2 [4], with
+// dropout where `dropout_after` says and the edges `add_edges` adds.
+Graph two_hidden(int steps, const std::vector<std::string>& dropout_after, const std::function<void(Graph&)>& add_edges,
+                 Readout readout = Readout::kLastStep) {
+  Graph graph;
+  graph.steps = steps;
+  graph.readout = readout;
+  std::string below = "x";
+  graph.add_node(below, OpKind::kInput, {}, {7});
+  auto dropout = [&](const std::string& after, int64_t size) {
+    if (std::find(dropout_after.begin(), dropout_after.end(), after) == dropout_after.end()) return;
+    graph.add_node("dropout_" + after, OpKind::kDropout, {after}, {size}, 0.25);
+    below = "dropout_" + after;
+  };
+  dropout("x", 7);
+  graph.add_node("layers.0", OpKind::kLinear, {below}, {10});
+  graph.add_node("h1", OpKind::kRelu, {"layers.0"}, {10});
+  below = "h1";
+  dropout("h1", 10);
+  graph.add_node("layers.1", OpKind::kLinear, {below}, {8});
+  graph.add_node("h2", OpKind::kRelu, {"layers.1"}, {8});
+  below = "h2";
+  dropout("h2", 8);
+  graph.readout_node = graph.add_node("layers.2", OpKind::kLinear, {below}, {4});
+  add_edges(graph);
+  return graph;
+}
 
 class NetworkGradients : public ::testing::TestWithParam<NetworkCase> {};
 
 TEST_P(NetworkGradients, MatchFiniteDifferences) {
   const NetworkCase& c = GetParam();
-  Architecture arch;
-  arch.input_size = 7;
-  arch.hidden_sizes = c.hidden;
-  arch.classes = 4;
-  arch.dropout = c.dropout;
-  arch.feedback = c.feedback;
-  arch.feedback_alpha = 0.3;
-  arch.feedback_combine = c.combine;
-  arch.first_step_feedback = c.first_step;
-  arch.readout = c.readout;
-  arch.steps = c.steps;
-  Network<double> network(arch);
+  Network<double> network(c.graph);
   network.initialize(11);
-  // Stale garbage everywhere; freezing zeroes a frozen layer's part of it.
+  // Stale garbage everywhere; freezing zeroes a frozen node's part of it.
   testing::fill_with_garbage(network.parameters().grads());
-  for (int layer : c.frozen_layers) network.set_layer_frozen(layer, true);
+  for (const std::string& node : c.frozen) network.set_frozen(node, true);
 
   const int64_t batch = 8;
+  const int steps = c.graph.steps;
   Rng rng(12);
   // A sequence gets a different image at each step; a static image the same one.
   std::vector<Tensor<double>> images;
-  for (int s = 0; s < (c.readout == Readout::kEveryStep ? c.steps : 1); ++s) images.push_back(random_tensor({batch, 7}, rng));
+  for (int s = 0; s < (c.graph.readout == Readout::kEveryStep ? steps : 1); ++s) images.push_back(random_tensor({batch, 7}, rng));
   std::vector<const Tensor<double>*> inputs;
-  for (int s = 0; s < c.steps; ++s) inputs.push_back(&images[images.size() == 1 ? 0 : s]);
+  for (int s = 0; s < steps; ++s) inputs.push_back(&images[images.size() == 1 ? 0 : s]);
   std::vector<std::vector<int32_t>> labels(network.readout_count());
   for (auto& step_labels : labels)
     for (int64_t b = 0; b < batch; ++b) step_labels.push_back(static_cast<int32_t>(rng.below(4)));
@@ -193,7 +249,11 @@ TEST_P(NetworkGradients, MatchFiniteDifferences) {
     return network.loss(label_pointers).loss_sum / batch;
   };
   loss();
-  network.backward();
+  // Every range is reported ready exactly once.
+  std::vector<int> reported(network.parameters().values().size(), 0);
+  network.backward([&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) ++reported[i];
+  });
   const std::vector<double> analytic = network.parameters().grads();
   auto& params = network.parameters();
   for (size_t i = 0; i < params.infos().size(); ++i) {
@@ -201,8 +261,9 @@ TEST_P(NetworkGradients, MatchFiniteDifferences) {
     const std::span<const double> grad(analytic.data() + info.offset, static_cast<size_t>(info.size()));
     double norm = 0;
     for (double g : grad) norm += std::abs(g);
-    // "layers.{l}.weight" or "layers.{l}.bias"
-    const bool frozen = info.name.starts_with("layers.") && network.layer_frozen(std::stoi(info.name.substr(7)));
+    const bool frozen = std::any_of(c.frozen.begin(), c.frozen.end(),
+                                    [&](const std::string& node) { return info.name.starts_with(node + "."); });
+    EXPECT_EQ(reported[info.offset], frozen ? 0 : 1) << info.name;
     if (frozen) {
       EXPECT_EQ(norm, 0) << info.name << " is frozen";
       continue;
@@ -213,20 +274,39 @@ TEST_P(NetworkGradients, MatchFiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Architectures, NetworkGradients,
+    Graphs, NetworkGradients,
     ::testing::Values(
-        NetworkCase{"feedforward", {10}, {}, 1},
-        NetworkCase{"report_fb_two_passes", {10}, {{1, 0}}, 2},
-        NetworkCase{"fb_four_passes_no_dropout", {10}, {{1, 0}}, 4, FeedbackCombine::kMix, FirstStepFeedback::kNone,
-                    Readout::kLastStep, 0.0},
-        NetworkCase{"two_hidden_chain_of_edges", {10, 8}, {{2, 1}, {1, 0}}, 3},
-        NetworkCase{"two_hidden_both_edges_into_input", {10, 8}, {{2, 0}, {1, 0}}, 3},
-        NetworkCase{"two_hidden_from_top", {10, 8}, {{2, 0}, {2, 1}}, 2},
-        NetworkCase{"additive_feedback", {10, 8}, {{2, 1}, {1, 0}}, 3, FeedbackCombine::kAdd},
-        NetworkCase{"sequence_every_step_zero_first", {10}, {{1, 0}}, 4, FeedbackCombine::kMix,
-                    FirstStepFeedback::kZero, Readout::kEveryStep},
-        NetworkCase{"two_hidden_lower_layers_frozen", {10, 8}, {{2, 1}, {1, 0}}, 3, FeedbackCombine::kMix,
-                    FirstStepFeedback::kNone, Readout::kLastStep, 0.5, {0, 1}}),
+        NetworkCase{"feedforward", report_family({10}, {}, 1)},
+        NetworkCase{"report_fb_two_passes", report_family({10}, {{1, 0}}, 2)},
+        NetworkCase{"fb_four_passes_no_dropout",
+                    report_family({10}, {{1, 0}}, 4, FeedbackCombine::kMix, FirstStepFeedback::kNone, Readout::kLastStep, 0.0)},
+        NetworkCase{"two_hidden_chain_of_edges", report_family({10, 8}, {{2, 1}, {1, 0}}, 3)},
+        NetworkCase{"two_hidden_both_edges_into_input", report_family({10, 8}, {{2, 0}, {1, 0}}, 3)},
+        NetworkCase{"two_hidden_from_top", report_family({10, 8}, {{2, 0}, {2, 1}}, 2)},
+        NetworkCase{"additive_feedback", report_family({10, 8}, {{2, 1}, {1, 0}}, 3, FeedbackCombine::kAdd)},
+        NetworkCase{"sequence_every_step_zero_first", report_family({10}, {{1, 0}}, 4, FeedbackCombine::kMix,
+                                                                    FirstStepFeedback::kZero, Readout::kEveryStep)},
+        NetworkCase{"two_hidden_lower_layers_frozen", report_family({10, 8}, {{2, 1}, {1, 0}}, 3), {"layers.0", "layers.1"}},
+        // Beyond the report's family: what the graph allows.
+        NetworkCase{"dropout_on_input_and_hidden", two_hidden(3, {"x", "h1"}, [](Graph& g) {
+                      g.add_edge("fb.h2_h1", "h2", "h1", FeedbackCombine::kMix, 0.3);
+                    })},
+        NetworkCase{"per_edge_alpha_and_combine", two_hidden(3, {"h2"}, [](Graph& g) {
+                      g.add_edge("fb.h2_h1", "h2", "h1", FeedbackCombine::kAdd, 0.5);
+                      g.add_edge("fb.h1_x", "h1", "x", FeedbackCombine::kMix, 0.2);
+                      g.add_edge("fb.h2_x", "h2", "x", FeedbackCombine::kMix, 0.7);
+                    })},
+        NetworkCase{"lateral_edges", two_hidden(3, {}, [](Graph& g) {
+                      g.add_edge("lateral.h1", "h1", "h1", FeedbackCombine::kMix, 0.4);
+                      g.add_edge("lateral.h2", "h2", "h2", FeedbackCombine::kAdd, 0.3);
+                    })},
+        NetworkCase{"from_the_logits_and_bottom_up", two_hidden(3, {}, [](Graph& g) {
+                      g.add_edge("fb.out_h1", "layers.2", "h1", FeedbackCombine::kMix, 0.3);
+                      g.add_edge("up.x_h2", "x", "h2", FeedbackCombine::kAdd, 0.1);
+                    })},
+        NetworkCase{"every_step_readout_middle_frozen", two_hidden(3, {"h1"}, [](Graph& g) {
+                      g.add_edge("fb.h2_x", "h2", "x", FeedbackCombine::kMix, 0.3);
+                    }, Readout::kEveryStep), {"layers.1"}}),
     [](const ::testing::TestParamInfo<NetworkCase>& info) { return std::string(info.param.name); });
 
 }  // namespace

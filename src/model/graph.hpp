@@ -1,0 +1,121 @@
+// Graph: a model as named nodes and recurrent edges, unrolled over steps, and
+// the schedule of what runs at which step. Network executes it; `info`, the
+// FLOP count and the PyTorch parity tests read the same description, so the
+// layer list is written down once.
+//
+// Nodes, in topological order, each with a per-sample output shape (no batch
+// dimension):
+//   input nodes  one tensor per step from the caller ("x": the image)
+//   op nodes     an op (Linear, ReLU, Dropout) of earlier nodes at the same step
+// Edges carry a source node's value from step t-1 through an adapter of their
+// own (a Linear) into a target node at step t, where they combine with what
+// the target computed:
+//   mix:  v = (1 - alpha) v + alpha fb        add:  v = v + alpha fb
+// Edges into one target combine in declaration order. The target's consumers
+// at step t read the combined value; edges leaving a node read it before its
+// own incoming edges combined (h1's ReLU output, not h1 mixed with h2's signal).
+//
+// The report's nets are descriptions built by graph_of(Architecture): for
+// hidden sizes [H1..HN] and C classes,
+//   x [784] -> layers.0 Linear -> h1 ReLU -> ... -> hN ReLU -> dropout -> layers.N Linear (= out) [C]
+// with edges "feedback.e" from h_s to x or h_t; parameter names follow
+// ("layers.0.weight", "feedback.0.bias"), so checkpoints keep their tensor names.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "engine/tensor.hpp"
+#include "model/architecture.hpp"
+
+namespace fbnet {
+
+enum class OpKind {
+  kInput,    // no op: the caller's tensor for this step
+  kLinear,   // y = x W^T + b, W [out, in] (PyTorch's layout); parameters NAME.weight, NAME.bias
+  kRelu,     // y = max(x, 0)
+  kDropout,  // inverted dropout with probability `dropout`, in training only
+};
+
+struct Node {
+  std::string name;
+  OpKind op = OpKind::kInput;
+  std::vector<int> inputs;  // producers at the same step (earlier nodes); none for an input node
+  Shape shape;              // per-sample output shape, e.g. {500}
+  double dropout = 0;       // kDropout only
+  std::string alias;        // a second name ("out" for the readout), or ""
+};
+
+struct Edge {
+  std::string name;  // parameters NAME.weight [target size, source size], NAME.bias
+  int source = 0;    // node whose value at step t-1 is sent
+  int target = 0;    // node it combines into at step t
+  FeedbackCombine combine = FeedbackCombine::kMix;
+  double alpha = 0.3;
+  // Weight on the target's own value when this edge combines: 1 - alpha (mix) or 1 (add).
+  double keep() const { return combine == FeedbackCombine::kMix ? 1.0 - alpha : 1.0; }
+};
+
+struct Graph {
+  std::vector<Node> nodes;  // topological order
+  std::vector<Edge> edges;
+  int readout_node = 0;  // its value at readout steps goes to log-softmax + NLL
+  int steps = 1;
+  Readout readout = Readout::kLastStep;
+  FirstStepFeedback first_step_feedback = FirstStepFeedback::kNone;
+
+  // Appends a node reading the named (earlier) nodes; returns its index.
+  int add_node(std::string name, OpKind op, const std::vector<std::string>& inputs, Shape shape, double dropout = 0);
+  // Appends an edge between named nodes.
+  void add_edge(std::string name, const std::string& source, const std::string& target, FeedbackCombine combine,
+                double alpha);
+  // Index of the node named (or aliased) `name`; throws fbnet::Error naming `what`.
+  int node_index(const std::string& name, const std::string& what = "node") const;
+  std::vector<int> input_nodes() const;
+  // Throws fbnet::Error naming the offending node or edge.
+  void validate() const;
+};
+
+// The report's family of nets as a graph (see the header comment).
+Graph graph_of(const Architecture& architecture);
+
+// What runs at which step, shared by forward, backward, the FLOP count and
+// `info`. At a readout step everything the readout depends on runs; at every
+// step but the last, everything the edge sources depend on (the next step
+// needs their values).
+struct Schedule {
+  std::vector<std::vector<int>> nodes_at;      // [step] -> nodes computed, in topological order
+  std::vector<std::vector<char>> computed;     // [step][node]
+  std::vector<int> readout_steps;              // steps whose readout enters the loss
+  std::vector<std::vector<int>> edges_into;    // [node] -> edges targeting it, in declaration order
+  std::vector<int> edge_signal_steps;          // [edge] -> lowest step it carries a signal (-1: never)
+  std::vector<int> node_first_step;            // [node] -> lowest step it is computed (-1: never)
+  const Graph* graph = nullptr;
+
+  // Whether edges combine into `node` at `step`: a real signal from step > 0,
+  // a zero one at step 0 under FirstStepFeedback::kZero.
+  bool combines_at(int step, int node) const;
+  // Whether dL/d(the value consumers of `node` read at `step`) is needed:
+  // always for op nodes (gradients flow down to any parameter below), for an
+  // input node only when edges with a signal combine into it.
+  bool needs_grad(int step, int node) const;
+};
+Schedule schedule_of(const Graph& graph);
+
+// Trainable parameters of the graph's ops and edges.
+int64_t parameter_count(const Graph& graph);
+// Multiply-adds x 2 of all matrix products for one sample: the forward pass
+// (inference), or forward plus backward (a training step).
+int64_t matmul_flops_per_sample(const Graph& graph, bool training);
+// One line per node and edge, with shapes and parameter counts, then the schedule.
+std::string describe(const Graph& graph);
+// The graph as JSON (nodes with op, inputs, shape and attributes; edges; the
+// schedule's settings): what tests/peer builds its PyTorch model from.
+nlohmann::json graph_to_json(const Graph& graph);
+
+const char* to_string(OpKind kind);
+
+}  // namespace fbnet

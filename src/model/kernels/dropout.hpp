@@ -1,0 +1,45 @@
+// Inverted dropout as in torch.nn.Dropout, on flat buffers of any shape: in
+// training each unit is kept with probability 1 - p and scaled by 1 / (1 - p);
+// in evaluation it is the identity.
+#pragma once
+
+#include <cmath>
+#include <span>
+
+#include "engine/error.hpp"
+#include "engine/random.hpp"
+
+namespace fbnet {
+
+// mask = Bernoulli(1 - p) / (1 - p);  y = x * mask   (all of x's size)
+template <class Scalar>
+void dropout_forward(std::span<const Scalar> x, double p, Rng& rng, std::span<Scalar> mask, std::span<Scalar> y) {
+  FBNET_CHECK(x.size() == mask.size() && x.size() == y.size(), "dropout_forward: x, mask, y have {}, {}, {} values",
+              x.size(), mask.size(), y.size());
+  const Scalar keep_scale = static_cast<Scalar>(1.0 / (1.0 - p));
+  // rng.uniform() >= p, compared on the 53-bit integer it is made of.
+  const uint64_t threshold = static_cast<uint64_t>(std::ceil(p * 0x1.0p53));
+  Rng local = rng;  // a local copy keeps the generator's state in registers
+  // Indexed, not branched: a kept-or-dropped branch is mispredicted half the time.
+  const Scalar dropped_or_kept[2] = {Scalar{0}, keep_scale};
+  for (size_t i = 0; i < x.size(); ++i) {
+    mask[i] = dropped_or_kept[(local.next() >> 11) >= threshold];
+    y[i] = x[i] * mask[i];
+  }
+  rng = local;
+}
+
+// dx = dy * mask, written or (accumulate) added.
+template <class Scalar>
+void dropout_backward(std::span<const Scalar> mask, std::span<const Scalar> dy, std::span<Scalar> dx,
+                      bool accumulate) {
+  FBNET_CHECK(mask.size() == dy.size() && mask.size() == dx.size(),
+              "dropout_backward: mask, dy, dx have {}, {}, {} values", mask.size(), dy.size(), dx.size());
+  if (accumulate) {
+    for (size_t i = 0; i < dy.size(); ++i) dx[i] += dy[i] * mask[i];
+  } else {
+    for (size_t i = 0; i < dy.size(); ++i) dx[i] = dy[i] * mask[i];
+  }
+}
+
+}  // namespace fbnet
