@@ -183,10 +183,13 @@ Tensor<Scalar> Network<Scalar>::feedback_signal(int step, int edge) const {
 }
 
 template <class Scalar>
-const Tensor<Scalar>& Network<Scalar>::dropout_mask(int step) const {
-  for (size_t n = 0; n < graph_.nodes.size(); ++n)
-    if (graph_.nodes[n].op == OpKind::kDropout) return static_cast<const DropoutOp<Scalar>&>(*ops_[n]).mask(step);
-  fail("dropout_mask: the graph has no dropout node");
+const Tensor<Scalar>& Network<Scalar>::dropout_mask(int step, const std::string& node) const {
+  const int n = graph_.node_index(node, "dropout_mask");
+  FBNET_CHECK(graph_.nodes[n].op == OpKind::kDropout, "dropout_mask: node '{}' is {}, not dropout", node,
+              to_string(graph_.nodes[n].op));
+  FBNET_CHECK(has_forward_ && last_mode_ == Mode::kTrain && schedule_.computed[step][n],
+              "dropout_mask: '{}' did not run in training at step {}", node, step);
+  return static_cast<const DropoutOp<Scalar>&>(*ops_[n]).mask(step);
 }
 
 template <class Scalar>

@@ -83,9 +83,9 @@ class Network {
   // What edge `edge` sent into its target at `step` of the last forward,
   // before alpha: W v_source(step - 1) + b, zero at step 0. [B, target shape]
   Tensor<Scalar> feedback_signal(int step, int edge) const;
-  // The dropout mask [B, H] of `step` in the last training forward (tests
-  // replay it in PyTorch); the graph's first dropout node.
-  const Tensor<Scalar>& dropout_mask(int step) const;
+  // The mask [B, shape] of dropout node `node` (name or alias) at `step` in
+  // the last training forward: 0 or 1 / (1 - p); tests replay it in PyTorch.
+  const Tensor<Scalar>& dropout_mask(int step, const std::string& node = "dropout") const;
 
  private:
   struct NodeState;
