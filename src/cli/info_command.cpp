@@ -1,8 +1,11 @@
 // fbnet info: the architecture a config (or checkpoint) describes, its
-// parameter counts and its matrix-product FLOPs per sample.
+// parameter counts and its matrix-product FLOPs per sample; or, with
+// --graph-json, its graph as JSON (model/graph_json.hpp), which
+// tests/peer/graph_parity.py builds its PyTorch model from.
 #include <memory>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/setting_flags.hpp"
@@ -10,6 +13,7 @@
 #include "train/checkpoint.hpp"
 #include "train/config.hpp"
 #include "model/graph.hpp"
+#include "model/graph_json.hpp"
 
 namespace fbnet {
 
@@ -18,11 +22,13 @@ void add_info_command(CLI::App& app) {
     std::string config_path;
     std::string checkpoint_path;
     SettingFlags flags;
+    bool graph_json = false;
   };
   auto state = std::make_shared<State>();
   CLI::App* command = app.add_subcommand("info", "show a network's layers, parameter counts and FLOPs per sample");
   command->add_option("--config", state->config_path, "JSON or TOML file of settings");
   command->add_option("--checkpoint", state->checkpoint_path, "describe the network of this checkpoint instead");
+  command->add_flag("--graph-json", state->graph_json, "print the network's graph as JSON instead of the description");
   state->flags.add_to<RunConfig>(*command);
   command->callback([state] {
     Architecture architecture;
@@ -39,6 +45,10 @@ void add_info_command(CLI::App& app) {
     }
     architecture.validate();
     const Graph graph = graph_of(architecture);
+    if (state->graph_json) {
+      fmt::print("{}\n", graph_to_json(graph).dump(2));
+      return;
+    }
     fmt::print("{}\n{}", title, describe(graph));
     fmt::print("parameters: {}\n", parameter_count(graph));
     fmt::print("matrix-product FLOPs per sample: {} inference, {} training step\n",

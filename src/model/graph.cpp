@@ -1,12 +1,11 @@
 // Graph validation, the report's nets as graphs, the schedule, and the
-// descriptions derived from them (parameter and FLOP counts, text, JSON).
+// descriptions derived from them (parameter and FLOP counts, text).
 #include "model/graph.hpp"
 
 #include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "engine/enum_names.hpp"
 #include "engine/error.hpp"
@@ -255,33 +254,6 @@ std::string describe(const Graph& graph) {
   }
   text += fmt::format("  schedule: {}\n", runs);
   return text;
-}
-
-nlohmann::json graph_to_json(const Graph& graph) {
-  nlohmann::json nodes = nlohmann::json::array();
-  for (const Node& node : graph.nodes) {
-    nlohmann::json entry = {{"name", node.name}, {"op", to_string(node.op)}, {"shape", node.shape}};
-    std::vector<std::string> inputs;
-    for (int input : node.inputs) inputs.push_back(graph.nodes[input].name);
-    entry["inputs"] = inputs;
-    if (node.op == OpKind::kDropout) entry["dropout"] = node.dropout;
-    if (!node.alias.empty()) entry["alias"] = node.alias;
-    nodes.push_back(entry);
-  }
-  nlohmann::json edges = nlohmann::json::array();
-  for (const Edge& edge : graph.edges)
-    edges.push_back({{"name", edge.name},
-                     {"source", graph.nodes[edge.source].name},
-                     {"target", graph.nodes[edge.target].name},
-                     {"adapter", "linear"},
-                     {"combine", to_string(edge.combine)},
-                     {"alpha", edge.alpha}});
-  return {{"nodes", nodes},
-          {"edges", edges},
-          {"readout", graph.nodes[graph.readout_node].name},
-          {"steps", graph.steps},
-          {"readout_steps", to_string(graph.readout)},
-          {"first_step_feedback", to_string(graph.first_step_feedback)}};
 }
 
 }  // namespace fbnet

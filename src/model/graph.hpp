@@ -26,8 +26,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "engine/tensor.hpp"
 #include "model/architecture.hpp"
 
@@ -112,9 +110,6 @@ int64_t parameter_count(const Graph& graph);
 int64_t matmul_flops_per_sample(const Graph& graph, bool training);
 // One line per node and edge, with shapes and parameter counts, then the schedule.
 std::string describe(const Graph& graph);
-// The graph as JSON (nodes with op, inputs, shape and attributes; edges; the
-// schedule's settings): what tests/peer builds its PyTorch model from.
-nlohmann::json graph_to_json(const Graph& graph);
 
 const char* to_string(OpKind kind);
 

@@ -119,6 +119,12 @@ class TrainEvalResume(unittest.TestCase):
         self.assertIn("FLOPs per sample: 2378000 inference", text)
         from_checkpoint = fbnet("info", "--checkpoint", os.path.join(self.run_dir, "model.safetensors")).stdout
         self.assertIn("parameters: 790294", from_checkpoint)
+        # The graph as JSON (what tests/peer/graph_parity.py builds its PyTorch model from).
+        graph = json.loads(fbnet("info", "--checkpoint", os.path.join(self.run_dir, "model.safetensors"),
+                                 "--graph-json").stdout)
+        self.assertEqual([node["name"] for node in graph["nodes"]], ["x", "layers.0", "h1", "dropout", "layers.1"])
+        self.assertEqual([(e["source"], e["target"], e["combine"]) for e in graph["edges"]], [("h1", "x", "mix")])
+        self.assertEqual((graph["readout"], graph["steps"]), ("layers.1", 2))
 
     def test_resume_equals_an_uninterrupted_run(self):
         resumed = os.path.join(self.tmp, "resumed")

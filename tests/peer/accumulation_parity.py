@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from parity import TOLERANCE, read_safetensors, relative_error  # noqa: E402
+from graph_parity import TOLERANCE, read_safetensors, relative_error  # noqa: E402
 
 # Why the update and state tolerances are looser than the weights' 1e-4:
 # - Update: fbnet keeps w in float32 (|w| <= 1/sqrt(500), an ulp ~4e-9) and

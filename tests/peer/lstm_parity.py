@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from parity import TOLERANCE, read_safetensors, relative_error  # noqa: E402
+from graph_parity import TOLERANCE, read_safetensors, relative_error  # noqa: E402
 
 
 class LstmClassifier(torch.nn.Module):

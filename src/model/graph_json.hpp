@@ -1,0 +1,31 @@
+// A Graph as JSON and back: `fbnet info --graph-json` prints it, and the
+// PyTorch parity test (tests/peer/graph_parity.py) builds its model from it and
+// hands graphs of its own to fbnet in it. The format, one object:
+//   nodes   [{"name", "op": input|linear|relu|dropout, "inputs": [node names],
+//             "shape": [positive integers], "dropout" (dropout nodes only), "alias" (optional)}]
+//           in topological order (a node reads earlier nodes only)
+//   edges   [{"name", "source", "target" (node names), "adapter": "linear",
+//             "combine": mix|add, "alpha"}] in the order they combine
+//   readout (node name), steps (integer), readout_steps (last-step|every-step),
+//   first_step_feedback (none|zero)
+// graph.hpp gives the meaning of each field.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "model/graph.hpp"
+
+namespace fbnet {
+
+nlohmann::json graph_to_json(const Graph& graph);
+
+// Parses exactly what graph_to_json writes and validates the graph. Throws
+// fbnet::Error naming `source` (a file name, or what the JSON came from) and
+// the offending field, e.g. "g.json: node 3 ('h1') field 'shape' must be a
+// list of positive integers"; unknown fields, ops, adapters and combine
+// modes are refused.
+Graph graph_from_json(const nlohmann::json& json, const std::string& source);
+
+}  // namespace fbnet

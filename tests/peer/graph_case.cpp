@@ -1,0 +1,220 @@
+// Writes one parity case for tests/peer/graph_parity.py: any graph given as
+// JSON (model/graph_json.hpp) with fbnet's initial weights, the batches it
+// trained on and the dropout masks it drew, and its results: the logits of
+// every readout, the loss and every gradient of the first batch, and the
+// weights after every SGD-momentum step (one per batch). The steps run as
+// src/train/trainer.cpp runs them: forward in training mode with one dropout
+// stream, the optimiser updating each range inside backward as soon as its
+// gradient is final, the gradient buffer never zeroed between batches.
+// PyTorch replays the same steps on the same numbers.
+//
+// Tensors written (B = --batch, S = the graph's steps, R = its readout steps):
+//   initial.NAME                       every parameter before training
+//   input.K.NODE      [S, B, shape]    batch K's values of input node NODE per step
+//                                      (one image repeated for last-step readouts,
+//                                      a new one per step for every-step readouts)
+//   labels.K          [R, B]           as float
+//   mask.K.NODE.STEP  [B, shape]       dropout node NODE's mask (0 or 1/(1-p)) at STEP
+//   fbnet.logits.R    [B, classes]     first batch, per readout step
+//   fbnet.grad.NAME                    first batch's gradient
+//   fbnet.after.K.NAME                 every parameter after step K (1..N)
+// and in the metadata the graph JSON fbnet ran, loss (first batch),
+// learning_rate, momentum, batches, frozen (node names) and seed.
+//
+// usage: fbnet_graph_case --graph FILE.json [--frozen NODE,...] [--learning-rate LR] [--momentum M]
+//                         [--batches N] [--batch B] [--seed S] --out FILE.safetensors
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/random.hpp"
+#include "model/graph_json.hpp"
+#include "model/network.hpp"
+#include "train/safetensors.hpp"
+#include "train/settings.hpp"
+#include "train/sgd.hpp"
+
+namespace {
+
+using namespace fbnet;
+
+constexpr const char* kUsage =
+    "usage: fbnet_graph_case --graph FILE.json [--frozen NODE,...] [--learning-rate LR] [--momentum M]\n"
+    "                        [--batches N] [--batch B] [--seed S] --out FILE.safetensors\n";
+// The inputs' and labels' stream, apart from every stream the library draws from.
+constexpr uint64_t kCaseDataStream = 1000;
+
+struct CaseSettings {
+  std::string graph_path;
+  std::string out;
+  std::vector<std::string> frozen;  // node names (or aliases)
+  double learning_rate = 0.02;
+  double momentum = 0.9;
+  int batches = 4;
+  int64_t batch = 64;
+  uint64_t seed = 2024;
+};
+
+std::vector<float> copy_of(const std::span<float> values) { return {values.begin(), values.end()}; }
+
+Shape with_leading(std::initializer_list<int64_t> leading, const Shape& shape) {
+  Shape result(leading);
+  result.insert(result.end(), shape.begin(), shape.end());
+  return result;
+}
+
+int run(const CaseSettings& settings) {
+  Network<float> network(graph_from_json(read_json_file(settings.graph_path), settings.graph_path));
+  const Graph& graph = network.graph();
+  const Schedule& schedule = network.schedule();
+  network.initialize(settings.seed);
+  std::string frozen;
+  for (const std::string& node : settings.frozen) {
+    network.set_frozen(node, true);
+    frozen += (frozen.empty() ? "" : ",") + graph.nodes[graph.node_index(node, "--frozen")].name;
+  }
+  auto& params = network.parameters();
+  SgdMomentum<float> sgd(settings.learning_rate, settings.momentum, params.values().size());
+
+  SafetensorsFile file;
+  file.metadata = {{"graph", graph_to_json(graph).dump()},
+                   {"learning_rate", fmt::format("{}", settings.learning_rate)},
+                   {"momentum", fmt::format("{}", settings.momentum)},
+                   {"batches", std::to_string(settings.batches)},
+                   {"frozen", frozen},
+                   {"seed", std::to_string(settings.seed)}};
+  for (size_t i = 0; i < params.infos().size(); ++i)
+    file.tensors.push_back({"initial." + params.infos()[i].name, params.infos()[i].shape, copy_of(params.values_of(int(i)))});
+
+  const std::vector<int> input_nodes = graph.input_nodes();
+  const int64_t classes = graph.nodes[graph.readout_node].shape[0];
+  const int images_per_batch = graph.readout == Readout::kEveryStep ? graph.steps : 1;
+  Rng data_rng(settings.seed, kCaseDataStream);
+  Rng dropout_rng(settings.seed, kDropoutStream);
+  for (int k = 0; k < settings.batches; ++k) {
+    // images[i][j]: the j-th image [B, shape] of input node i; steps[i][step] points at one.
+    std::vector<std::vector<Tensor<float>>> images(input_nodes.size());
+    std::vector<std::vector<const Tensor<float>*>> steps(input_nodes.size());
+    for (size_t i = 0; i < input_nodes.size(); ++i) {
+      const Node& node = graph.nodes[input_nodes[i]];
+      for (int j = 0; j < images_per_batch; ++j) {
+        Tensor<float>& image = images[i].emplace_back(with_leading({settings.batch}, node.shape));
+        for (float& v : image.values) v = static_cast<float>(data_rng.uniform());
+      }
+      NamedTensor stacked{fmt::format("input.{}.{}", k, node.name), with_leading({graph.steps, settings.batch}, node.shape), {}};
+      for (int step = 0; step < graph.steps; ++step) {
+        steps[i].push_back(&images[i][images_per_batch == 1 ? 0 : step]);
+        stacked.values.insert(stacked.values.end(), steps[i].back()->values.begin(), steps[i].back()->values.end());
+      }
+      file.tensors.push_back(std::move(stacked));
+    }
+    std::vector<std::vector<int32_t>> labels(network.readout_count(), std::vector<int32_t>(settings.batch));
+    NamedTensor labels_as_float{fmt::format("labels.{}", k), {network.readout_count(), settings.batch}, {}};
+    std::vector<const int32_t*> step_labels;
+    for (std::vector<int32_t>& readout_labels : labels) {
+      for (int32_t& label : readout_labels) {
+        label = static_cast<int32_t>(data_rng.below(classes));
+        labels_as_float.values.push_back(static_cast<float>(label));
+      }
+      step_labels.push_back(readout_labels.data());
+    }
+    file.tensors.push_back(std::move(labels_as_float));
+
+    network.forward(std::span<const std::vector<const Tensor<float>*>>(steps), Mode::kTrain, &dropout_rng);
+    const LossAndCorrect loss = network.loss(step_labels);
+    // The trainer's update: each range as soon as backward has finished it.
+    network.backward([&](int64_t begin, int64_t end) { sgd.step(params.values(), params.grads(), begin, end); });
+
+    for (size_t n = 0; n < graph.nodes.size(); ++n) {
+      const Node& node = graph.nodes[n];
+      if (node.op != OpKind::kDropout || node.dropout == 0) continue;  // p = 0 is the identity: no mask
+      for (int step = 0; step < graph.steps; ++step) {
+        if (!schedule.computed[step][n]) continue;
+        const Tensor<float>& mask = network.dropout_mask(step, node.name);
+        file.tensors.push_back({fmt::format("mask.{}.{}.{}", k, node.name, step), mask.shape, mask.values});
+      }
+    }
+    if (k == 0) {
+      for (int r = 0; r < network.readout_count(); ++r)
+        file.tensors.push_back({fmt::format("fbnet.logits.{}", r), network.logits(r).shape, network.logits(r).values});
+      file.metadata["loss"] = fmt::format("{:.17g}", loss.loss_sum / static_cast<double>(settings.batch));
+      for (size_t i = 0; i < params.infos().size(); ++i)
+        file.tensors.push_back({"fbnet.grad." + params.infos()[i].name, params.infos()[i].shape, copy_of(params.grads_of(int(i)))});
+    }
+    for (size_t i = 0; i < params.infos().size(); ++i)
+      file.tensors.push_back({fmt::format("fbnet.after.{}.{}", k + 1, params.infos()[i].name), params.infos()[i].shape,
+                              copy_of(params.values_of(int(i)))});
+  }
+  write_safetensors(settings.out, file);
+  return 0;
+}
+
+// Parses "--flag value" pairs; throws fbnet::Error naming the flag.
+CaseSettings parse_arguments(int argc, char** argv) {
+  CaseSettings settings;
+  auto number = [](const std::string& flag, const std::string& text, double min) {
+    size_t used = 0;
+    double value = 0;
+    try {
+      value = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    FBNET_CHECK(used == text.size() && used > 0 && value >= min, "{}: expected a number of at least {}, got '{}'", flag,
+                min, text);
+    return value;
+  };
+  auto whole = [&](const std::string& flag, const std::string& text, int64_t min) {
+    const double value = number(flag, text, static_cast<double>(min));
+    FBNET_CHECK(value == static_cast<double>(static_cast<int64_t>(value)) && value <= 1e6,
+                "{}: expected a whole number in {}..1000000, got '{}'", flag, min, text);
+    return static_cast<int64_t>(value);
+  };
+  for (int i = 1; i < argc; i += 2) {
+    const std::string flag = argv[i];
+    FBNET_CHECK(i + 1 < argc, "{} needs a value", flag);
+    const std::string value = argv[i + 1];
+    if (flag == "--graph") {
+      settings.graph_path = value;
+    } else if (flag == "--out") {
+      settings.out = value;
+    } else if (flag == "--frozen") {
+      for (size_t begin = 0; begin <= value.size();) {
+        const size_t end = std::min(value.find(',', begin), value.size());
+        if (end > begin) settings.frozen.push_back(value.substr(begin, end - begin));
+        begin = end + 1;
+      }
+    } else if (flag == "--learning-rate") {
+      settings.learning_rate = number(flag, value, 0);
+    } else if (flag == "--momentum") {
+      settings.momentum = number(flag, value, 0);
+    } else if (flag == "--batches") {
+      settings.batches = static_cast<int>(whole(flag, value, 1));
+    } else if (flag == "--batch") {
+      settings.batch = whole(flag, value, 1);
+    } else if (flag == "--seed") {
+      settings.seed = static_cast<uint64_t>(whole(flag, value, 0));
+    } else {
+      fail("unknown flag '{}'", flag);
+    }
+  }
+  FBNET_CHECK(!settings.graph_path.empty() && !settings.out.empty(), "--graph and --out are required");
+  return settings;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse_arguments(argc, argv));
+  } catch (const fbnet::Error& error) {
+    std::fprintf(stderr, "fbnet_graph_case: %s\n%s", error.what(), kUsage);
+    return 2;
+  }
+}

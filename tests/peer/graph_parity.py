@@ -1,0 +1,424 @@
+#!/usr/bin/python3
+"""Parity of fbnet with PyTorch on identical weights and batches, for any graph.
+
+Each case is a graph in fbnet's JSON (src/model/graph_json.hpp): the report's
+FF and FB nets and FB unrolled over 4 steps as `fbnet info --graph-json`
+describes them (so the presets are never re-described here), and small graphs
+written below: several edges, add-combine with per-edge alphas, a readout at
+every step with zero first-step feedback, dropout on the input and between
+hidden layers, a lateral edge, an edge from the logits, frozen lower layers,
+and a second input node. tests/peer/graph_case.cpp (a real subprocess) trains
+the graph for four steps as trainer.cpp trains (updates applied inside
+backward as ranges become final, gradients never zeroed) and writes fbnet's
+initial weights, the batches, its dropout masks and its results. This script
+builds the PyTorch model from the graph JSON alone (GraphModel: an nn.Linear
+per linear node and per edge adapter under fbnet's parameter names, the
+schedule of src/model/graph.cpp), replays the steps with torch.optim.SGD
+(zero_grad, backward, step; frozen parameters left out), and checks per
+tensor, as max |a - b| / max |b|:
+  - the logits of every readout and the loss of the first batch, within 1e-4,
+  - every parameter gradient of the first batch, within 1e-4 (a frozen
+    parameter's must be exactly zero),
+  - every weight after the four steps, within 1e-4 of the weight's largest value,
+  - every step's update w_k - w_(k-1), within UPDATE_TOLERANCE of that
+    update's own largest value: an update can be wrong by 10% and still move
+    the weights by less than 1e-4 of their size (a frozen weight's update
+    must be exactly zero),
+and that every dropout mask holds only 0 and 1 / (1 - p), dropping about p.
+PyTorch runs in float32 (the peer) and float64 (the reference); both must agree.
+
+usage: /usr/bin/python3 tests/peer/graph_parity.py --peer-case build/tests/fbnet_graph_case --fbnet build/fbnet
+       [--verbose] [--case NAME]
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+TOLERANCE = 1e-4
+# An update lr * v is ~1e-4 of the weight it changes, and fbnet keeps weights
+# in float32, so w_k - w_(k-1) carries the rounding of both weights (~6e-8 of
+# |w| each): up to ~1e-3 of the update. Measured worst over the cases: 1.7e-4
+# against torch float32, 5.4e-4 against float64 (a feedback weight at lr 0.05).
+UPDATE_TOLERANCE = 2e-3
+
+
+# --- The cases. ---
+
+def node(name, op, inputs, shape, **attributes):
+    return {"name": name, "op": op, "inputs": inputs, "shape": shape, **attributes}
+
+
+def edge(name, source, target, combine, alpha):
+    return {"name": name, "source": source, "target": target, "adapter": "linear", "combine": combine, "alpha": alpha}
+
+
+def graph(nodes, edges, steps, readout="out", readout_steps="last-step", first_step_feedback="none"):
+    return {"nodes": nodes, "edges": edges, "readout": readout, "steps": steps, "readout_steps": readout_steps,
+            "first_step_feedback": first_step_feedback}
+
+
+# x [20] -> layers.0 -> h1 [16] -> layers.1 -> h2 [12] -> (dropout) -> layers.2 (out) [5]
+TWO_HIDDEN = [
+    node("x", "input", [], [20]),
+    node("layers.0", "linear", ["x"], [16]),
+    node("h1", "relu", ["layers.0"], [16]),
+    node("layers.1", "linear", ["h1"], [12]),
+    node("h2", "relu", ["layers.1"], [12]),
+    node("dropout", "dropout", ["h2"], [12], dropout=0.5),
+    node("layers.2", "linear", ["dropout"], [5], alias="out"),
+]
+# x [20] -> layers.0 -> h1 [16] -> (dropout) -> layers.1 (out) [5]
+ONE_HIDDEN = [
+    node("x", "input", [], [20]),
+    node("layers.0", "linear", ["x"], [16]),
+    node("h1", "relu", ["layers.0"], [16]),
+    node("dropout", "dropout", ["h1"], [16], dropout=0.3),
+    node("layers.1", "linear", ["dropout"], [5], alias="out"),
+]
+HAND_TRAINING = {"learning_rate": 0.05, "momentum": 0.9}
+
+# name: (how the graph is obtained, graph_case settings). A preset is the
+# `fbnet info` arguments of the report's net; anything else is the graph JSON.
+CASES = {
+    "ff": (["--model", "ff"], {"learning_rate": 0.02, "momentum": 0.7}),
+    "fb": (["--model", "fb"], {"learning_rate": 0.02, "momentum": 0.3}),
+    "fb 4 steps": (["--model", "fb", "--steps", "4"], {"learning_rate": 0.02, "momentum": 0.3}),
+    "h2->h1, h1->x": (graph(TWO_HIDDEN, [edge("feedback.0", "h2", "h1", "mix", 0.3),
+                                         edge("feedback.1", "h1", "x", "mix", 0.3)], steps=3), HAND_TRAINING),
+    # Two edges into x combine in order (add, then mix); one enters a Linear's output (pre-activation).
+    "add, per-edge alphas": (graph(TWO_HIDDEN, [edge("down.h1", "h2", "h1", "add", 0.2),
+                                                edge("down.x", "h2", "x", "add", 0.6),
+                                                edge("up.x", "h1", "x", "mix", 0.4),
+                                                edge("pre.h2", "h2", "layers.1", "add", 0.15)], steps=3), HAND_TRAINING),
+    "every-step, zero first": (graph(ONE_HIDDEN, [edge("feedback.0", "h1", "x", "mix", 0.5)], steps=4,
+                                     readout_steps="every-step", first_step_feedback="zero"), HAND_TRAINING),
+    "dropout in and between": (graph([
+        node("x", "input", [], [20]),
+        node("x.dropout", "dropout", ["x"], [20], dropout=0.2),
+        node("layers.0", "linear", ["x.dropout"], [16]),
+        node("h1", "relu", ["layers.0"], [16]),
+        node("h1.dropout", "dropout", ["h1"], [16], dropout=0.3),
+        node("layers.1", "linear", ["h1.dropout"], [12]),
+        node("h2", "relu", ["layers.1"], [12]),
+        node("h2.dropout", "dropout", ["h2"], [12], dropout=0.5),
+        node("layers.2", "linear", ["h2.dropout"], [5], alias="out"),
+    ], [edge("feedback.0", "h2", "h1", "mix", 0.3), edge("feedback.1", "h1", "x", "mix", 0.3)], steps=3), HAND_TRAINING),
+    "lateral h1->h1": (graph(ONE_HIDDEN, [edge("lateral", "h1", "h1", "mix", 0.4),
+                                          edge("feedback.0", "h1", "x", "add", 0.2)], steps=3), HAND_TRAINING),
+    # The edge's source named by the readout's alias.
+    "logits -> h1": (graph(TWO_HIDDEN, [edge("from_logits", "out", "h1", "add", 0.1),
+                                        edge("feedback.0", "h2", "h1", "mix", 0.3)], steps=3), HAND_TRAINING),
+    # Experiment 2's shape: the feedforward layers below the readout keep their weights.
+    "frozen lower layers": (graph(TWO_HIDDEN, [edge("feedback.0", "h2", "x", "mix", 0.5),
+                                               edge("feedback.1", "h1", "x", "mix", 0.25)], steps=4,
+                                  readout_steps="every-step", first_step_feedback="zero"),
+                            {**HAND_TRAINING, "frozen": "layers.0,layers.1"}),
+    # A second input node read only through an edge, at steps 0..S-2.
+    "cue input": (graph([
+        node("x", "input", [], [20]),
+        node("cue", "input", [], [4]),
+        node("layers.0", "linear", ["x"], [16]),
+        node("h1", "relu", ["layers.0"], [16]),
+        node("layers.1", "linear", ["h1"], [5], alias="out"),
+    ], [edge("from_cue", "cue", "h1", "add", 0.5), edge("feedback.0", "h1", "x", "mix", 0.3)], steps=3), HAND_TRAINING),
+}
+
+
+# --- fbnet's graph in PyTorch. ---
+
+class Schedule:
+    """What runs at which step: src/model/graph.cpp schedule_of, step by step."""
+
+    def __init__(self, graph, index):
+        nodes, steps = graph["nodes"], graph["steps"]
+        if graph["readout_steps"] not in ("last-step", "every-step"):
+            raise ValueError(f"readout_steps {graph['readout_steps']!r}")
+        if graph["first_step_feedback"] not in ("none", "zero"):
+            raise ValueError(f"first_step_feedback {graph['first_step_feedback']!r}")
+
+        def ancestors(roots):  # nodes the roots' values depend on at the same step, roots included
+            needed = [False] * len(nodes)
+            for root in roots:
+                needed[root] = True
+            for n in reversed(range(len(nodes))):
+                if needed[n]:
+                    for name in nodes[n]["inputs"]:
+                        needed[index[name]] = True
+            return needed
+
+        for_readout = ancestors([index[graph["readout"]]])
+        # The next step needs the sources' values, so every step but the last computes them.
+        for_edges = ancestors([index[e["source"]] for e in graph["edges"]])
+        self.readout_steps, self.computed = [], []
+        for step in range(steps):
+            is_readout = graph["readout_steps"] == "every-step" or step == steps - 1
+            if is_readout:
+                self.readout_steps.append(step)
+            self.computed.append([(is_readout and for_readout[n]) or (step + 1 < steps and for_edges[n])
+                                  for n in range(len(nodes))])
+        self.edges_into = [[e for e in graph["edges"] if index[e["target"]] == n] for n in range(len(nodes))]
+        self.first_step_zero = graph["first_step_feedback"] == "zero"
+
+    def combines_at(self, step, n):
+        """Whether edges combine into node n at `step`: a signal from step > 0, a zero one at step 0 under "zero"."""
+        return bool(self.edges_into[n]) and self.computed[step][n] and (step > 0 or self.first_step_zero)
+
+
+class GraphModel(torch.nn.Module):
+    """fbnet's graph semantics (src/model/graph.hpp, network.hpp), from its JSON only.
+
+    Per step t, each node n the schedule computes, in order:
+      v_n(t) = input | linear(u_in(t)) | relu(u_in(t)) | u_in(t) * mask_n(t)
+      u_n(t) = v_n(t), then for each edge e into n, in declaration order,
+      u_n   <- keep_e u_n + alpha_e (W_e v_source(t-1) + b_e)   (fb = 0 at t = 0),
+    keep_e = 1 - alpha_e (mix) or 1 (add). Consumers read u, edges send v, and
+    the logits are v of the readout node at each readout step.
+    """
+
+    def __init__(self, graph):
+        super().__init__()
+        self._graph = graph
+        nodes = graph["nodes"]
+        self._index = {}
+        for n, entry in enumerate(nodes):
+            self._index[entry["name"]] = n
+            if "alias" in entry:
+                self._index[entry["alias"]] = n
+        self._schedule = Schedule(graph, self._index)
+        self._linear_of = {}  # parameter prefix -> nn.Linear
+        for entry in nodes:
+            if entry["op"] not in ("input", "linear", "relu", "dropout"):
+                raise ValueError(f"node {entry['name']!r}: unknown op {entry['op']!r}")
+            if entry["op"] == "linear":
+                self._add_linear(entry["name"], self._size(entry["inputs"][0]), self._size(entry["name"]))
+        for e in graph["edges"]:
+            if e["adapter"] != "linear" or e["combine"] not in ("mix", "add"):
+                raise ValueError(f"edge {e['name']!r}: adapter {e['adapter']!r}, combine {e['combine']!r}")
+            self._add_linear(e["name"], self._size(e["source"]), self._size(e["target"]))
+
+    def _size(self, name):
+        (size,) = self._graph["nodes"][self._index[name]]["shape"]  # Linear maps vectors
+        return size
+
+    def _add_linear(self, name, in_size, out_size):
+        """nn.Linear registered under the dotted name, so its parameters are NAME.weight and NAME.bias."""
+        *path, last = name.split(".")
+        parent = self
+        for part in path:
+            if not hasattr(parent, part):
+                parent.add_module(part, torch.nn.Module())
+            parent = getattr(parent, part)
+            if not isinstance(parent, torch.nn.Module):
+                raise ValueError(f"{name!r} collides with an attribute of torch.nn.Module")
+        parent.add_module(last, torch.nn.Linear(in_size, out_size))
+        self._linear_of[name] = getattr(parent, last)
+
+    def forward(self, inputs, masks):
+        """inputs: input node name -> [S, B, size]; masks: (dropout node, step) -> [B, size].
+        Returns the logits [B, classes] of each readout step."""
+        nodes, schedule = self._graph["nodes"], self._schedule
+        value = [{} for _ in range(self._graph["steps"])]     # v: what edges send
+        consumed = [{} for _ in range(self._graph["steps"])]  # u: what consumers read
+        for step in range(self._graph["steps"]):
+            for n, entry in enumerate(nodes):
+                if not schedule.computed[step][n]:
+                    continue
+                op, name = entry["op"], entry["name"]
+                if op == "input":
+                    v = inputs[name][step]
+                else:
+                    x = consumed[step][self._index[entry["inputs"][0]]]
+                    if op == "linear":
+                        v = self._linear_of[name](x)
+                    elif op == "relu":
+                        v = F.relu(x)
+                    else:  # dropout: fbnet's mask already holds 0 or 1 / (1 - p), torch.nn.Dropout's scaling
+                        v = x * masks[(name, step)] if entry["dropout"] > 0 else x
+                u = v
+                if schedule.combines_at(step, n):
+                    for e in schedule.edges_into[n]:
+                        keep = 1 - e["alpha"] if e["combine"] == "mix" else 1
+                        u = keep * u
+                        if step > 0:
+                            u = u + e["alpha"] * self._linear_of[e["name"]](value[step - 1][self._index[e["source"]]])
+                value[step][n], consumed[step][n] = v, u
+        readout = self._index[self._graph["readout"]]
+        return [value[step][readout] for step in schedule.readout_steps]
+
+
+# --- Running a case. ---
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (header_size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + header_size])
+    metadata = header.pop("__metadata__", {})
+    base = 8 + header_size
+    tensors = {}
+    for name, entry in header.items():
+        assert entry["dtype"] == "F32", name
+        begin, end = entry["data_offsets"]
+        tensors[name] = np.frombuffer(data[base + begin:base + end], dtype="<f4").reshape(entry["shape"])
+    return tensors, metadata
+
+
+def relative_error(ours, theirs):
+    theirs = theirs.detach().double().numpy()
+    return float(np.max(np.abs(ours.astype(np.float64) - theirs)) / max(np.max(np.abs(theirs)), 1e-30))
+
+
+def graph_of_case(fbnet, source):
+    """The case's graph JSON: a preset as `fbnet info --graph-json` describes it, or the hand-written one."""
+    if isinstance(source, dict):
+        return source
+    info = [fbnet, "info", *source, "--dataset", "emnist-letters", "--graph-json"]
+    return json.loads(subprocess.run(info, check=True, capture_output=True, text=True).stdout)
+
+
+def run_graph_case(peer_case, graph, settings, folder):
+    graph_path, out = os.path.join(folder, "graph.json"), os.path.join(folder, "case.safetensors")
+    with open(graph_path, "w") as f:
+        json.dump(graph, f)
+    flags = [item for key, value in settings.items() for item in (f"--{key.replace('_', '-')}", str(value))]
+    subprocess.run([peer_case, "--graph", graph_path, *flags, "--out", out], check=True)
+    return read_safetensors(out)
+
+
+def mask_key(tensor_name):
+    """"mask.K.NODE.STEP" -> (K, NODE, STEP); node names may hold dots."""
+    batch, rest = tensor_name[len("mask."):].split(".", 1)
+    node_name, step = rest.rsplit(".", 1)
+    return int(batch), node_name, int(step)
+
+
+def check_masks(case, graph, tensors, rows):
+    """Each mask holds only 0 and 1 / (1 - p) and drops p of the units, within 5 standard deviations."""
+    for entry in graph["nodes"]:
+        if entry["op"] != "dropout" or entry["dropout"] == 0:
+            continue
+        p = entry["dropout"]
+        masks = np.stack([tensors[name] for name in tensors
+                          if name.startswith("mask.") and mask_key(name)[1] == entry["name"]])
+        kept = np.float32(1 / (1 - p))
+        bad_values = np.count_nonzero((masks != 0) & (masks != kept))
+        dropped = np.count_nonzero(masks == 0) / masks.size
+        deviation = abs(dropped - p) / math.sqrt(p * (1 - p) / masks.size)
+        rows.append((case, "", f"masks of {entry['name']}: values not 0 or 1/(1-p)", float(bad_values), 0.0))
+        rows.append((case, "", f"masks of {entry['name']}: dropped {dropped:.3f} vs p, in std devs", deviation, 5.0))
+
+
+def check_case(case, graph, tensors, meta, dtype, rows):
+    model = GraphModel(graph).to(dtype)
+    names = [n[len("initial."):] for n in tensors if n.startswith("initial.")]
+    params = dict(model.named_parameters())
+    if sorted(params) != sorted(names):
+        raise AssertionError(f"{case}: fbnet's parameters {sorted(names)} are not the model's {sorted(params)}")
+    frozen_nodes = [n for n in meta["frozen"].split(",") if n]
+    frozen = {n for n in names if n.rsplit(".", 1)[0] in frozen_nodes}
+    with torch.no_grad():
+        for n, p in params.items():
+            p.copy_(torch.tensor(tensors["initial." + n]))
+            p.requires_grad_(n not in frozen)
+    optimizer = torch.optim.SGD([params[n] for n in names if n not in frozen], lr=float(meta["learning_rate"]),
+                                momentum=float(meta["momentum"]))
+    batches = int(meta["batches"])
+    inputs_of = [e["name"] for e in graph["nodes"] if e["op"] == "input"]
+    worst_update = {n: (-1.0, 0) for n in names}  # (relative error, step)
+    for k in range(batches):
+        inputs = {n: torch.tensor(tensors[f"input.{k}.{n}"], dtype=dtype) for n in inputs_of}
+        masks = {mask_key(name)[1:]: torch.tensor(tensors[name], dtype=dtype)
+                 for name in tensors if name.startswith("mask.") and mask_key(name)[0] == k}
+        labels = torch.tensor(tensors[f"labels.{k}"].astype(np.int64))
+        before = {n: p.detach().double().clone() for n, p in params.items()}
+        optimizer.zero_grad()
+        logits = model(inputs, masks)
+        # Mean NLL over the batch, then over readout steps.
+        loss = torch.stack([F.nll_loss(F.log_softmax(step_logits, dim=1), labels[r])
+                            for r, step_logits in enumerate(logits)]).mean()
+        loss.backward()
+        if k == 0:
+            for r, step_logits in enumerate(logits):
+                rows.append((case, dtype, f"logits of readout {r}", relative_error(tensors[f"fbnet.logits.{r}"], step_logits),
+                             TOLERANCE))
+            rows.append((case, dtype, "loss", relative_error(np.array([float(meta["loss"])]), loss.reshape(1)), TOLERANCE))
+            for n in names:
+                grad = params[n].grad if params[n].grad is not None else torch.zeros_like(params[n])
+                rows.append((case, dtype, f"grad {n}{' (frozen)' if n in frozen else ''}",
+                             relative_error(tensors["fbnet.grad." + n], grad), TOLERANCE))
+        optimizer.step()
+        for n in names:
+            ours_before = tensors[f"initial.{n}"] if k == 0 else tensors[f"fbnet.after.{k}.{n}"]
+            ours = tensors[f"fbnet.after.{k + 1}.{n}"].astype(np.float64) - ours_before.astype(np.float64)
+            error = relative_error(ours, params[n].detach().double() - before[n])
+            if not math.isnan(worst_update[n][0]) and not error <= worst_update[n][0]:  # a NaN is the worst
+                worst_update[n] = (error, k + 1)
+    for n in names:
+        rows.append((case, dtype, f"after {batches} steps {n}",
+                     relative_error(tensors[f"fbnet.after.{batches}.{n}"], params[n]), TOLERANCE))
+    for n, (error, step) in worst_update.items():
+        rows.append((case, dtype, f"update {n}{' (frozen)' if n in frozen else ''} (worst: step {step})", error,
+                     UPDATE_TOLERANCE))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--peer-case", required=True, help="path of the fbnet_graph_case binary")
+    parser.add_argument("--fbnet", required=True, help="path of the fbnet binary (for the presets' graphs)")
+    parser.add_argument("--case", action="append", choices=list(CASES), help="run only this case (repeatable)")
+    parser.add_argument("--verbose", action="store_true", help="print every check, not only the failed ones")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    rows = []
+    for case in args.case or CASES:
+        source, settings = CASES[case]
+        graph = graph_of_case(args.fbnet, source)
+        with tempfile.TemporaryDirectory() as folder:
+            tensors, meta = run_graph_case(args.peer_case, graph, settings, folder)
+        ran = json.loads(meta["graph"])  # the graph fbnet ran, as it wrote it back
+        check_masks(case, ran, tensors, rows)
+        for dtype in (torch.float32, torch.float64):
+            check_case(case, ran, tensors, meta, dtype, rows)
+
+    def torch_name(dtype):
+        return str(dtype).replace("torch.", "")
+
+    width = max(len(case) for case, *_ in rows)
+    failed = [row for row in rows if not row[3] <= row[4]]  # a NaN fails
+    shown = rows if args.verbose else failed
+    if shown:
+        print(f"{'case':<{width}} {'torch':<8} {'quantity':<56} relative error (tolerance)")
+    for case, dtype, what, error, tolerance in shown:
+        print(f"{case:<{width}} {torch_name(dtype):<8} {what:<56} {error:.3e} ({tolerance:g})"
+              f"{'  FAIL' if not error <= tolerance else ''}")
+    print(f"\nworst relative error per case: logits, loss, gradients and weights (tolerance {TOLERANCE:g}); "
+          f"updates (tolerance {UPDATE_TOLERANCE:g})")
+    for case in dict.fromkeys(row[0] for row in rows):
+        for dtype in (torch.float32, torch.float64):
+            cells = []
+            for is_update in (False, True):
+                # NaN sorts as the worst.
+                error, what = max(((e, w) for c, d, w, e, _ in rows
+                                   if c == case and d == dtype and w.startswith("update") == is_update),
+                                  key=lambda row: math.inf if math.isnan(row[0]) else row[0])
+                cells.append(f"{error:.3e} ({what})")
+            print(f"{case:<{width}} {torch_name(dtype):<8} {cells[0]:<48} {cells[1]}")
+    for kind, is_update in (("updates", True), ("logits, loss, gradients and weights", False)):
+        for dtype in (torch.float32, torch.float64):
+            worst = max(error for _, d, what, error, _ in rows if d == dtype and what.startswith("update") == is_update)
+            print(f"worst error of the {kind} against torch {torch_name(dtype)}: {worst:.3e}")
+    print(f"{len(rows) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
