@@ -65,10 +65,10 @@ template <class Model>
 std::pair<double, double> train_epoch(Model& model, SgdMomentum<float>& optimizer, const SequenceConfig& config,
                                       const SequenceSet& train, int epoch, Progress& progress,
                                       const std::string& folder) {
-  Rng shuffle_rng(config.seed, kShuffleStream, epoch);
-  Rng dropout_rng(config.seed, kDropoutStream, epoch);
+  Rng shuffle_rng(config.training.seed, kShuffleStream, epoch);
+  Rng dropout_rng(config.training.seed, kDropoutStream, epoch);
   const std::vector<int64_t> order = random_permutation(train.count(), shuffle_rng);
-  const int64_t batches = (train.count() + config.batch_size - 1) / config.batch_size;
+  const int64_t batches = (train.count() + config.training.batch_size - 1) / config.training.batch_size;
   std::vector<Tensor<float>> images;
   std::vector<std::vector<int32_t>> labels;
   std::vector<const Tensor<float>*> inputs(config.length);
@@ -78,8 +78,8 @@ std::pair<double, double> train_epoch(Model& model, SgdMomentum<float>& optimize
   const auto start = Clock::now();
   auto& parameters = model.parameters();
   for (int64_t b = 0; b < batches; ++b) {
-    const int64_t begin = b * config.batch_size;
-    const int64_t batch = std::min(config.batch_size, train.count() - begin);
+    const int64_t begin = b * config.training.batch_size;
+    const int64_t batch = std::min(config.training.batch_size, train.count() - begin);
     gather_sequence_batch(train, order, begin, batch, images, labels);
     for (int p = 0; p < config.length; ++p) {
       inputs[p] = &images[p];
@@ -100,8 +100,8 @@ std::pair<double, double> train_epoch(Model& model, SgdMomentum<float>& optimize
     correct += result.correct;
     seen += batch;
     const double rate = seen / std::max(seconds_since(start), 1e-9);
-    const double remaining = (config.epochs - epoch) * train.count() + (train.count() - seen);
-    progress.batch(epoch, config.epochs, b + 1, batches, loss_sum / seen, 100.0 * correct / (seen * config.length), rate,
+    const double remaining = (config.training.epochs - epoch) * train.count() + (train.count() - seen);
+    progress.batch(epoch, config.training.epochs, b + 1, batches, loss_sum / seen, 100.0 * correct / (seen * config.length), rate,
                    remaining / rate);
   }
   const std::string bad_parameter = parameters.first_non_finite();
@@ -126,19 +126,19 @@ template <class Model>
 nlohmann::ordered_json train_and_evaluate(Model& model, const SequenceConfig& config, const SequenceData& data,
                                           const std::string& folder,
                                           const std::function<void(int epoch)>& save_model) {
-  SgdMomentum<float> optimizer(config.learning_rate, config.momentum, model.parameters().values().size(),
-                               config.gradient_accumulation);
-  Progress progress(config.progress, "sequences " + net_name(config.net));
+  SgdMomentum<float> optimizer(config.training.learning_rate, config.training.momentum, model.parameters().values().size(),
+                               config.training.gradient_accumulation);
+  Progress progress(config.output.progress, "sequences " + net_name(config.net));
   std::vector<nlohmann::ordered_json> epochs;
   nlohmann::ordered_json conditions;
   const auto run_start = Clock::now();
-  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+  for (int epoch = 1; epoch <= config.training.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     const auto [train_loss, train_accuracy] = train_epoch(model, optimizer, config, data.train, epoch, progress, folder);
     const double train_seconds = seconds_since(epoch_start);
     nlohmann::ordered_json positions;
     for (const SequenceSet* set : measured_sets(data)) {
-      const PositionResult result = evaluate_positions(model, *set, config.eval_batch_size);
+      const PositionResult result = evaluate_positions(model, *set, config.training.eval_batch_size);
       positions[set->name] = result.accuracy;
       conditions[set->name][net_name(config.net)] = position_json(result);
     }
@@ -157,7 +157,7 @@ nlohmann::ordered_json train_and_evaluate(Model& model, const SequenceConfig& co
     write_metrics(folder, epochs);
     save_model(epoch);
     progress.line(fmt::format("sequences {} epoch {:>2}/{}  loss {:.4f}  train {:.2f}%  normal test {:.2f}%  {:.2f}s/epoch  [{}]",
-                              net_name(config.net), epoch, config.epochs, train_loss, train_accuracy,
+                              net_name(config.net), epoch, config.training.epochs, train_loss, train_accuracy,
                               record["normal_accuracy"].get<double>(), train_seconds,
                               format_duration(seconds_since(run_start))));
   }
@@ -167,7 +167,7 @@ nlohmann::ordered_json train_and_evaluate(Model& model, const SequenceConfig& co
 }  // namespace
 
 std::string default_sequence_folder(const SequenceConfig& config) {
-  return fmt::format("runs/sequences-{}-seed{}", net_name(config.net), config.seed);
+  return fmt::format("runs/sequences-{}-seed{}", net_name(config.net), config.training.seed);
 }
 
 Architecture sequence_feedback_architecture(const Architecture& ff, double feedback_alpha, int length,
@@ -229,8 +229,8 @@ PositionResult evaluate_ff_positions(Network<float>& ff, const SequenceSet& set,
 
 nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const SequenceData& data) {
   validate(config);
-  set_blas_threads(config.threads);
-  const std::string folder = config.out.empty() ? default_sequence_folder(config) : config.out;
+  set_blas_threads(config.training.threads);
+  const std::string folder = config.output.out.empty() ? default_sequence_folder(config) : config.output.out;
   std::error_code error;
   FBNET_CHECK(!fs::exists(path_in(folder, "results.json"), error),
               "--out: {} already holds a finished sequence run (results.json); choose another --out", folder);
@@ -255,12 +255,12 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
     const Architecture& ff_architecture = ff_checkpoint.architecture;
     FBNET_CHECK(ff_architecture.input_size == data.input_size && ff_architecture.classes == data.classes,
                 "--ff-model: {} takes {} inputs and {} classes, dataset '{}' has {} and {}", config.ff_model,
-                ff_architecture.input_size, ff_architecture.classes, config.dataset, data.input_size, data.classes);
+                ff_architecture.input_size, ff_architecture.classes, config.data.dataset, data.input_size, data.classes);
     Network<float> ff(ff_architecture);
     load_weights(ff_checkpoint, ff);
     Network<float> network(sequence_feedback_architecture(ff_architecture, config.feedback_alpha, config.length,
                                                           config.ff_model));
-    network.initialize(config.seed);  // the feedback edge; the layers are overwritten next
+    network.initialize(config.training.seed);  // the feedback edge; the layers are overwritten next
     load_weights(ff_checkpoint, network, "layers.");
     for (int layer = 0; layer < network.architecture().layer_count(); ++layer) network.set_layer_frozen(layer, true);
     parameters = network.architecture().parameter_count();
@@ -270,10 +270,10 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
       save_checkpoint(path_in(folder, "model.safetensors"), network, nullptr, epoch, settings);
     });
     for (const SequenceSet* set : measured_sets(data))
-      conditions[set->name]["ff"] = position_json(evaluate_ff_positions(ff, *set, config.eval_batch_size));
+      conditions[set->name]["ff"] = position_json(evaluate_ff_positions(ff, *set, config.training.eval_batch_size));
   } else {
     LstmClassifier<float> lstm(data.input_size, config.lstm_hidden, data.classes, config.length);
-    lstm.initialize(config.seed);
+    lstm.initialize(config.training.seed);
     parameters = trained = static_cast<int64_t>(lstm.parameters().values().size());
     write_description({{"lstm_hidden", config.lstm_hidden}, {"input_size", data.input_size},
                        {"classes", data.classes}, {"steps", config.length}});
@@ -282,7 +282,7 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
     });
   }
   nlohmann::ordered_json results = {{"net", net_name(config.net)},
-                                    {"seed", config.seed},
+                                    {"seed", config.training.seed},
                                     {"parameters", parameters},
                                     {"trained_parameters", trained},
                                     {"conditions", conditions},

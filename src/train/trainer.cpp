@@ -58,19 +58,19 @@ void check_same_run(const Checkpoint& checkpoint, const nlohmann::json& config) 
 }  // namespace
 
 std::string default_run_folder(const RunConfig& config) {
-  return fmt::format("runs/{}-seed{}", model_name(config.model), config.seed);
+  return fmt::format("runs/{}-seed{}", model_name(config.model), config.training.seed);
 }
 
 RunResult train_run(const RunConfig& config, const PreparedData& data, bool resume) {
   validate(config);
-  set_blas_threads(config.threads);
-  const std::string folder = config.out.empty() ? default_run_folder(config) : config.out;
+  set_blas_threads(config.training.threads);
+  const std::string folder = config.output.out.empty() ? default_run_folder(config) : config.output.out;
   const std::string checkpoint_path = path_in(folder, "checkpoint.safetensors");
   const nlohmann::json config_json = config_to_json(config);
 
   Network<float> network(architecture_from(config, data.input_size, data.classes));
-  SgdMomentum<float> optimizer(config.learning_rate, config.momentum, network.parameters().values().size(),
-                               config.gradient_accumulation);
+  SgdMomentum<float> optimizer(config.training.learning_rate, config.training.momentum, network.parameters().values().size(),
+                               config.training.gradient_accumulation);
   RunResult result;
   result.folder = folder;
   result.parameters = network.architecture().parameter_count();
@@ -93,7 +93,7 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
   } else {
     FBNET_CHECK(!fs::exists(checkpoint_path, error),
                 "--out: {} already holds a run; pass --resume to continue it, or choose another --out", folder);
-    network.initialize(config.seed);
+    network.initialize(config.training.seed);
   }
   fs::create_directories(folder, error);
   FBNET_CHECK(!error, "--out: cannot create run folder {}: {}", folder, error.message());
@@ -103,30 +103,30 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
                                                   {"environment", environment_description()}};
   write_file_atomic(path_in(folder, "config.json"), run_description.dump(2) + "\n");
 
-  Progress progress(config.progress, model_name(config.model));
-  if (first_epoch > config.epochs)
+  Progress progress(config.output.progress, model_name(config.model));
+  if (first_epoch > config.training.epochs)
     progress.line(fmt::format("{}: already trained for {} epochs", folder, first_epoch - 1));
 
   const int steps = network.architecture().steps;
   const int64_t train_count = data.train.count();
-  const int64_t batches = (train_count + config.batch_size - 1) / config.batch_size;
+  const int64_t batches = (train_count + config.training.batch_size - 1) / config.training.batch_size;
   Tensor<float> images;
   std::vector<int32_t> labels;
   std::vector<const Tensor<float>*> step_inputs(steps, &images);
   std::vector<const int32_t*> step_labels(network.readout_count());
   const auto run_start = Clock::now();
-  for (int epoch = first_epoch; epoch <= config.epochs; ++epoch) {
+  for (int epoch = first_epoch; epoch <= config.training.epochs; ++epoch) {
     // Each epoch draws from its own streams, so a resumed run repeats exactly.
-    Rng shuffle_rng(config.seed, kShuffleStream, epoch);
-    Rng dropout_rng(config.seed, kDropoutStream, epoch);
+    Rng shuffle_rng(config.training.seed, kShuffleStream, epoch);
+    Rng dropout_rng(config.training.seed, kDropoutStream, epoch);
     const std::vector<int64_t> order = random_permutation(train_count, shuffle_rng);
     double loss_sum = 0;
     int64_t correct = 0;
     int64_t seen = 0;
     const auto epoch_start = Clock::now();
     for (int64_t b = 0; b < batches; ++b) {
-      const int64_t begin = b * config.batch_size;
-      const int64_t batch = std::min(config.batch_size, train_count - begin);
+      const int64_t begin = b * config.training.batch_size;
+      const int64_t batch = std::min(config.training.batch_size, train_count - begin);
       gather_batch(data.train, order, begin, batch, images, labels);
       network.forward(step_inputs, Mode::kTrain, &dropout_rng);
       std::fill(step_labels.begin(), step_labels.end(), labels.data());
@@ -143,8 +143,8 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
       seen += batch;
       const double elapsed = seconds_since(epoch_start);
       const double rate = seen / std::max(elapsed, 1e-9);
-      const double remaining = (config.epochs - epoch) * train_count + (train_count - seen);
-      progress.batch(epoch, config.epochs, b + 1, batches, loss_sum / seen, 100.0 * correct / (seen * network.readout_count()),
+      const double remaining = (config.training.epochs - epoch) * train_count + (train_count - seen);
+      progress.batch(epoch, config.training.epochs, b + 1, batches, loss_sum / seen, 100.0 * correct / (seen * network.readout_count()),
                      rate, remaining / rate);
     }
     const double train_seconds = seconds_since(epoch_start);
@@ -154,9 +154,9 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
                 "training diverged: {} holds NaN or Inf after epoch {}, batch {}; {}", bad_parameter, epoch, batches,
                 what_is_kept(folder, epoch, "checkpoint"));
     const auto eval_start = Clock::now();
-    const EvalResult validation = evaluate(network, data.validation, config.eval_batch_size);
-    const EvalResult test = evaluate(network, data.test, config.eval_batch_size);
-    const EvalResult noisy = evaluate(network, data.noisy_test, config.eval_batch_size);
+    const EvalResult validation = evaluate(network, data.validation, config.training.eval_batch_size);
+    const EvalResult test = evaluate(network, data.test, config.training.eval_batch_size);
+    const EvalResult noisy = evaluate(network, data.noisy_test, config.training.eval_batch_size);
 
     nlohmann::ordered_json record;
     record["epoch"] = epoch;
@@ -177,8 +177,8 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
     save_checkpoint(path_in(folder, "model.safetensors"), network, nullptr, epoch, config_json);
     save_checkpoint(checkpoint_path, network, &optimizer, epoch, config_json);
     progress.line(fmt::format("{} epoch {:>2}/{}  loss {:.4f}  val {:.2f}%  test {:.2f}%  noisy(s={}) {:.2f}%  {:.2f}s/epoch  [{}]",
-                              model_name(config.model), epoch, config.epochs, loss_sum / train_count, validation.accuracy,
-                              test.accuracy, config.noise_scale, noisy.accuracy, train_seconds,
+                              model_name(config.model), epoch, config.training.epochs, loss_sum / train_count, validation.accuracy,
+                              test.accuracy, config.data.noise_scale, noisy.accuracy, train_seconds,
                               format_duration(seconds_since(run_start))));
   }
   return result;

@@ -34,13 +34,13 @@ int run(const SettingList& settings, const std::string& out) {
   const RunConfig config = resolve_config(settings);
   Network<float> network(architecture_from(config, 784, 26));
   network.initialize(2024);
-  SgdMomentum<float> sgd(config.learning_rate, config.momentum, network.parameters().values().size());
+  SgdMomentum<float> sgd(config.training.learning_rate, config.training.momentum, network.parameters().values().size());
   auto& params = network.parameters();
 
   SafetensorsFile file;
   file.metadata = {{"model", model_name(config.model)},
-                   {"learning_rate", fmt::format("{}", config.learning_rate)},
-                   {"momentum", fmt::format("{}", config.momentum)},
+                   {"learning_rate", fmt::format("{}", config.training.learning_rate)},
+                   {"momentum", fmt::format("{}", config.training.momentum)},
                    {"feedback_alpha", fmt::format("{}", config.feedback_alpha)},
                    {"steps", std::to_string(config.steps)},
                    {"dropout", fmt::format("{}", config.dropout)},

@@ -219,12 +219,12 @@ class SequenceTraining : public ::testing::Test {
     config.ff_model = dir.file("ff.safetensors");
     config.length = 3;
     config.noisy_positions = {3};
-    config.epochs = 2;
-    config.learning_rate = 0.05;
-    config.batch_size = 8;
-    config.threads = 1;
-    config.progress = ProgressMode::kNever;
-    config.out = dir.file("run");
+    config.training.epochs = 2;
+    config.training.learning_rate = 0.05;
+    config.training.batch_size = 8;
+    config.training.threads = 1;
+    config.output.progress = ProgressMode::kNever;
+    config.output.out = dir.file("run");
   }
 
   static Architecture ff_architecture() {
@@ -246,7 +246,7 @@ class SequenceTraining : public ::testing::Test {
 TEST_F(SequenceTraining, FrozenWeightsStayBitIdentical) {
   const nlohmann::ordered_json results = train_sequence_run(config, data);
 
-  const Checkpoint trained = read_checkpoint(path_in(config.out, "model.safetensors"));
+  const Checkpoint trained = read_checkpoint(path_in(config.output.out, "model.safetensors"));
   for (const char* name : {"layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"}) {
     const ParameterInfo& info = ff.parameters().info(name);
     const std::vector<float>& after = trained.file.find(name)->values;
@@ -255,7 +255,7 @@ TEST_F(SequenceTraining, FrozenWeightsStayBitIdentical) {
         << name << " changed";
   }
   Network<float> initial(sequence_feedback_architecture(ff_architecture(), config.feedback_alpha, 3, "test"));
-  initial.initialize(config.seed);
+  initial.initialize(config.training.seed);
   const ParameterInfo& feedback = initial.parameters().info("feedback.0.weight");
   const std::vector<float> initial_feedback(initial.parameters().values().begin() + feedback.offset,
                                             initial.parameters().values().begin() + feedback.offset + feedback.size());
@@ -278,7 +278,7 @@ TEST_F(SequenceTraining, NonFiniteLossStopsTheRunSayingNoEpochFinished) {
   ff.parameters().values()[ff.parameters().info("layers.1.bias").offset] = std::numeric_limits<float>::infinity();
   save_checkpoint(config.ff_model, ff, nullptr, 1, nlohmann::json::object());
   expect_error([&] { train_sequence_run(config, data); },
-               "nan at epoch 1, batch 1; no epoch finished, so " + config.out + " holds no model");  // -nan or nan
+               "nan at epoch 1, batch 1; no epoch finished, so " + config.output.out + " holds no model");  // -nan or nan
 }
 
 // The feedback weights' last update of an epoch overflows while every loss
@@ -289,19 +289,19 @@ TEST_F(SequenceTraining, NonFiniteLossStopsTheRunSayingNoEpochFinished) {
 // lr x v overflows float32's 3.4e38.
 TEST_F(SequenceTraining, WeightsThatOverflowUnderAFiniteLossStopTheRun) {
   for (float& v : data.images.train.images.values) v *= 1e6f;
-  config.batch_size = 64;
-  config.epochs = 6;
+  config.training.batch_size = 64;
+  config.training.epochs = 6;
 
-  config.learning_rate = 1e38;  // finite in float32; overflows at the first update
+  config.training.learning_rate = 1e38;  // finite in float32; overflows at the first update
   expect_error([&] { train_sequence_run(config, data); },
-               "feedback.0.weight holds NaN or Inf after epoch 1, batch 1; no epoch finished, so " + config.out +
+               "feedback.0.weight holds NaN or Inf after epoch 1, batch 1; no epoch finished, so " + config.output.out +
                    " holds no model");
 
   // At lr 3e34 the momentum buffer (0.9) has to build up over a few epochs
   // before lr x v overflows; the model of the last finished epoch is kept.
-  std::filesystem::remove_all(config.out);
-  config.learning_rate = 3e34;
-  config.momentum = 0.9;
+  std::filesystem::remove_all(config.output.out);
+  config.training.learning_rate = 3e34;
+  config.training.momentum = 0.9;
   try {
     train_sequence_run(config, data);
     ADD_FAILURE() << "no error";
@@ -314,8 +314,8 @@ TEST_F(SequenceTraining, WeightsThatOverflowUnderAFiniteLossStopTheRun) {
     const int diverged = std::stoi(match[1]), kept = std::stoi(match[2]);
     EXPECT_GE(diverged, 2);
     EXPECT_EQ(kept, diverged - 1);
-    EXPECT_EQ(match[3], config.out);
-    EXPECT_EQ(read_checkpoint(path_in(config.out, "model.safetensors")).epoch, kept);
+    EXPECT_EQ(match[3], config.output.out);
+    EXPECT_EQ(read_checkpoint(path_in(config.output.out, "model.safetensors")).epoch, kept);
   }
 }
 
