@@ -44,17 +44,18 @@ void add_eval_command(CLI::App& app) {
     load_weights(checkpoint, network);
     const bool noisy = state->split == "test" && config.data.noise_scale > 0;
     const LabeledImages& set = state->split == "validation" ? data.validation : noisy ? data.noisy_test : data.test;
-    const EvalResult result = evaluate(network, set, config.training.eval_batch_size);
+    ImageBatches batches(set, network.steps(), network.readout_count());
+    const Evaluation result = evaluate(network, batches, config.training.eval_batch_size);
     const double noise_scale = state->split == "test" ? config.data.noise_scale : 0.0;
     if (state->json) {
       const nlohmann::ordered_json line = {{"checkpoint", state->checkpoint_path}, {"epoch", checkpoint.epoch},
                                            {"dataset", config.data.dataset},         {"split", state->split},
                                            {"noise_scale", noise_scale},        {"count", result.count},
-                                           {"accuracy", result.accuracy},       {"loss", result.loss}};
+                                           {"accuracy", result.mean_accuracy()},       {"loss", result.loss}};
       fmt::print("{}\n", line.dump());
     } else {
       fmt::print("{} (epoch {}) on {} {}, noise scale {}: accuracy {:.2f}% ({} images), loss {:.4f}\n",
-                 state->checkpoint_path, checkpoint.epoch, config.data.dataset, state->split, noise_scale, result.accuracy,
+                 state->checkpoint_path, checkpoint.epoch, config.data.dataset, state->split, noise_scale, result.mean_accuracy(),
                  result.count, result.loss);
     }
   });

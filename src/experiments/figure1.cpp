@@ -98,9 +98,14 @@ void run_sequence_jobs(const Figure1Options& options, const std::vector<Sequence
     fs::create_directories(job.folder, error);
     FBNET_CHECK(!error, "--out: cannot create {}: {}", job.folder, error.message());
     std::vector<std::string> argv = {own_executable(), "sequence"};
-    for (const auto& [name, text] : options.settings) argv.insert(argv.end(), {"--" + name, text});
-    argv.insert(argv.end(), job.flags.begin(), job.flags.end());
-    argv.insert(argv.end(), {"--out", job.folder, "--progress", "never", "--threads", "1"});
+    if (fs::exists(path_in(job.folder, "checkpoint.safetensors"))) {
+      argv.insert(argv.end(), {"--resume", job.folder});  // an interrupted run continues where it stopped
+    } else {
+      for (const auto& [name, text] : options.settings) argv.insert(argv.end(), {"--" + name, text});
+      argv.insert(argv.end(), job.flags.begin(), job.flags.end());
+      argv.insert(argv.end(), {"--out", job.folder});
+    }
+    argv.insert(argv.end(), {"--progress", "never", "--threads", "1"});
     jobs.push_back({argv, path_in(job.folder, "log.txt"), ""});
     specs.push_back(&job);
   }

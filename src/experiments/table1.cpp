@@ -114,8 +114,10 @@ std::vector<std::vector<std::vector<double>>> noise_curves(const std::vector<Mod
       const Checkpoint checkpoint = read_checkpoint((fs::path(folder) / "model.safetensors").string());
       Network<float> network(checkpoint.architecture);
       load_weights(checkpoint, network);
-      for (size_t s = 0; s < std::size(kNoiseScales); ++s)
-        accuracy[m][s].push_back(evaluate(network, noisy_sets[s], shared.training.eval_batch_size).accuracy);
+      for (size_t s = 0; s < std::size(kNoiseScales); ++s) {
+        ImageBatches batches(noisy_sets[s], network.steps(), network.readout_count());
+        accuracy[m][s].push_back(evaluate(network, batches, shared.training.eval_batch_size).mean_accuracy());
+      }
     }
   return accuracy;
 }
