@@ -34,27 +34,28 @@ void add_eval_command(CLI::App& app) {
     for (auto& setting : state->flags.given()) settings.push_back(std::move(setting));
     const RunConfig config = resolve_config(settings);
     validate(config);
-    set_blas_threads(config.threads);
+    set_blas_threads(config.training.threads);
     const PreparedData data = prepare_data(config);
     FBNET_CHECK(data.classes == checkpoint.architecture.classes && data.input_size == checkpoint.architecture.input_size,
                 "{}: the network takes {} inputs and {} classes, dataset '{}' has {} and {}", state->checkpoint_path,
-                checkpoint.architecture.input_size, checkpoint.architecture.classes, config.dataset, data.input_size,
+                checkpoint.architecture.input_size, checkpoint.architecture.classes, config.data.dataset, data.input_size,
                 data.classes);
     Network<float> network(checkpoint.architecture);
     load_weights(checkpoint, network);
-    const bool noisy = state->split == "test" && config.noise_scale > 0;
+    const bool noisy = state->split == "test" && config.data.noise_scale > 0;
     const LabeledImages& set = state->split == "validation" ? data.validation : noisy ? data.noisy_test : data.test;
-    const EvalResult result = evaluate(network, set, config.eval_batch_size);
-    const double noise_scale = state->split == "test" ? config.noise_scale : 0.0;
+    ImageBatches batches(set, network.steps(), network.readout_count());
+    const Evaluation result = evaluate(network, batches, config.training.eval_batch_size);
+    const double noise_scale = state->split == "test" ? config.data.noise_scale : 0.0;
     if (state->json) {
       const nlohmann::ordered_json line = {{"checkpoint", state->checkpoint_path}, {"epoch", checkpoint.epoch},
-                                           {"dataset", config.dataset},         {"split", state->split},
+                                           {"dataset", config.data.dataset},         {"split", state->split},
                                            {"noise_scale", noise_scale},        {"count", result.count},
-                                           {"accuracy", result.accuracy},       {"loss", result.loss}};
+                                           {"accuracy", result.mean_accuracy()},       {"loss", result.loss}};
       fmt::print("{}\n", line.dump());
     } else {
       fmt::print("{} (epoch {}) on {} {}, noise scale {}: accuracy {:.2f}% ({} images), loss {:.4f}\n",
-                 state->checkpoint_path, checkpoint.epoch, config.dataset, state->split, noise_scale, result.accuracy,
+                 state->checkpoint_path, checkpoint.epoch, config.data.dataset, state->split, noise_scale, result.mean_accuracy(),
                  result.count, result.loss);
     }
   });

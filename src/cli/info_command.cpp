@@ -37,11 +37,11 @@ void add_info_command(CLI::App& app) {
       architecture = read_checkpoint(state->checkpoint_path).architecture;
       title = state->checkpoint_path;
     } else {
-      const RunConfig config = resolve_config(explicit_settings("", state->config_path, state->flags));
+      const RunConfig config = resolve_config(explicit_settings<RunConfig>("", state->config_path, state->flags));
       validate(config);
       // 28x28 images for every dataset fbnet knows.
-      architecture = architecture_from(config, 28 * 28, dataset_spec(config.dataset).classes);
-      title = fmt::format("model {} on {}", model_name(config.model), config.dataset);
+      architecture = architecture_from(config, 28 * 28, dataset_spec(config.data.dataset).classes);
+      title = fmt::format("model {} on {}", model_name(config.model), config.data.dataset);
     }
     architecture.validate();
     const Graph graph = graph_of(architecture);

@@ -13,6 +13,7 @@ namespace fbnet {
 void add_sequence_command(CLI::App& app) {
   struct State {
     std::string config_path;
+    std::string resume_folder;
     SettingFlags flags;
   };
   auto state = std::make_shared<State>();
@@ -20,17 +21,17 @@ void add_sequence_command(CLI::App& app) {
       "sequence", "experiment 2: train the feedback net (frozen FF weights) or an LSTM on image sequences and measure "
                   "accuracy per position on normal, noisy and random sequences");
   command->add_option("--config", state->config_path, "JSON or TOML file of settings; flags given too override it");
+  command->add_option("--resume", state->resume_folder,
+                      "continue the run in this folder from its last checkpoint (flags such as --epochs override its config)");
   state->flags.add_to<SequenceConfig>(*command);
   // A later flag overrides an earlier one (reproduce figure1 appends each run's own settings).
   for (CLI::Option* option : command->get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   command->callback([state] {
-    SettingList settings;
-    if (!state->config_path.empty()) settings = read_config_file<SequenceConfig>(state->config_path);
-    for (auto& setting : state->flags.given()) settings.push_back(std::move(setting));
-    const SequenceConfig config = resolve_sequence_config(settings);
+    const SequenceConfig config = resolve_sequence_config(
+        explicit_settings<SequenceConfig>(state->resume_folder, state->config_path, state->flags));
     validate(config);
     const auto data = prepare_sequence_data(config);
-    const nlohmann::ordered_json results = train_sequence_run(config, *data);
+    const nlohmann::ordered_json results = train_sequence_run(config, *data, !state->resume_folder.empty());
     for (const auto& [condition, nets] : results["conditions"].items())
       for (const auto& [net, result] : nets.items())
         fmt::print("{:<10} {:<5} accuracy per position: {}\n", condition, net,

@@ -24,23 +24,12 @@ std::vector<std::pair<std::string, std::string>> SettingFlags::given() const {
   return settings;
 }
 
-std::vector<std::pair<std::string, std::string>> explicit_settings(const std::string& resume_folder,
-                                                                   const std::string& config_path,
-                                                                   const SettingFlags& flags) {
-  std::vector<std::pair<std::string, std::string>> settings;
-  if (!resume_folder.empty()) {
-    const std::string path = (std::filesystem::path(resume_folder) / "config.json").string();
-    FBNET_CHECK(std::filesystem::is_regular_file(path), "--resume: {} is not a run folder (it has no config.json)",
-                resume_folder);
-    const nlohmann::json run = read_json_file(path);
-    FBNET_CHECK(run.is_object() && run.contains("config"), "{}: has no 'config' entry", path);
-    settings = settings_from_json<RunConfig>(run["config"], path);
-    settings.emplace_back("out", resume_folder);
-  }
-  if (!config_path.empty())
-    for (auto& setting : read_config_file<RunConfig>(config_path)) settings.push_back(std::move(setting));
-  for (auto& setting : flags.given()) settings.push_back(std::move(setting));
-  return settings;
+nlohmann::json resumed_config(const std::string& folder) {
+  const std::string path = (std::filesystem::path(folder) / "config.json").string();
+  FBNET_CHECK(std::filesystem::is_regular_file(path), "--resume: {} is not a run folder (it has no config.json)", folder);
+  const nlohmann::json run = read_json_file(path);
+  FBNET_CHECK(run.is_object() && run.contains("config"), "{}: has no 'config' entry", path);
+  return run["config"];
 }
 
 }  // namespace fbnet

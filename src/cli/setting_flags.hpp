@@ -16,6 +16,9 @@
 
 namespace fbnet {
 
+// The resolved settings in FOLDER/config.json, which every run writes.
+nlohmann::json resumed_config(const std::string& folder);
+
 class SettingFlags {
  public:
   // Adds --NAME for every setting of Config, or only for `only` when it is non-empty.
@@ -47,10 +50,20 @@ class SettingFlags {
   std::vector<std::pair<std::string, CLI::Option*>> options_;
 };
 
-// The RunConfig settings a command starts from, lowest precedence first: a run
-// folder's resolved config (resume), a --config file, then the flags given.
-std::vector<std::pair<std::string, std::string>> explicit_settings(const std::string& resume_folder,
-                                                                   const std::string& config_path,
-                                                                   const SettingFlags& flags);
+// The settings of a Config a command starts from, lowest precedence first: a
+// run folder's resolved config (resume), a --config file, then the flags given.
+template <class Config>
+SettingList explicit_settings(const std::string& resume_folder, const std::string& config_path,
+                              const SettingFlags& flags) {
+  SettingList settings;
+  if (!resume_folder.empty()) {
+    settings = settings_from_json<Config>(resumed_config(resume_folder), resume_folder + "/config.json");
+    settings.emplace_back("out", resume_folder);
+  }
+  if (!config_path.empty())
+    for (auto& setting : read_config_file<Config>(config_path)) settings.push_back(std::move(setting));
+  for (auto& setting : flags.given()) settings.push_back(std::move(setting));
+  return settings;
+}
 
 }  // namespace fbnet

@@ -59,11 +59,11 @@ void add_show_feedback_command(CLI::App& app) {
     for (const Tensor<float>& step : images) inputs.push_back(&step);
     network.forward(inputs, Mode::kEval, nullptr);
 
-    auto name_of = [&](int label) { return class_name(config.dataset, label); };
+    auto name_of = [&](int label) { return class_name(config.data.dataset, label); };
     ImageGrid grid{state->out.empty() ? path_in(path_in(state->run_folder, "figures"), "feedback-" + state->condition)
                                       : state->out,
                    fmt::format("Inputs and the feedback sent into them ({} sequences, {})", state->condition,
-                               config.dataset),
+                               config.data.dataset),
                    2 * config.length, {}};
     std::filesystem::create_directories(std::filesystem::path(grid.stem).parent_path());
     const int64_t width = data->input_size;

@@ -24,7 +24,7 @@ void add_train_command(CLI::App& app) {
                   "feedback-alpha, learning-rate, momentum and batch-size to the report's choices (configs/*.toml); "
                   "a config file, then flags, override them.");
   command->callback([state] {
-    const RunConfig config = resolve_config(explicit_settings(state->resume_folder, state->config_path, state->flags));
+    const RunConfig config = resolve_config(explicit_settings<RunConfig>(state->resume_folder, state->config_path, state->flags));
     validate(config);
     const PreparedData data = prepare_data(config);
     train_run(config, data, !state->resume_folder.empty());

@@ -30,10 +30,10 @@ std::vector<std::string> train_ff(const Figure1Options& options, const SequenceC
   std::vector<int> seeds;
   for (int seed = 0; seed < options.seeds; ++seed) seeds.push_back(seed);
   const nlohmann::ordered_json document = {{"model", "ff"},
-                                           {"dataset", shared.dataset},
-                                           {"data-dir", shared.data_dir},
-                                           {"validation-size", shared.validation_size},
-                                           {"split-seed", shared.split_seed},
+                                           {"dataset", shared.data.dataset},
+                                           {"data-dir", shared.data.data_dir},
+                                           {"validation-size", shared.data.validation_size},
+                                           {"split-seed", shared.data.split_seed},
                                            {"epochs", options.ff_epochs},
                                            {"seed", seeds}};
   std::vector<std::string> models(options.seeds);
@@ -98,9 +98,14 @@ void run_sequence_jobs(const Figure1Options& options, const std::vector<Sequence
     fs::create_directories(job.folder, error);
     FBNET_CHECK(!error, "--out: cannot create {}: {}", job.folder, error.message());
     std::vector<std::string> argv = {own_executable(), "sequence"};
-    for (const auto& [name, text] : options.settings) argv.insert(argv.end(), {"--" + name, text});
-    argv.insert(argv.end(), job.flags.begin(), job.flags.end());
-    argv.insert(argv.end(), {"--out", job.folder, "--progress", "never", "--threads", "1"});
+    if (fs::exists(path_in(job.folder, "checkpoint.safetensors"))) {
+      argv.insert(argv.end(), {"--resume", job.folder});  // an interrupted run continues where it stopped
+    } else {
+      for (const auto& [name, text] : options.settings) argv.insert(argv.end(), {"--" + name, text});
+      argv.insert(argv.end(), job.flags.begin(), job.flags.end());
+      argv.insert(argv.end(), {"--out", job.folder});
+    }
+    argv.insert(argv.end(), {"--progress", "never", "--threads", "1"});
     jobs.push_back({argv, path_in(job.folder, "log.txt"), ""});
     specs.push_back(&job);
   }
@@ -169,7 +174,7 @@ void reproduce_figure1(const Figure1Options& options) {
   SequenceConfig shared = resolve_sequence_config(options.settings);
   shared.ff_model = "(trained by figure1)";  // validated as set; each fb run gets its own
   validate(shared);
-  FBNET_CHECK(!sgd || (shared.validation_sequences > 0 && shared.validation_size > 0),
+  FBNET_CHECK(!sgd || (shared.validation_sequences > 0 && shared.data.validation_size > 0),
               "--validation-sequences and --validation-size: the sgd variant chooses its learning rate on validation "
               "sequences, so both must be positive");
   std::error_code error;
@@ -210,7 +215,7 @@ void reproduce_figure1(const Figure1Options& options) {
     Figure1Variant variant{"authors",
                            fmt::format("as the authors ran it: running-sum update (zero_grad never called), lr {}, "
                                        "momentum {}, batch {}, {} epochs",
-                                       shared.learning_rate, shared.momentum, shared.batch_size, shared.epochs),
+                                       shared.training.learning_rate, shared.training.momentum, shared.training.batch_size, shared.training.epochs),
                            {}};
     for (int seed = 0; seed < options.seeds; ++seed) variant.seeds.push_back(read_run(authors_folder(options, seed)));
     results.variants.push_back(std::move(variant));
@@ -235,7 +240,7 @@ void reproduce_figure1(const Figure1Options& options) {
     Figure1Variant variant{"sgd",
                            fmt::format("SGD with momentum (zero_grad every step), lr {} chosen by the sweep, momentum "
                                        "{}, batch {}, {} epochs",
-                                       chosen, shared.momentum, shared.batch_size, shared.epochs),
+                                       chosen, shared.training.momentum, shared.training.batch_size, shared.training.epochs),
                            {}};
     for (int seed = 0; seed < options.seeds; ++seed) variant.seeds.push_back(read_run(sgd_folder(options, chosen, seed)));
     results.variants.push_back(std::move(variant));

@@ -86,7 +86,7 @@ std::vector<std::vector<Image>> example_strips(const SequenceConfig& shared) {
     gather_sequence_batch(set, {0}, 0, 1, images, labels);
     std::vector<Image> strip;
     for (int p = 0; p < data->length; ++p)
-      strip.push_back(input_image(images[p].row(0), data->input_size, class_name(shared.dataset, labels[p][0])));
+      strip.push_back(input_image(images[p].row(0), data->input_size, class_name(shared.data.dataset, labels[p][0])));
     strips.push_back(std::move(strip));
   }
   return strips;
@@ -109,7 +109,7 @@ void accuracy_table(const Figure1Results& results, const Figure1Variant& variant
   files.markdown += table_head("Sequences", "Net", shared.length);
   BarFigure figure{(fs::path(results.out) / "figures" / ("figure1-" + variant.name)).string(),
                    fmt::format("Accuracy per position, FB {} ({}, mean ± std over {} seed(s))", variant.name,
-                               shared.dataset, results.seeds),
+                               shared.data.dataset, results.seeds),
                    "test accuracy (%)", {}};
   for (size_t c = 0; c < std::size(kConditions); ++c) {
     const std::string condition = kConditions[c];
@@ -173,7 +173,7 @@ void paired_table(const Figure1Results& results, const Figure1Variant& variant, 
 void epoch_curves(const Figure1Results& results, const Figure1Variant& variant, ReportFiles& files) {
   const SequenceConfig& shared = results.shared;
   Figure figure{(fs::path(results.out) / "figures" / ("figure1-" + variant.name + "-epochs")).string(),
-                fmt::format("FB {} per epoch ({}, mean ± std over {} seed(s))", variant.name, shared.dataset,
+                fmt::format("FB {} per epoch ({}, mean ± std over {} seed(s))", variant.name, shared.data.dataset,
                             results.seeds),
                 "epoch", "test accuracy (%)", {}, "outside right top"};
   std::vector<std::pair<std::string, int>> curves;
@@ -182,11 +182,11 @@ void epoch_curves(const Figure1Results& results, const Figure1Variant& variant, 
   curves.emplace_back("random", shared.length);
   for (const auto& [condition, position] : curves) {
     Series series{fmt::format("{}, position {}", condition, position), {}, {}, {}};
-    for (int epoch = 1; epoch <= shared.epochs; ++epoch) {
+    for (int epoch = 1; epoch <= shared.training.epochs; ++epoch) {
       std::vector<double> values;
       for (const SequenceRunResults& run : variant.seeds) {
         FBNET_CHECK(static_cast<int>(run.epochs.size()) >= epoch, "figure1: a metrics.jsonl of FB {} has {} epochs, "
-                    "{} expected", variant.name, run.epochs.size(), shared.epochs);
+                    "{} expected", variant.name, run.epochs.size(), shared.training.epochs);
         try {
           values.push_back(run.epochs[epoch - 1].at("positions").at(condition).at(position - 1).get<double>());
         } catch (const nlohmann::json::exception& e) {
@@ -211,7 +211,7 @@ std::string sweep_table(const Figure1Results& results) {
       "\nThe sgd variant's learning-rate sweep (seed 0, {} epochs, momentum {}): accuracy (%) on {} validation "
       "sequences drawn from the held-out training images after the last epoch; the rate with the best mean is "
       "chosen.\n\n| Learning rate | Mean |",
-      results.shared.epochs, results.shared.momentum, results.shared.validation_sequences);
+      results.shared.training.epochs, results.shared.training.momentum, results.shared.validation_sequences);
   for (int p = 1; p <= results.shared.length; ++p) markdown += fmt::format(" {} |", p);
   markdown += " Train loss |\n|---|---|";
   for (int p = 0; p <= results.shared.length; ++p) markdown += "---|";
@@ -251,8 +251,8 @@ std::string write_figure1_report(const Figure1Results& results) {
   ReportFiles files;
   files.markdown = fmt::format("Figure 1 on {}: {} allowed sequences, {} training and {} test samples, noise s = {} "
                                "at positions {}. FB: FF weights frozen, feedback trained.\n",
-                               shared.dataset, shared.allowed, shared.train_sequences, shared.test_sequences,
-                               shared.noise_scale, fmt::join(shared.noisy_positions, ","));
+                               shared.data.dataset, shared.allowed, shared.train_sequences, shared.test_sequences,
+                               shared.data.noise_scale, fmt::join(shared.noisy_positions, ","));
   const std::vector<std::vector<Image>> strips = example_strips(shared);
   for (const Figure1Variant& variant : results.variants) {
     files.markdown += fmt::format("\n## FB {}\n\n", variant.name);

@@ -69,7 +69,7 @@ GridRunResult inspect(const GridOptions& options, const GridRun& run) {
   if (fs::exists(fs::path(folder) / "failed.txt")) {
     result.status = RunStatus::kFailed;
   } else if (fs::exists(fs::path(folder) / "checkpoint.safetensors")) {
-    const int epochs = resolve_config(settings_from_json<RunConfig>(run.settings, run.id)).epochs;
+    const int epochs = resolve_config(settings_from_json<RunConfig>(run.settings, run.id)).training.epochs;
     result.epochs_done = read_checkpoint((fs::path(folder) / "checkpoint.safetensors").string()).epoch;
     result.status = result.epochs_done >= epochs ? RunStatus::kFinished : RunStatus::kPartial;
   }

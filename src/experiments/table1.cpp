@@ -103,10 +103,10 @@ double final_metric(const std::string& folder, const char* key) {
 std::vector<std::vector<std::vector<double>>> noise_curves(const std::vector<ModelRuns>& models,
                                                            const RunConfig& shared) {
   set_blas_threads(1);  // as the runs' own evaluations, so that s = noise-scale reproduces them exactly
-  const DatasetPair data = load_dataset(shared.dataset, shared.data_dir, shared.split_seed);
+  const DatasetPair data = load_dataset(shared.data.dataset, shared.data.data_dir, shared.data.split_seed);
   std::vector<LabeledImages> noisy_sets;
   for (double scale : kNoiseScales)
-    noisy_sets.push_back({normalize(add_gaussian_noise(data.test, scale, shared.noise_seed)), data.test.labels});
+    noisy_sets.push_back({normalize(add_gaussian_noise(data.test, scale, shared.data.noise_seed)), data.test.labels});
   std::vector<std::vector<std::vector<double>>> accuracy(models.size(),
                                                          std::vector<std::vector<double>>(std::size(kNoiseScales)));
   for (size_t m = 0; m < models.size(); ++m)
@@ -114,8 +114,10 @@ std::vector<std::vector<std::vector<double>>> noise_curves(const std::vector<Mod
       const Checkpoint checkpoint = read_checkpoint((fs::path(folder) / "model.safetensors").string());
       Network<float> network(checkpoint.architecture);
       load_weights(checkpoint, network);
-      for (size_t s = 0; s < std::size(kNoiseScales); ++s)
-        accuracy[m][s].push_back(evaluate(network, noisy_sets[s], shared.eval_batch_size).accuracy);
+      for (size_t s = 0; s < std::size(kNoiseScales); ++s) {
+        ImageBatches batches(noisy_sets[s], network.steps(), network.readout_count());
+        accuracy[m][s].push_back(evaluate(network, batches, shared.training.eval_batch_size).mean_accuracy());
+      }
     }
   return accuracy;
 }
@@ -151,7 +153,7 @@ void reproduce_table1(const Table1Options& options) {
 
   const std::vector<ModelRuns> models = train_all(options);
   const auto noise = noise_curves(models, shared);
-  const size_t noise_index = std::find(std::begin(kNoiseScales), std::end(kNoiseScales), shared.noise_scale) -
+  const size_t noise_index = std::find(std::begin(kNoiseScales), std::end(kNoiseScales), shared.data.noise_scale) -
                              std::begin(kNoiseScales);
 
   const bool grid = options.hyperparameters == Hyperparameters::kGrid;
@@ -160,8 +162,8 @@ void reproduce_table1(const Table1Options& options) {
       "clean and with noise s = {}. Report columns: the report's single runs on EMNIST letters.\n\n"
       "| Network | Parameters | Learning rate | Momentum | Batch size | Alpha | Accuracy | Accuracy with noise | "
       "Epoch time | Report accuracy | Report with noise |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
-      shared.dataset, grid ? "chosen by the report's grid on the validation split" : "as the report chose them",
-      shared.epochs, options.seeds, shared.noise_scale);
+      shared.data.dataset, grid ? "chosen by the report's grid on the validation split" : "as the report chose them",
+      shared.training.epochs, options.seeds, shared.data.noise_scale);
   std::string csv =
       "network,parameters,learning_rate,momentum,batch_size,alpha,seeds,accuracy_mean,accuracy_std,"
       "noisy_accuracy_mean,noisy_accuracy_std,median_epoch_seconds,report_accuracy,report_noisy_accuracy\n";
@@ -181,10 +183,10 @@ void reproduce_table1(const Table1Options& options) {
     const std::string alpha = config.feedback.empty() ? "-" : fmt::format("{}", config.feedback_alpha);
     const int64_t parameters = read_json_file((fs::path(runs.folders[0]) / "config.json").string())["parameters"];
     markdown += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.2f} s | {:.1f} % | {:.1f} % |\n",
-                            runs.row->label, parameters, config.learning_rate, config.momentum, config.batch_size, alpha,
+                            runs.row->label, parameters, config.training.learning_rate, config.training.momentum, config.training.batch_size, alpha,
                             mean_std(c), mean_std(n), median_epoch, runs.row->accuracy, runs.row->noisy_accuracy);
     csv += fmt::format("{},{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{},{}\n", runs.row->model, parameters,
-                       config.learning_rate, config.momentum, config.batch_size, config.feedback.empty() ? "" : alpha,
+                       config.training.learning_rate, config.training.momentum, config.training.batch_size, config.feedback.empty() ? "" : alpha,
                        c.count, c.mean, c.std, n.mean, n.std, median_epoch, runs.row->accuracy,
                        runs.row->noisy_accuracy);
   }
@@ -210,15 +212,15 @@ void reproduce_table1(const Table1Options& options) {
     for (size_t m = 0; m < models.size(); ++m)
       FBNET_CHECK(noise[m][noise_index] == noisy[models[m].row->model],
                   "{}: noisy accuracy at s = {} differs between training and the noise curve", models[m].row->model,
-                  shared.noise_scale);
+                  shared.data.noise_scale);
   }
 
   std::string noise_csv = "network,noise_scale,seeds,accuracy_mean,accuracy_std\n";
   Figure noise_figure{(fs::path(options.out) / "figures" / "noise").string(),
-                      fmt::format("Test accuracy against noise scale ({}, {} seed(s))", shared.dataset, options.seeds),
+                      fmt::format("Test accuracy against noise scale ({}, {} seed(s))", shared.data.dataset, options.seeds),
                       "noise scale s: clip(x + s N(0, 64))", "test accuracy (%)", {}};
   Figure curves{(fs::path(options.out) / "figures" / "learning-curves").string(),
-                fmt::format("Validation accuracy during training ({}, mean over {} seed(s))", shared.dataset, options.seeds),
+                fmt::format("Validation accuracy during training ({}, mean over {} seed(s))", shared.data.dataset, options.seeds),
                 "epoch", "validation accuracy (%)", {}};
   for (size_t m = 0; m < models.size(); ++m) {
     Series series{models[m].row->label, {}, {}, {}};

@@ -58,7 +58,7 @@ void LstmClassifier<Scalar>::initialize(uint64_t seed) {
 }
 
 template <class Scalar>
-void LstmClassifier<Scalar>::forward(std::span<const Tensor<Scalar>* const> inputs) {
+void LstmClassifier<Scalar>::forward(std::span<const Tensor<Scalar>* const> inputs, Mode, Rng*) {
   FBNET_CHECK(static_cast<int>(inputs.size()) == steps_, "LstmClassifier::forward: expected {} step inputs, got {}",
               steps_, inputs.size());
   batch_ = inputs[0]->rows();
@@ -137,7 +137,7 @@ LossAndCorrect LstmClassifier<Scalar>::loss(std::span<const int32_t* const> labe
 }
 
 template <class Scalar>
-void LstmClassifier<Scalar>::backward() {
+void LstmClassifier<Scalar>::backward(const GradientsReady& on_ready) {
   FBNET_CHECK(has_loss_, "LstmClassifier::backward: needs loss() of the last forward");
   const int64_t H = hidden_size_;
   const MatrixView<Scalar> no_dx{nullptr, 0, 0};
@@ -182,6 +182,7 @@ void LstmClassifier<Scalar>::backward() {
     linear_backward<Scalar>(view(hidden_[t]), hidden_to_gates_, view(d_gates_), t > 0 ? view(d_hidden_) : no_dx,
                             Scalar{1}, /*accumulate_dx=*/false, accumulate);
   }
+  if (on_ready) on_ready(0, static_cast<int64_t>(parameters_.values().size()));
 }
 
 template class LstmClassifier<float>;

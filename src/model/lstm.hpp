@@ -20,41 +20,47 @@
 
 #include "engine/tensor.hpp"
 #include "model/kernels/log_softmax_nll.hpp"
+#include "model/model.hpp"
 #include "model/parameters.hpp"
 
 namespace fbnet {
 
 template <class Scalar>
-class LstmClassifier {
+class LstmClassifier final : public Model<Scalar> {
  public:
+  using typename Model<Scalar>::GradientsReady;
+
   LstmClassifier(int64_t input_size, int64_t hidden_size, int64_t classes, int steps);
 
   int64_t input_size() const { return input_size_; }
   int64_t hidden_size() const { return hidden_size_; }
   int64_t classes() const { return classes_; }
-  int steps() const { return steps_; }
-  ParameterStore<Scalar>& parameters() { return parameters_; }
-  const ParameterStore<Scalar>& parameters() const { return parameters_; }
+  int steps() const override { return steps_; }
+  int readout_count() const override { return steps_; }
+  ParameterStore<Scalar>& parameters() override { return parameters_; }
+  const ParameterStore<Scalar>& parameters() const override { return parameters_; }
 
   // PyTorch's defaults: every LSTM weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)),
   // and the readout as nn.Linear(H, classes), U(-1/sqrt(H), 1/sqrt(H)) too;
   // drawn from Rng(seed, kInitStream) in parameter order.
-  void initialize(uint64_t seed);
+  void initialize(uint64_t seed) override;
 
-  // inputs: one [B, input_size] tensor per step (h_0 = c_0 = 0).
-  void forward(std::span<const Tensor<Scalar>* const> inputs);
+  // inputs: one [B, input_size] tensor per step (h_0 = c_0 = 0). No dropout:
+  // training and evaluation run alike.
+  void forward(std::span<const Tensor<Scalar>* const> inputs, Mode mode, Rng* dropout_rng) override;
   // Logits [B, classes] of `step` in the last forward.
-  const Tensor<Scalar>& logits(int step) const;
+  const Tensor<Scalar>& logits(int step) const override;
 
   // labels: one array of B labels per step. The loss of the last forward as
   // Network::loss reports it (loss_sum: summed over the batch, averaged over
   // steps; correct: summed over steps); keeps dL/dlogits for backward().
-  LossAndCorrect loss(std::span<const int32_t* const> labels);
+  LossAndCorrect loss(std::span<const int32_t* const> labels) override;
 
   // Backpropagation through time: writes dL/dparameters into
-  // parameters().grads(), replacing what was there. Needs loss() of the last
-  // forward, whose inputs must still be alive.
-  void backward();
+  // parameters().grads(), replacing what was there, then reports the whole
+  // store ready (every gradient is final only at t = 0). Needs loss() of the
+  // last forward, whose inputs must still be alive.
+  void backward(const GradientsReady& on_ready = nullptr) override;
 
  private:
   int64_t input_size_, hidden_size_, classes_;

@@ -23,14 +23,17 @@
 #include "model/architecture.hpp"
 #include "model/graph.hpp"
 #include "model/kernels/log_softmax_nll.hpp"
+#include "model/model.hpp"
 #include "model/ops/op.hpp"
 #include "model/parameters.hpp"
 
 namespace fbnet {
 
 template <class Scalar>
-class Network {
+class Network final : public Model<Scalar> {
  public:
+  using typename Model<Scalar>::GradientsReady;
+
   // The report's family of nets (graph_of); architecture() stays available.
   explicit Network(Architecture architecture);
   explicit Network(Graph graph);
@@ -38,36 +41,26 @@ class Network {
   const Architecture& architecture() const { return architecture_; }
   const Graph& graph() const { return graph_; }
   const Schedule& schedule() const { return schedule_; }
-  ParameterStore<Scalar>& parameters() { return parameters_; }
-  const ParameterStore<Scalar>& parameters() const { return parameters_; }
+  ParameterStore<Scalar>& parameters() override { return parameters_; }
+  const ParameterStore<Scalar>& parameters() const override { return parameters_; }
+  int steps() const override { return graph_.steps; }
+  int readout_count() const override { return static_cast<int>(schedule_.readout_steps.size()); }
 
   // PyTorch's default for every op and adapter, drawn from Rng(seed,
   // kInitStream) in parameter order.
-  void initialize(uint64_t seed);
+  void initialize(uint64_t seed) override;
 
   // inputs: one [B, shape] tensor per step for the graph's single input node
   // (the same pointer at every step for a static image). `dropout_rng` is
   // needed in Mode::kTrain only.
-  void forward(std::span<const Tensor<Scalar>* const> inputs, Mode mode, Rng* dropout_rng);
+  void forward(std::span<const Tensor<Scalar>* const> inputs, Mode mode, Rng* dropout_rng) override;
   // The same for any number of input nodes: inputs[k][step] feeds the k-th
   // input node (graph().input_nodes() order).
   void forward(std::span<const std::vector<const Tensor<Scalar>*>> inputs, Mode mode, Rng* dropout_rng);
   // Logits [B, classes] of the k-th readout step of the last forward.
-  const Tensor<Scalar>& logits(int readout_index) const;
-  int readout_count() const { return static_cast<int>(schedule_.readout_steps.size()); }
-
-  // labels: one array of B labels per readout step. Computes the loss of the
-  // last forward and keeps dL/dlogits for backward().
-  LossAndCorrect loss(std::span<const int32_t* const> labels);
-  // Called by backward() with a [begin, end) range of parameters().values()
-  // as soon as the gradients of that range are final, so that an optimiser
-  // can update them while they are still in cache.
-  using GradientsReady = std::function<void(int64_t begin, int64_t end)>;
-
-  // Writes dL/dparameters into parameters().grads(), replacing what was there
-  // (unlike PyTorch's accumulation: no zero_grad needed between batches).
-  // Needs the last forward to be a Mode::kTrain one whose inputs are still alive.
-  void backward(const GradientsReady& on_ready = nullptr);
+  const Tensor<Scalar>& logits(int readout_index) const override;
+  LossAndCorrect loss(std::span<const int32_t* const> labels) override;
+  void backward(const GradientsReady& on_ready = nullptr) override;
 
   // A frozen node keeps its weights: backward computes no gradient for it
   // (its gradient stays zero) and never reports its range as ready, while

@@ -8,11 +8,7 @@
 namespace fbnet {
 namespace {
 
-// Format 2 adds the running gradient sum G (--gradient-accumulation
-// running-sum), so that a binary that knows only format 1 refuses such a
-// checkpoint instead of resuming it without G.
-constexpr const char* kFormat = "fbnet-checkpoint-1";
-constexpr const char* kFormatWithGradientSum = "fbnet-checkpoint-2";
+constexpr const char* kGraphFormat = "fbnet-checkpoint";
 const std::string kMomentumPrefix = "optimizer.momentum.";
 const std::string kGradientSumPrefix = "optimizer.gradient_sum.";
 
@@ -31,9 +27,10 @@ void check_weights_present(const Checkpoint& checkpoint) {
   }
 }
 
-// Copies tensors named prefix + parameter name into `buffer`, checking shapes.
-void copy_tensors_into(const Checkpoint& checkpoint, const std::vector<ParameterInfo>& infos, const std::string& prefix,
-                       std::vector<float>& buffer) {
+}  // namespace
+
+void copy_tensors(const ModelFile& checkpoint, const std::vector<ParameterInfo>& infos, const std::string& prefix,
+                  std::vector<float>& buffer) {
   for (const ParameterInfo& info : infos) {
     const NamedTensor* tensor = checkpoint.file.find(prefix + info.name);
     FBNET_CHECK(tensor != nullptr, "{}: checkpoint has no tensor '{}'; it was saved from a different architecture",
@@ -45,8 +42,6 @@ void copy_tensors_into(const Checkpoint& checkpoint, const std::vector<Parameter
     std::copy(tensor->values.begin(), tensor->values.end(), buffer.begin() + info.offset);
   }
 }
-
-}  // namespace
 
 nlohmann::json architecture_to_json(const Architecture& a) {
   nlohmann::json edges = nlohmann::json::array();
@@ -105,17 +100,21 @@ Architecture architecture_from_json(const nlohmann::json& json, const std::strin
   }
 }
 
-void save_checkpoint(const std::string& path, const Network<float>& network, const SgdMomentum<float>* optimizer,
-                     int epoch, const nlohmann::json& config) {
+ModelFormat graph_model_format(const Architecture& architecture) {
+  return {kGraphFormat, architecture_to_json(architecture)};
+}
+
+void save_checkpoint(const std::string& path, const ParameterStore<float>& parameters, const ModelFormat& format,
+                     const SgdMomentum<float>* optimizer, int epoch, const nlohmann::json& config) {
   SafetensorsFile file;
   const bool with_gradient_sum =
       optimizer != nullptr && optimizer->accumulation() == GradientAccumulation::kRunningSum;
-  file.metadata = {{"format", with_gradient_sum ? kFormatWithGradientSum : kFormat},
-                   {"architecture", architecture_to_json(network.architecture()).dump()},
+  file.metadata = {{"format", format.name + (with_gradient_sum ? "-2" : "-1")},
+                   {"architecture", format.architecture.dump()},
                    {"config", config.dump()},
                    {"epoch", std::to_string(epoch)}};
-  const auto& infos = network.parameters().infos();
-  for (const ParameterInfo& info : infos) file.tensors.push_back({info.name, info.shape, slice(network.parameters().values(), info)});
+  const auto& infos = parameters.infos();
+  for (const ParameterInfo& info : infos) file.tensors.push_back({info.name, info.shape, slice(parameters.values(), info)});
   if (optimizer != nullptr) {
     for (const ParameterInfo& info : infos)
       file.tensors.push_back({kMomentumPrefix + info.name, info.shape, slice(optimizer->velocity(), info)});
@@ -126,39 +125,37 @@ void save_checkpoint(const std::string& path, const Network<float>& network, con
   write_safetensors(path, file);
 }
 
-void save_parameters(const std::string& path, const ParameterStore<float>& parameters, const std::string& format,
-                     int epoch, const nlohmann::json& config) {
-  SafetensorsFile file;
-  file.metadata = {{"format", format}, {"config", config.dump()}, {"epoch", std::to_string(epoch)}};
-  for (const ParameterInfo& info : parameters.infos())
-    file.tensors.push_back({info.name, info.shape, slice(parameters.values(), info)});
-  write_safetensors(path, file);
+ModelFile read_model_file(const std::string& path, const std::string& format_name) {
+  ModelFile model;
+  model.path = path;
+  model.file = read_safetensors(path);
+  const auto& metadata = model.file.metadata;
+  auto field = [&](const char* key) -> const std::string& {
+    const auto it = metadata.find(key);
+    FBNET_CHECK(it != metadata.end(), "{}: not an fbnet model file (metadata has no '{}')", path, key);
+    return it->second;
+  };
+  model.format = field("format");
+  FBNET_CHECK(model.format == format_name + "-1" || model.format == format_name + "-2",
+              "{}: file format '{}' is not {}-1 or {}-2", path, model.format, format_name, format_name);
+  try {
+    model.architecture_json = nlohmann::json::parse(field("architecture"));
+    model.config = nlohmann::json::parse(field("config"));
+  } catch (const nlohmann::json::exception& error) {
+    fail("{}: malformed metadata: {}", path, error.what());
+  }
+  FBNET_CHECK(model.config.is_object(), "{}: metadata 'config' must be an object", path);
+  const std::string& epoch = field("epoch");
+  const auto [end, error] = std::from_chars(epoch.data(), epoch.data() + epoch.size(), model.epoch);
+  FBNET_CHECK(error == std::errc() && end == epoch.data() + epoch.size() && model.epoch >= 0 && model.epoch < 1000000,
+              "{}: metadata epoch '{}' is not a number in 0..999999", path, epoch);
+  return model;
 }
 
 Checkpoint read_checkpoint(const std::string& path) {
   Checkpoint checkpoint;
-  checkpoint.path = path;
-  checkpoint.file = read_safetensors(path);
-  const auto& metadata = checkpoint.file.metadata;
-  auto field = [&](const char* key) -> const std::string& {
-    const auto it = metadata.find(key);
-    FBNET_CHECK(it != metadata.end(), "{}: not an fbnet checkpoint (metadata has no '{}')", path, key);
-    return it->second;
-  };
-  FBNET_CHECK(field("format") == kFormat || field("format") == kFormatWithGradientSum,
-              "{}: checkpoint format '{}' is not {} or {}", path, field("format"), kFormat, kFormatWithGradientSum);
-  try {
-    checkpoint.architecture = architecture_from_json(nlohmann::json::parse(field("architecture")), path);
-    checkpoint.config = nlohmann::json::parse(field("config"));
-  } catch (const nlohmann::json::exception& error) {
-    fail("{}: malformed checkpoint metadata: {}", path, error.what());
-  }
-  FBNET_CHECK(checkpoint.config.is_object(), "{}: checkpoint metadata 'config' must be an object", path);
-  const std::string& epoch = field("epoch");
-  const auto [end, error] = std::from_chars(epoch.data(), epoch.data() + epoch.size(), checkpoint.epoch);
-  FBNET_CHECK(error == std::errc() && end == epoch.data() + epoch.size() && checkpoint.epoch >= 0 &&
-                  checkpoint.epoch < 1000000,
-              "{}: checkpoint metadata epoch '{}' is not a number in 0..999999", path, epoch);
+  static_cast<ModelFile&>(checkpoint) = read_model_file(path, kGraphFormat);
+  checkpoint.architecture = architecture_from_json(checkpoint.architecture_json, path);
   check_weights_present(checkpoint);
   return checkpoint;
 }
@@ -167,13 +164,13 @@ void load_weights(const Checkpoint& checkpoint, Network<float>& network, const s
   std::vector<ParameterInfo> wanted;
   for (const ParameterInfo& info : network.parameters().infos())
     if (info.name.rfind(name_prefix, 0) == 0) wanted.push_back(info);
-  copy_tensors_into(checkpoint, wanted, "", network.parameters().values());
+  copy_tensors(checkpoint, wanted, "", network.parameters().values());
 }
 
-void load_optimizer_state(const Checkpoint& checkpoint, const Network<float>& network, SgdMomentum<float>& optimizer) {
-  copy_tensors_into(checkpoint, network.parameters().infos(), kMomentumPrefix, optimizer.velocity());
+void load_optimizer_state(const ModelFile& file, const std::vector<ParameterInfo>& infos, SgdMomentum<float>& optimizer) {
+  copy_tensors(file, infos, kMomentumPrefix, optimizer.velocity());
   if (optimizer.accumulation() == GradientAccumulation::kRunningSum)
-    copy_tensors_into(checkpoint, network.parameters().infos(), kGradientSumPrefix, optimizer.gradient_sum());
+    copy_tensors(file, infos, kGradientSumPrefix, optimizer.gradient_sum());
 }
 
 }  // namespace fbnet

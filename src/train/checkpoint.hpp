@@ -1,9 +1,11 @@
-// Checkpoints: a network's weights (and, for resuming, the optimiser's
-// optimiser state) in a safetensors file whose metadata carries the
-// architecture, the resolved config and the epoch. Weight names are PyTorch
-// state_dict names ("layers.0.weight"), momentum buffers are
+// Model files: a model's weights (and, in a checkpoint, the optimiser's
+// state) in a safetensors file whose metadata carries the format, the
+// model's description, the resolved config and the epoch. Weight names are
+// PyTorch state_dict names ("layers.0.weight"), momentum buffers are
 // "optimizer.momentum.NAME", and the running gradient sum G of
 // --gradient-accumulation running-sum is "optimizer.gradient_sum.NAME".
+// The format is NAME-1, or NAME-2 when G is stored, so that a binary that
+// knows only -1 refuses a file it would resume without G.
 #pragma once
 
 #include <string>
@@ -17,31 +19,49 @@
 
 namespace fbnet {
 
-struct Checkpoint {
+// What a model's files record besides its tensors.
+struct ModelFormat {
+  std::string name;             // "fbnet-checkpoint" (graph nets) or "fbnet-lstm"
+  nlohmann::json architecture;  // the description the model is rebuilt from
+};
+ModelFormat graph_model_format(const Architecture& architecture);
+
+// Any fbnet model file, its metadata checked and parsed.
+struct ModelFile {
   std::string path;
-  Architecture architecture;
-  nlohmann::json config;  // the resolved RunConfig
+  std::string format;  // NAME-1 or NAME-2
+  nlohmann::json architecture_json;
+  nlohmann::json config;  // the resolved settings of the run that wrote it
   int epoch = 0;          // epochs completed
   SafetensorsFile file;
 };
+// Throws fbnet::Error naming `path` unless the file is a model file of `format_name`.
+ModelFile read_model_file(const std::string& path, const std::string& format_name);
+
+// A graph net's file, with its architecture parsed and every weight it needs present.
+struct Checkpoint : ModelFile {
+  Architecture architecture;
+};
+Checkpoint read_checkpoint(const std::string& path);
 
 // `optimizer` may be null (a weights-only model file).
-void save_checkpoint(const std::string& path, const Network<float>& network, const SgdMomentum<float>* optimizer,
-                     int epoch, const nlohmann::json& config);
-Checkpoint read_checkpoint(const std::string& path);
-// A model that is not a Network (the LSTM baseline): its parameters, with
-// `format`, the config and the epoch as metadata.
-void save_parameters(const std::string& path, const ParameterStore<float>& parameters, const std::string& format,
-                     int epoch, const nlohmann::json& config);
+void save_checkpoint(const std::string& path, const ParameterStore<float>& parameters, const ModelFormat& format,
+                     const SgdMomentum<float>* optimizer, int epoch, const nlohmann::json& config);
+inline void save_checkpoint(const std::string& path, const Network<float>& network, const SgdMomentum<float>* optimizer,
+                            int epoch, const nlohmann::json& config) {
+  save_checkpoint(path, network.parameters(), graph_model_format(network.architecture()), optimizer, epoch, config);
+}
 
-// Copies the checkpoint's weights into `network`; throws fbnet::Error naming
-// the first tensor that is missing or has another shape (another architecture).
-// With `name_prefix`, copies only the parameters whose names start with it
-// (experiment 2 takes "layers." from an FF net into a feedback net).
+// Copies the file's tensors prefix + NAME into `buffer` at each info's offset;
+// throws fbnet::Error naming the first tensor that is missing or has another
+// shape (another architecture).
+void copy_tensors(const ModelFile& file, const std::vector<ParameterInfo>& infos, const std::string& prefix,
+                  std::vector<float>& buffer);
+// The weights of `network` whose names start with `name_prefix` (experiment 2
+// takes "layers." from an FF net into a feedback net).
 void load_weights(const Checkpoint& checkpoint, Network<float>& network, const std::string& name_prefix = "");
-// The momentum buffer, and G when `optimizer` accumulates a running sum; throws
-// fbnet::Error naming the first tensor the checkpoint lacks.
-void load_optimizer_state(const Checkpoint& checkpoint, const Network<float>& network, SgdMomentum<float>& optimizer);
+// The momentum buffer, and G when `optimizer` accumulates a running sum.
+void load_optimizer_state(const ModelFile& file, const std::vector<ParameterInfo>& infos, SgdMomentum<float>& optimizer);
 
 nlohmann::json architecture_to_json(const Architecture& architecture);
 Architecture architecture_from_json(const nlohmann::json& json, const std::string& source);

@@ -16,23 +16,15 @@ namespace {
 
 constexpr EnumName<ModelPreset> kModelNames[] = {
     {ModelPreset::kFF, "ff"}, {ModelPreset::kFFLarge, "ff-large"}, {ModelPreset::kFB, "fb"}, {ModelPreset::kCustom, "custom"}};
-constexpr EnumName<ProgressMode> kProgressNames[] = {
-    {ProgressMode::kAuto, "auto"}, {ProgressMode::kAlways, "always"}, {ProgressMode::kNever, "never"}};
-constexpr EnumName<GradientAccumulation> kAccumulationNames[] = {
-    {GradientAccumulation::kZeroed, "zeroed"}, {GradientAccumulation::kRunningSum, "running-sum"}};
 
 }  // namespace
 
 void parse_value(const std::string& setting, const std::string& text, ModelPreset& field) { field = parse_enum(kModelNames, "--" + setting, text); }
 void parse_value(const std::string& setting, const std::string& text, FeedbackCombine& field) { field = parse_feedback_combine(text, "--" + setting); }
 void parse_value(const std::string& setting, const std::string& text, FirstStepFeedback& field) { field = parse_first_step_feedback(text, "--" + setting); }
-void parse_value(const std::string& setting, const std::string& text, ProgressMode& field) { field = parse_enum(kProgressNames, "--" + setting, text); }
-void parse_value(const std::string& setting, const std::string& text, GradientAccumulation& field) { field = parse_enum(kAccumulationNames, "--" + setting, text); }
 nlohmann::json json_value(ModelPreset field) { return enum_name(kModelNames, field); }
 nlohmann::json json_value(FeedbackCombine field) { return to_string(field); }
 nlohmann::json json_value(FirstStepFeedback field) { return to_string(field); }
-nlohmann::json json_value(ProgressMode field) { return enum_name(kProgressNames, field); }
-nlohmann::json json_value(GradientAccumulation field) { return enum_name(kAccumulationNames, field); }
 
 namespace {
 
@@ -60,9 +52,9 @@ void apply_preset(RunConfig& config) {
     config.feedback = preset.feedback;
     config.steps = preset.steps;
     config.feedback_alpha = preset.feedback_alpha;
-    config.learning_rate = preset.learning_rate;
-    config.momentum = preset.momentum;
-    config.batch_size = preset.batch_size;
+    config.training.learning_rate = preset.learning_rate;
+    config.training.momentum = preset.momentum;
+    config.training.batch_size = preset.batch_size;
   }
 }
 
@@ -78,15 +70,9 @@ RunConfig resolve_config(const SettingList& explicit_settings) {
 }
 
 void validate(const RunConfig& config) {
-  FBNET_CHECK(config.epochs > 0, "--epochs: must be positive, got {}", config.epochs);
-  FBNET_CHECK(config.learning_rate > 0, "--learning-rate: must be positive, got {}", config.learning_rate);
-  FBNET_CHECK(config.momentum >= 0 && config.momentum < 1, "--momentum: must be in [0, 1), got {}", config.momentum);
-  FBNET_CHECK(config.batch_size > 0, "--batch-size: must be positive, got {}", config.batch_size);
-  FBNET_CHECK(config.eval_batch_size > 0, "--eval-batch-size: must be positive, got {}", config.eval_batch_size);
-  FBNET_CHECK(config.validation_size >= 0, "--validation-size: must be >= 0, got {}", config.validation_size);
+  validate(config.data);
   FBNET_CHECK(config.train_limit >= 0, "--train-limit: must be >= 0, got {}", config.train_limit);
-  FBNET_CHECK(config.noise_scale >= 0, "--noise-scale: must be >= 0, got {}", config.noise_scale);
-  FBNET_CHECK(config.threads >= 0 && config.threads <= 256, "--threads: must be in 0..256, got {}", config.threads);
+  validate(config.training);
   // Alpha, dropout, steps, hidden sizes and feedback edges: the architecture's own checks.
   architecture_from(config, 784, 2).validate();
 }

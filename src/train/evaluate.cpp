@@ -1,48 +1,72 @@
-// Batched evaluation and batch gathering.
+// Batched evaluation, scored per readout.
 #include "train/evaluate.hpp"
 
 #include <algorithm>
-#include <numeric>
+
+#include "model/kernels/log_softmax_nll.hpp"
 
 namespace fbnet {
+namespace {
 
-void gather_batch(const LabeledImages& set, const std::vector<int64_t>& order, int64_t begin, int64_t batch,
-                  Tensor<float>& images, std::vector<int32_t>& labels) {
-  const int64_t width = set.images.cols();
-  images.resize({batch, width});
-  labels.resize(batch);
-  for (int64_t i = 0; i < batch; ++i) {
-    const int64_t index = order[begin + i];
-    std::copy_n(set.images.row(index), width, images.row(i));
-    labels[i] = set.labels[index];
+// Sums of hits per readout and of the loss, in batch order.
+struct Scores {
+  std::vector<int64_t> correct;
+  double loss = 0;
+
+  void add(const Tensor<float>& logits, const int32_t* labels, int readout) {
+    const int64_t classes = logits.cols();
+    for (int64_t b = 0; b < logits.rows(); ++b)
+      FBNET_CHECK(labels[b] >= 0 && labels[b] < classes, "evaluate: label {} outside 0..{}", labels[b], classes - 1);
+    const LossAndCorrect scored = log_softmax_nll<float>(view(logits), labels, MatrixView<float>{nullptr, 0, 0}, 1.0f);
+    correct[readout] += scored.correct;
+    loss += scored.loss_sum;
   }
+
+  Evaluation finish(int64_t count) const {
+    Evaluation result;
+    result.count = count;
+    for (int64_t hits : correct) result.accuracy.push_back(count == 0 ? 0.0 : 100.0 * hits / count);
+    result.loss = count == 0 ? 0.0 : loss / (count * static_cast<double>(correct.size()));
+    return result;
+  }
+};
+
+}  // namespace
+
+double Evaluation::mean_accuracy() const {
+  double sum = 0;
+  for (double value : accuracy) sum += value;
+  return accuracy.empty() ? 0.0 : sum / static_cast<double>(accuracy.size());
 }
 
-EvalResult evaluate(Network<float>& network, const LabeledImages& set, int64_t batch_size) {
-  const int steps = network.architecture().steps;
-  std::vector<int64_t> order(set.count());
-  std::iota(order.begin(), order.end(), int64_t{0});
-  Tensor<float> images;
-  std::vector<int32_t> labels;
-  std::vector<const Tensor<float>*> step_inputs(steps, &images);
-  std::vector<const int32_t*> step_labels(network.readout_count());
-  EvalResult result;
-  int64_t correct = 0;
+Evaluation evaluate(Model<float>& model, Batches& set, int64_t batch_size) {
+  const std::vector<int64_t> order = identity_order(set.count());
+  Scores scores{std::vector<int64_t>(model.readout_count(), 0)};
   for (int64_t begin = 0; begin < set.count(); begin += batch_size) {
-    const int64_t batch = std::min(batch_size, set.count() - begin);
-    gather_batch(set, order, begin, batch, images, labels);
-    network.forward(step_inputs, Mode::kEval, nullptr);
-    std::fill(step_labels.begin(), step_labels.end(), labels.data());
-    const LossAndCorrect batch_result = network.loss(step_labels);
-    result.loss += batch_result.loss_sum;
-    correct += batch_result.correct;
+    set.gather(order, begin, std::min(batch_size, set.count() - begin));
+    model.forward(set.inputs(), Mode::kEval, nullptr);
+    FBNET_CHECK(static_cast<int>(set.labels().size()) == model.readout_count(),
+                "evaluate: {} label arrays for {} readouts", set.labels().size(), model.readout_count());
+    for (int k = 0; k < model.readout_count(); ++k) scores.add(model.logits(k), set.labels()[k], k);
   }
-  result.count = set.count();
-  const double predictions = static_cast<double>(set.count()) * network.readout_count();
-  if (set.count() == 0) return result;  // e.g. --validation-size 0: nothing to measure
-  result.loss /= set.count();
-  result.accuracy = 100.0 * correct / predictions;
-  return result;
+  return scores.finish(set.count());
+}
+
+Evaluation evaluate_each_step(Model<float>& one_step_model, Batches& set, int64_t batch_size) {
+  FBNET_CHECK(one_step_model.steps() == 1 && one_step_model.readout_count() == 1,
+              "evaluate_each_step: the model takes {} steps and reads out {} times, not one", one_step_model.steps(),
+              one_step_model.readout_count());
+  const std::vector<int64_t> order = identity_order(set.count());
+  const int steps = static_cast<int>(set.inputs().size());
+  Scores scores{std::vector<int64_t>(steps, 0)};
+  for (int64_t begin = 0; begin < set.count(); begin += batch_size) {
+    set.gather(order, begin, std::min(batch_size, set.count() - begin));
+    for (int p = 0; p < steps; ++p) {
+      one_step_model.forward(set.inputs().subspan(p, 1), Mode::kEval, nullptr);
+      scores.add(one_step_model.logits(0), set.labels()[p], p);
+    }
+  }
+  return scores.finish(set.count());
 }
 
 }  // namespace fbnet

@@ -1,21 +1,26 @@
-// Evaluation of a network on a labelled set, in evaluation mode (no dropout).
+// The one evaluator: any model on any batches, in evaluation mode (no
+// dropout), scored per readout. Experiment 1 reads the mean over readouts
+// (its nets have one), experiment 2 the accuracy at each position.
 #pragma once
 
-#include "model/network.hpp"
-#include "train/prepared_data.hpp"
+#include <cstdint>
+#include <vector>
+
+#include "model/model.hpp"
+#include "train/batches.hpp"
 
 namespace fbnet {
 
-struct EvalResult {
-  double loss = 0;      // mean NLL
-  double accuracy = 0;  // percent
-  int64_t count = 0;
+struct Evaluation {
+  std::vector<double> accuracy;  // [readout], percent of samples
+  double loss = 0;               // mean NLL over samples and readouts
+  int64_t count = 0;             // samples
+  double mean_accuracy() const;  // over readouts
 };
 
-EvalResult evaluate(Network<float>& network, const LabeledImages& set, int64_t batch_size);
-
-// Copies rows `order[begin, begin + batch)` of `set` into `images` [batch, D] and `labels`.
-void gather_batch(const LabeledImages& set, const std::vector<int64_t>& order, int64_t begin, int64_t batch,
-                  Tensor<float>& images, std::vector<int32_t>& labels);
+Evaluation evaluate(Model<float>& model, Batches& set, int64_t batch_size);
+// A one-step model applied to each step's input on its own, scored against
+// that step's labels: the FF control of experiment 2.
+Evaluation evaluate_each_step(Model<float>& one_step_model, Batches& set, int64_t batch_size);
 
 }  // namespace fbnet

@@ -16,11 +16,11 @@ LabeledImages to_tensors(const Dataset& dataset) { return {normalize(dataset), d
 PreparedData prepare_data(const RunConfig& config) {
   // Raw images are released as soon as their tensors exist: the peak memory
   // is the float32 tensors plus one raw split, not plus all of them.
-  DatasetPair pair = load_dataset(config.dataset, config.data_dir, config.split_seed);
+  DatasetPair pair = load_dataset(config.data.dataset, config.data.data_dir, config.data.split_seed);
   PreparedData data;
   data.classes = pair.train.classes;
   data.input_size = pair.train.pixels_per_image();
-  TrainValidation split = split_validation(pair.train, config.validation_size, config.split_seed);
+  TrainValidation split = split_validation(pair.train, config.data.validation_size, config.data.split_seed);
   pair.train = Dataset{};
   if (config.train_limit > 0 && config.train_limit < split.train.count) {
     std::vector<int64_t> first(config.train_limit);
@@ -30,7 +30,7 @@ PreparedData prepare_data(const RunConfig& config) {
   data.train = to_tensors(split.train);
   split.train = Dataset{};
   data.validation = to_tensors(split.validation);
-  data.noisy_test = to_tensors(add_gaussian_noise(pair.test, config.noise_scale, config.noise_seed));
+  data.noisy_test = to_tensors(add_gaussian_noise(pair.test, config.data.noise_scale, config.data.noise_seed));
   data.test = to_tensors(pair.test);
   return data;
 }

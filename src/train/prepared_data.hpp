@@ -23,10 +23,10 @@ struct PreparedData {
   LabeledImages train;
   LabeledImages validation;
   LabeledImages test;
-  LabeledImages noisy_test;  // the test images with noise of config.noise_scale
+  LabeledImages noisy_test;  // the test images with noise of config.data.noise_scale
 };
 
-// Loads config.dataset and applies the split, noise and normalisation of NOTES.md.
+// Loads config.data.dataset and applies the split, noise and normalisation of NOTES.md.
 PreparedData prepare_data(const RunConfig& config);
 
 }  // namespace fbnet

@@ -39,19 +39,13 @@ void validate(const SequenceConfig& c) {
   for (int64_t position : c.noisy_positions)
     FBNET_CHECK(position >= 1 && position <= c.length, "--noisy-positions: position {} is outside 1..{} (--length)",
                 position, c.length);
-  FBNET_CHECK(c.noise_scale >= 0, "--noise-scale: must be >= 0, got {}", c.noise_scale);
-  FBNET_CHECK(c.validation_size >= 0, "--validation-size: must be >= 0, got {}", c.validation_size);
+  validate(c.data);
   FBNET_CHECK(c.feedback_alpha >= 0 && c.feedback_alpha <= 1, "--feedback-alpha: must be in [0, 1], got {}",
               c.feedback_alpha);
   FBNET_CHECK(c.lstm_hidden >= 1 && c.lstm_hidden <= 65536, "--lstm-hidden: must be in 1..65536, got {}", c.lstm_hidden);
   FBNET_CHECK(c.net != SequenceNet::kFeedback || !c.ff_model.empty(),
               "--ff-model: --net fb needs the model.safetensors of a trained FF run (fbnet train --model ff)");
-  FBNET_CHECK(c.epochs > 0, "--epochs: must be positive, got {}", c.epochs);
-  FBNET_CHECK(c.learning_rate > 0, "--learning-rate: must be positive, got {}", c.learning_rate);
-  FBNET_CHECK(c.momentum >= 0 && c.momentum < 1, "--momentum: must be in [0, 1), got {}", c.momentum);
-  FBNET_CHECK(c.batch_size > 0, "--batch-size: must be positive, got {}", c.batch_size);
-  FBNET_CHECK(c.eval_batch_size > 0, "--eval-batch-size: must be positive, got {}", c.eval_batch_size);
-  FBNET_CHECK(c.threads >= 0 && c.threads <= 256, "--threads: must be in 0..256, got {}", c.threads);
+  validate(c.training);
 }
 
 }  // namespace fbnet

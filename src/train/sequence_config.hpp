@@ -22,14 +22,8 @@ enum class SequenceNet {
 
 struct SequenceConfig {
   SequenceNet net = SequenceNet::kFeedback;
-  // Data: images
-  std::string dataset = "fashion-mnist";
-  std::string data_dir;
-  int64_t validation_size = 10000;
-  uint64_t split_seed = 0;
-  double noise_scale = 4.0;
-  uint64_t noise_seed = 0;
-  // Data: sequences
+  ImageDataSettings data = {.noise_scale = 4.0};
+  // Sequences
   int length = 5;
   int64_t allowed = 50;
   std::string words = "/usr/share/dict/words";
@@ -43,30 +37,15 @@ struct SequenceConfig {
   std::string ff_model;
   double feedback_alpha = 0.5;
   int64_t lstm_hidden = 200;
-  // Training
-  int epochs = 30;
-  double learning_rate = 0.00001;
-  double momentum = 0.5;
-  GradientAccumulation gradient_accumulation = GradientAccumulation::kZeroed;
-  int64_t batch_size = 64;
-  uint64_t seed = 0;
-  int64_t eval_batch_size = 1000;
-  int threads = 0;
-  // Output
-  std::string out;
-  ProgressMode progress = ProgressMode::kAuto;
+  TrainingSettings training = {.learning_rate = 0.00001, .momentum = 0.5, .batch_size = 64};  // batches of sequences
+  OutputSettings output;
 };
 
 template <class Config, class Visitor>
   requires std::same_as<std::remove_const_t<Config>, SequenceConfig>
 void for_each_setting(Config& c, Visitor&& visit) {
   visit("net", c.net, "network: fb (the report's: frozen FF weights from --ff-model, feedback trained) or lstm (trained from scratch)");
-  visit("dataset", c.dataset, "image dataset (as fbnet train --dataset); letter datasets use words as sequences");
-  visit("data-dir", c.data_dir, "folder with the dataset's gzip IDX files (empty: the dataset's default folder)");
-  visit("validation-size", c.validation_size, "training images held out as in experiment 1; validation sequences are drawn from them");
-  visit("split-seed", c.split_seed, "seed of the validation split (and of emnist-letters-partial's train/test split)");
-  visit("noise-scale", c.noise_scale, "noise scale s of the noisy positions: clip(x + s * N(0, 64), 0, 255)");
-  visit("noise-seed", c.noise_seed, "seed of the noisy test images");
+  visit_settings(c.data, visit);
   visit("length", c.length, "images per sequence");
   visit("allowed", c.allowed, "number K of allowed sequences; sample i follows allowed sequence i mod K");
   visit("words", c.words, "word list (one word per line) for letter datasets; words of --length lowercase letters are used");
@@ -80,9 +59,8 @@ void for_each_setting(Config& c, Visitor&& visit) {
   visit("ff-model", c.ff_model, "model.safetensors of an experiment-1 FF run (fbnet train --model ff); needed by --net fb");
   visit("feedback-alpha", c.feedback_alpha, "feedback strength alpha in [0, 1] (fb)");
   visit("lstm-hidden", c.lstm_hidden, "LSTM hidden units (lstm; 200 gives about the FB net's parameter count)");
-  visit_training_settings(c, visit);  // batch sizes count sequences
-  visit("out", c.out, "run folder (empty: runs/sequences-NET-seedSEED)");
-  visit("progress", c.progress, "progress display: auto (live line on a terminal), always or never");
+  visit_settings(c.training, visit);
+  visit_settings(c.output, visit);
 }
 
 void parse_value(const std::string& setting, const std::string& text, SequenceNet& field);

@@ -22,12 +22,12 @@ std::vector<bool> present_in_both(const LabeledImages& train, const LabeledImage
 
 std::unique_ptr<SequenceData> prepare_sequence_data(const SequenceConfig& config) {
   RunConfig images_config;
-  images_config.dataset = config.dataset;
-  images_config.data_dir = config.data_dir;
-  images_config.validation_size = config.validation_size;
-  images_config.split_seed = config.split_seed;
-  images_config.noise_scale = config.noise_scale;
-  images_config.noise_seed = config.noise_seed;
+  images_config.data.dataset = config.data.dataset;
+  images_config.data.data_dir = config.data.data_dir;
+  images_config.data.validation_size = config.data.validation_size;
+  images_config.data.split_seed = config.data.split_seed;
+  images_config.data.noise_scale = config.data.noise_scale;
+  images_config.data.noise_seed = config.data.noise_seed;
   auto data = std::make_unique<SequenceData>();
   data->images = prepare_data(images_config);
   data->classes = data->images.classes;
@@ -36,7 +36,7 @@ std::unique_ptr<SequenceData> prepare_sequence_data(const SequenceConfig& config
 
   const std::vector<bool> present = present_in_both(data->images.train, data->images.test, data->classes);
   AllowedSequences allowed =
-      is_letter_dataset(config.dataset)
+      is_letter_dataset(config.data.dataset)
           ? draw_word_sequences(read_words(config.words, config.length), config.allowed, config.sequence_seed, present,
                                 config.missing_letters, config.words)
           : draw_random_sequences(config.allowed, config.length, config.sequence_seed, present);

@@ -5,7 +5,7 @@
 // image on its own). The run folder holds
 //   config.json     the resolved settings, parameter counts, allowed sequences, versions
 //   metrics.jsonl   one JSON object per epoch (also metrics.csv)
-//   model.safetensors  the trained weights (PyTorch state_dict names)
+//   model.safetensors, checkpoint.safetensors  as every run's (training_loop.hpp)
 //   results.json    per-position accuracies; written last, it marks the run finished
 #pragma once
 
@@ -14,8 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/lstm.hpp"
-#include "model/network.hpp"
+#include "model/architecture.hpp"
 #include "train/sequence_config.hpp"
 #include "train/sequence_data.hpp"
 
@@ -23,9 +22,10 @@ namespace fbnet {
 
 std::string default_sequence_folder(const SequenceConfig& config);
 
-// Trains and evaluates; returns what it writes to results.json. A folder that
-// already holds results.json is refused; an unfinished one is started over.
-nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const SequenceData& data);
+// Trains and evaluates; returns what it writes to results.json (written last:
+// it marks the run finished). resume: continue the run in config.output.out
+// from its checkpoint; otherwise that folder must hold no run yet.
+nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const SequenceData& data, bool resume);
 
 // The feedback net of experiment 2 around an FF architecture: an edge from
 // the top hidden layer into the input, mixing with alpha, zero feedback at
@@ -33,17 +33,5 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
 // when `ff` is not a plain one-step feedforward net.
 Architecture sequence_feedback_architecture(const Architecture& ff, double feedback_alpha, int length,
                                             const std::string& source);
-
-struct PositionResult {
-  std::vector<double> accuracy;  // [position], percent
-  double loss = 0;               // mean NLL over samples and positions
-};
-
-// Per-position accuracy of a sequence model (Network with a readout at every
-// step, or LstmClassifier) on `set`, in evaluation mode.
-template <class Model>
-PositionResult evaluate_positions(Model& model, const SequenceSet& set, int64_t batch_size);
-// The same for a one-step feedforward net applied to each image on its own.
-PositionResult evaluate_ff_positions(Network<float>& ff, const SequenceSet& set, int64_t batch_size);
 
 }  // namespace fbnet

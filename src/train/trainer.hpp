@@ -1,5 +1,5 @@
 // One training run: builds the network from a RunConfig, trains it with
-// SGD-momentum for config.epochs, evaluates validation, test and noisy test
+// SGD-momentum for config.training.epochs, evaluates validation, test and noisy test
 // after each epoch, and keeps its run folder up to date:
 //   config.json      the resolved config, architecture, parameter count, versions
 //   metrics.jsonl    one JSON object per epoch
@@ -29,8 +29,8 @@ struct RunResult {
 
 std::string default_run_folder(const RunConfig& config);
 
-// resume: continue the run in config.out from its checkpoint (which must exist
-// and match the architecture); otherwise config.out must not hold a run yet.
+// resume: continue the run in config.output.out from its checkpoint (which must exist
+// and match the architecture); otherwise config.output.out must not hold a run yet.
 RunResult train_run(const RunConfig& config, const PreparedData& data, bool resume);
 
 }  // namespace fbnet

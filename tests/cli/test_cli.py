@@ -40,7 +40,7 @@ def read_jsonl(path):
 
 
 def without_timings(records):
-    return [{k: v for k, v in r.items() if not k.endswith("seconds") and k != "samples_per_second"} for r in records]
+    return [{k: v for k, v in r.items() if not k.endswith(("seconds", "_per_second"))} for r in records]
 
 
 def safetensors_data(path):

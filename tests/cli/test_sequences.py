@@ -170,6 +170,30 @@ class Sequences(unittest.TestCase):
         with open(os.path.join(fb, "results.json")) as f:
             self.assertEqual(f.read(), before)
 
+    def test_an_interrupted_run_resumes_and_trains_only_the_rest(self):
+        lstm = ["sequence", "--net", "lstm", "--learning-rate", "0.05", "--momentum", "0.9", *TINY_SEQUENCES,
+                "--progress", "never"]
+        interrupted, straight = os.path.join(self.tmp, "lstm-interrupted"), os.path.join(self.tmp, "lstm-straight")
+        fbnet(*lstm, "--epochs", "1", "--out", interrupted)
+        os.remove(os.path.join(interrupted, "results.json"))  # as if killed after its checkpoint
+        refused = fbnet(*lstm, "--epochs", "2", "--out", interrupted, check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("pass --resume", refused.stderr)
+        resumed = fbnet("sequence", "--resume", interrupted, "--epochs", "2").stdout
+        # The second process trained epoch 2 only.
+        self.assertEqual([line.split("epoch")[1].split()[0] for line in resumed.splitlines() if " epoch " in line],
+                         ["2/2"])
+        fbnet(*lstm, "--epochs", "2", "--out", straight)
+        metrics = [read_jsonl(os.path.join(folder, "metrics.jsonl")) for folder in (interrupted, straight)]
+        self.assertEqual(test_cli.without_timings(metrics[0]), test_cli.without_timings(metrics[1]))
+        results = []
+        for folder in (interrupted, straight):
+            with open(os.path.join(folder, "results.json")) as f:
+                results.append(json.load(f)["conditions"])
+        self.assertEqual(results[0], results[1])
+        self.assertEqual(safetensors_data(os.path.join(interrupted, "checkpoint.safetensors")),
+                         safetensors_data(os.path.join(straight, "checkpoint.safetensors")))
+
 
 class SequencesOfWords(unittest.TestCase):
     """Letter datasets take their allowed sequences from a word list."""

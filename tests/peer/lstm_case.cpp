@@ -35,7 +35,7 @@ int run(const std::string& out_dir) {
     inputs.push_back(&images[t]);
     label_pointers.push_back(labels[t].data());
   }
-  lstm.forward(inputs);
+  lstm.forward(inputs, Mode::kTrain, nullptr);
   const LossAndCorrect loss = lstm.loss(label_pointers);
   lstm.backward();
 

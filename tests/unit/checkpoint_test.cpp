@@ -44,7 +44,7 @@ TEST(Checkpoint, RoundTripKeepsWeightsMomentumAndMetadata) {
   Network<float> loaded(checkpoint.architecture);
   load_weights(checkpoint, loaded);
   SgdMomentum<float> loaded_optimizer(0.1, 0.9, velocity.size());
-  load_optimizer_state(checkpoint, loaded, loaded_optimizer);
+  load_optimizer_state(checkpoint, loaded.parameters().infos(), loaded_optimizer);
   EXPECT_EQ(loaded.parameters().values(), network.parameters().values());
   EXPECT_EQ(loaded_optimizer.velocity(), velocity);
   EXPECT_NE(checkpoint.file.find("layers.0.weight"), nullptr);
@@ -72,14 +72,14 @@ TEST(Checkpoint, RoundTripKeepsTheRunningGradientSum) {
   EXPECT_EQ(gradient_sum->shape, (Shape{784, 500}));
   EXPECT_EQ(checkpoint.file.metadata.at("format"), "fbnet-checkpoint-2");  // older binaries refuse it
   SgdMomentum<float> loaded(0.1, 0.5, count, GradientAccumulation::kRunningSum);
-  load_optimizer_state(checkpoint, network, loaded);
+  load_optimizer_state(checkpoint, network.parameters().infos(), loaded);
   EXPECT_EQ(loaded.velocity(), optimizer.velocity());
   EXPECT_EQ(loaded.gradient_sum(), optimizer.gradient_sum());
   // A checkpoint of a zeroed run has no G to resume a running sum from.
   SgdMomentum<float> zeroed(0.1, 0.5, count);
   save_checkpoint(dir.file("z.safetensors"), network, &zeroed, 2, nlohmann::json::object());
   EXPECT_EQ(read_checkpoint(dir.file("z.safetensors")).file.find("optimizer.gradient_sum.layers.0.weight"), nullptr);
-  EXPECT_THROW(load_optimizer_state(read_checkpoint(dir.file("z.safetensors")), network, loaded), Error);
+  EXPECT_THROW(load_optimizer_state(read_checkpoint(dir.file("z.safetensors")), network.parameters().infos(), loaded), Error);
 }
 
 TEST(Checkpoint, AnotherArchitectureIsRefusedByName) {
@@ -99,7 +99,7 @@ TEST(Checkpoint, AnotherArchitectureIsRefusedByName) {
   EXPECT_THROW(load_weights(checkpoint, fb), Error);  // has no feedback.0.weight
   Network<float> ff = make_network("ff", 2);
   SgdMomentum<float> optimizer(0.1, 0.9, ff.parameters().values().size());
-  EXPECT_THROW(load_optimizer_state(checkpoint, ff, optimizer), Error);  // weights-only file
+  EXPECT_THROW(load_optimizer_state(checkpoint, ff.parameters().infos(), optimizer), Error);  // weights-only file
 }
 
 // An fbnet-looking checkpoint whose metadata is edited after the fact.
@@ -162,7 +162,7 @@ TEST(Checkpoint, MalformedFilesGiveClearErrors) {
       {"absurd_shape", [](const std::string& p) { write_raw_safetensors(p, R"({"w":{"dtype":"F32","shape":[2147483648,2147483648],"data_offsets":[0,16]}})", 16); }, "larger than the file"},
       {"shape_offsets_mismatch", [](const std::string& p) { write_raw_safetensors(p, R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", 16); }, "do not match"},
       {"overlapping", [](const std::string& p) { write_raw_safetensors(p, R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12); }, "overlap"},
-      {"not_fbnet", [](const std::string& p) { write_raw_safetensors(p, R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4); }, "not an fbnet checkpoint"},
+      {"not_fbnet", [](const std::string& p) { write_raw_safetensors(p, R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4); }, "not an fbnet model file"},
       {"missing", [](const std::string&) {}, "no such checkpoint"},
   };
   for (const auto& c : cases) {

@@ -19,27 +19,27 @@ using testing::expect_error;
 
 TEST(Config, PresetsCarryTheReportsChosenHyperparameters) {
   const RunConfig ff = resolve_config({{"model", "ff"}});
-  EXPECT_EQ(ff.learning_rate, 0.02);
-  EXPECT_EQ(ff.momentum, 0.7);
-  EXPECT_EQ(ff.batch_size, 128);
+  EXPECT_EQ(ff.training.learning_rate, 0.02);
+  EXPECT_EQ(ff.training.momentum, 0.7);
+  EXPECT_EQ(ff.training.batch_size, 128);
   const RunConfig large = resolve_config({{"model", "ff-large"}});
   EXPECT_EQ(large.hidden, (std::vector<int64_t>{1000}));
-  EXPECT_EQ(large.learning_rate, 0.04);
-  EXPECT_EQ(large.momentum, 0.5);
+  EXPECT_EQ(large.training.learning_rate, 0.04);
+  EXPECT_EQ(large.training.momentum, 0.5);
   const RunConfig fb = resolve_config({{"model", "fb"}});
   EXPECT_EQ(fb.feedback, "h1->x");
   EXPECT_EQ(fb.steps, 2);
   EXPECT_EQ(fb.feedback_alpha, 0.3);
-  EXPECT_EQ(fb.learning_rate, 0.02);
-  EXPECT_EQ(fb.momentum, 0.3);
-  EXPECT_EQ(fb.batch_size, 64);
+  EXPECT_EQ(fb.training.learning_rate, 0.02);
+  EXPECT_EQ(fb.training.momentum, 0.3);
+  EXPECT_EQ(fb.training.batch_size, 64);
 }
 
 TEST(Config, ExplicitSettingsOverrideThePresetWhateverTheirOrder) {
   const RunConfig config = resolve_config({{"batch-size", "32"}, {"model", "fb"}, {"feedback-alpha", "0.7"}});
-  EXPECT_EQ(config.batch_size, 32);
+  EXPECT_EQ(config.training.batch_size, 32);
   EXPECT_EQ(config.feedback_alpha, 0.7);
-  EXPECT_EQ(config.momentum, 0.3);
+  EXPECT_EQ(config.training.momentum, 0.3);
 }
 
 TEST(Config, JsonAndTomlFilesGiveTheSameConfig) {
@@ -106,11 +106,11 @@ TEST(SequenceConfig, DefaultsAreTheReportsAndBadValuesNameTheFlag) {
   EXPECT_EQ(defaults.train_sequences, 50000);
   EXPECT_EQ(defaults.test_sequences, 10000);
   EXPECT_EQ(defaults.noisy_positions, (std::vector<int64_t>{4, 5}));
-  EXPECT_EQ(defaults.noise_scale, 4.0);
+  EXPECT_EQ(defaults.data.noise_scale, 4.0);
   EXPECT_EQ(defaults.feedback_alpha, 0.5);
-  EXPECT_EQ(defaults.learning_rate, 0.00001);
-  EXPECT_EQ(defaults.momentum, 0.5);
-  EXPECT_EQ(defaults.batch_size, 64);
+  EXPECT_EQ(defaults.training.learning_rate, 0.00001);
+  EXPECT_EQ(defaults.training.momentum, 0.5);
+  EXPECT_EQ(defaults.training.batch_size, 64);
   const struct {
     const char* name;
     const char* value;

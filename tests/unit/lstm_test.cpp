@@ -48,7 +48,7 @@ TEST_P(LstmGradients, MatchFiniteDifferences) {
   }
 
   auto loss = [&] {
-    lstm.forward(inputs);
+    lstm.forward(inputs, Mode::kTrain, nullptr);
     return lstm.loss(label_pointers).loss_sum / c.batch;
   };
   loss();
@@ -111,13 +111,13 @@ TEST(LstmErrors, ShapesAndCallOrder) {
   const std::vector<const Tensor<double>*> four_steps = {&x, &x, &x, &x};
   const std::vector<const Tensor<double>*> bad_width = {&x, &wrong_width, &x};
   const std::vector<const Tensor<double>*> bad_batch = {&x, &x, &wrong_batch};
-  EXPECT_THROW(lstm.forward(two_steps), Error);
-  EXPECT_THROW(lstm.forward(four_steps), Error);
-  EXPECT_THROW(lstm.forward(bad_width), Error);
-  EXPECT_THROW(lstm.forward(bad_batch), Error);
+  EXPECT_THROW(lstm.forward(two_steps, Mode::kTrain, nullptr), Error);
+  EXPECT_THROW(lstm.forward(four_steps, Mode::kTrain, nullptr), Error);
+  EXPECT_THROW(lstm.forward(bad_width, Mode::kTrain, nullptr), Error);
+  EXPECT_THROW(lstm.forward(bad_batch, Mode::kTrain, nullptr), Error);
 
   const std::vector<const Tensor<double>*> inputs = {&x, &x, &x};
-  lstm.forward(inputs);
+  lstm.forward(inputs, Mode::kTrain, nullptr);
   EXPECT_EQ(lstm.logits(2).shape, Shape({2, 4}));
   EXPECT_THROW(lstm.logits(3), Error);
   EXPECT_THROW(lstm.backward(), Error);  // no loss yet

@@ -18,6 +18,7 @@
 #include "test_support.hpp"
 #include "train/atomic_file.hpp"
 #include "train/checkpoint.hpp"
+#include "train/evaluate.hpp"
 #include "train/sequence_trainer.hpp"
 
 namespace fbnet {
@@ -219,12 +220,12 @@ class SequenceTraining : public ::testing::Test {
     config.ff_model = dir.file("ff.safetensors");
     config.length = 3;
     config.noisy_positions = {3};
-    config.epochs = 2;
-    config.learning_rate = 0.05;
-    config.batch_size = 8;
-    config.threads = 1;
-    config.progress = ProgressMode::kNever;
-    config.out = dir.file("run");
+    config.training.epochs = 2;
+    config.training.learning_rate = 0.05;
+    config.training.batch_size = 8;
+    config.training.threads = 1;
+    config.output.progress = ProgressMode::kNever;
+    config.output.out = dir.file("run");
   }
 
   static Architecture ff_architecture() {
@@ -244,9 +245,9 @@ class SequenceTraining : public ::testing::Test {
 // FF weights bit-identical after training, feedback weights changed, FF and
 // FB measured per position.
 TEST_F(SequenceTraining, FrozenWeightsStayBitIdentical) {
-  const nlohmann::ordered_json results = train_sequence_run(config, data);
+  const nlohmann::ordered_json results = train_sequence_run(config, data, false);
 
-  const Checkpoint trained = read_checkpoint(path_in(config.out, "model.safetensors"));
+  const Checkpoint trained = read_checkpoint(path_in(config.output.out, "model.safetensors"));
   for (const char* name : {"layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"}) {
     const ParameterInfo& info = ff.parameters().info(name);
     const std::vector<float>& after = trained.file.find(name)->values;
@@ -255,7 +256,7 @@ TEST_F(SequenceTraining, FrozenWeightsStayBitIdentical) {
         << name << " changed";
   }
   Network<float> initial(sequence_feedback_architecture(ff_architecture(), config.feedback_alpha, 3, "test"));
-  initial.initialize(config.seed);
+  initial.initialize(config.training.seed);
   const ParameterInfo& feedback = initial.parameters().info("feedback.0.weight");
   const std::vector<float> initial_feedback(initial.parameters().values().begin() + feedback.offset,
                                             initial.parameters().values().begin() + feedback.offset + feedback.size());
@@ -266,10 +267,13 @@ TEST_F(SequenceTraining, FrozenWeightsStayBitIdentical) {
       EXPECT_EQ(results["conditions"][condition][net]["accuracy"].size(), 3u) << condition << " " << net;
   // The FF column is the FF net on each image alone.
   EXPECT_EQ(results["conditions"]["normal"]["ff"]["accuracy"].get<std::vector<double>>(),
-            evaluate_ff_positions(ff, data.tests[0], 1000).accuracy);
+            [&] {
+              SequenceBatches normal(data.tests[0]);
+              return evaluate_each_step(ff, normal, 1000).accuracy;
+            }());
   // The normal and noisy conditions share samples: they differ only at the noisy position.
   EXPECT_EQ(results["conditions"]["normal"]["ff"]["accuracy"][0], results["conditions"]["noisy"]["ff"]["accuracy"][0]);
-  expect_error([&] { train_sequence_run(config, data); }, "already holds a finished sequence run");
+  expect_error([&] { train_sequence_run(config, data, false); }, "already holds a finished sequence run");
 }
 
 TEST_F(SequenceTraining, NonFiniteLossStopsTheRunSayingNoEpochFinished) {
@@ -277,8 +281,8 @@ TEST_F(SequenceTraining, NonFiniteLossStopsTheRunSayingNoEpochFinished) {
   // Inf, and log-softmax gives NaN at the first batch.
   ff.parameters().values()[ff.parameters().info("layers.1.bias").offset] = std::numeric_limits<float>::infinity();
   save_checkpoint(config.ff_model, ff, nullptr, 1, nlohmann::json::object());
-  expect_error([&] { train_sequence_run(config, data); },
-               "nan at epoch 1, batch 1; no epoch finished, so " + config.out + " holds no model");  // -nan or nan
+  expect_error([&] { train_sequence_run(config, data, false); },
+               "nan at epoch 1, batch 1; no epoch finished, so " + config.output.out + " holds no checkpoint");  // -nan or nan
 }
 
 // The feedback weights' last update of an epoch overflows while every loss
@@ -289,33 +293,34 @@ TEST_F(SequenceTraining, NonFiniteLossStopsTheRunSayingNoEpochFinished) {
 // lr x v overflows float32's 3.4e38.
 TEST_F(SequenceTraining, WeightsThatOverflowUnderAFiniteLossStopTheRun) {
   for (float& v : data.images.train.images.values) v *= 1e6f;
-  config.batch_size = 64;
-  config.epochs = 6;
+  config.training.batch_size = 64;
+  config.training.epochs = 6;
 
-  config.learning_rate = 1e38;  // finite in float32; overflows at the first update
-  expect_error([&] { train_sequence_run(config, data); },
-               "feedback.0.weight holds NaN or Inf after epoch 1, batch 1; no epoch finished, so " + config.out +
-                   " holds no model");
+  config.training.learning_rate = 1e38;  // finite in float32; overflows at the first update
+  expect_error([&] { train_sequence_run(config, data, false); },
+               "feedback.0.weight holds NaN or Inf after epoch 1, batch 1; no epoch finished, so " + config.output.out +
+                   " holds no checkpoint");
 
   // At lr 3e34 the momentum buffer (0.9) has to build up over a few epochs
   // before lr x v overflows; the model of the last finished epoch is kept.
-  std::filesystem::remove_all(config.out);
-  config.learning_rate = 3e34;
-  config.momentum = 0.9;
+  std::filesystem::remove_all(config.output.out);
+  config.training.learning_rate = 3e34;
+  config.training.momentum = 0.9;
   try {
-    train_sequence_run(config, data);
+    train_sequence_run(config, data, false);
     ADD_FAILURE() << "no error";
   } catch (const Error& error) {
     std::smatch match;
     const std::string message = error.what();
     ASSERT_TRUE(std::regex_search(message, match, std::regex(R"(feedback.0.weight holds NaN or Inf after epoch (\d+), )"
-                                                             R"(batch 1; the model of epoch (\d+) in (\S+) is kept)")))
+                                                             R"(batch 1; the checkpoint of epoch (\d+) in (\S+) is kept)")))
         << message;
     const int diverged = std::stoi(match[1]), kept = std::stoi(match[2]);
     EXPECT_GE(diverged, 2);
     EXPECT_EQ(kept, diverged - 1);
-    EXPECT_EQ(match[3], config.out);
-    EXPECT_EQ(read_checkpoint(path_in(config.out, "model.safetensors")).epoch, kept);
+    EXPECT_EQ(match[3], config.output.out);
+    EXPECT_EQ(read_checkpoint(path_in(config.output.out, "model.safetensors")).epoch, kept);
+    EXPECT_EQ(read_checkpoint(path_in(config.output.out, "checkpoint.safetensors")).epoch, kept);
   }
 }
 

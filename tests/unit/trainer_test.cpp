@@ -28,14 +28,14 @@ TEST(Trainer, WeightsThatOverflowUnderAFiniteLossStopTheRunBeforeACheckpoint) {
   data.noisy_test = testing::synthetic_images(5, 16, 5, rng);
   RunConfig config;
   config.hidden = {8};
-  config.epochs = 1;
-  config.batch_size = 8;
-  config.learning_rate = 1e38;
-  config.threads = 1;
-  config.progress = ProgressMode::kNever;
-  config.out = dir.file("run");
+  config.training.epochs = 1;
+  config.training.batch_size = 8;
+  config.training.learning_rate = 1e38;
+  config.training.threads = 1;
+  config.output.progress = ProgressMode::kNever;
+  config.output.out = dir.file("run");
   testing::expect_error([&] { train_run(config, data, /*resume=*/false); },
-                        "holds NaN or Inf after epoch 1, batch 1; no epoch finished, so " + config.out +
+                        "holds NaN or Inf after epoch 1, batch 1; no epoch finished, so " + config.output.out +
                             " holds no checkpoint");
   EXPECT_FALSE(std::filesystem::exists(dir.file("run/checkpoint.safetensors")));
   EXPECT_FALSE(std::filesystem::exists(dir.file("run/model.safetensors")));

@@ -16,11 +16,10 @@
 #include "engine/random.hpp"
 #include "engine/tensor.hpp"
 #include "model/graph.hpp"
+#include "model/model.hpp"
 #include "model/parameters.hpp"
 
 namespace fbnet {
-
-enum class Mode { kTrain, kEval };
 
 struct MatmulFlops {
   int64_t forward = 0;         // per sample

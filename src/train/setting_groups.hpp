@@ -1,0 +1,94 @@
+// The groups of settings that every kind of run composes (as gemma.cpp
+// composes LoaderArgs, ThreadingArgs and InferenceArgs): the image data, the
+// optimiser and loop, and the output. Each group is declared once, with one
+// visit list that drives its defaults, flags, --help, config files and the
+// resolved config of a run folder, and one validate(). RunConfig and
+// SequenceConfig hold these groups and differ only in their defaults.
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "train/sgd.hpp"
+
+namespace fbnet {
+
+enum class ProgressMode { kAuto, kAlways, kNever };
+
+// The image dataset, its validation split and its noisy test images.
+struct ImageDataSettings {
+  std::string dataset = "fashion-mnist";
+  std::string data_dir;
+  int64_t validation_size = 10000;
+  uint64_t split_seed = 0;
+  double noise_scale = 2.0;
+  uint64_t noise_seed = 0;
+};
+
+// The optimiser and the training loop.
+struct TrainingSettings {
+  int epochs = 30;
+  double learning_rate = 0.02;
+  double momentum = 0.7;
+  GradientAccumulation gradient_accumulation = GradientAccumulation::kZeroed;
+  int64_t batch_size = 128;
+  uint64_t seed = 0;
+  int64_t eval_batch_size = 1000;
+  int threads = 0;
+};
+
+// Where a run writes, and what it shows while it runs.
+struct OutputSettings {
+  std::string out;
+  ProgressMode progress = ProgressMode::kAuto;
+};
+
+template <class Settings, class Visitor>
+  requires std::same_as<std::remove_const_t<Settings>, ImageDataSettings>
+void visit_settings(Settings& s, Visitor& visit) {
+  visit("dataset", s.dataset, "dataset: fashion-mnist, mnist, emnist-letters, emnist-digits, emnist-mnist, "
+        "emnist-balanced, emnist-bymerge, emnist-byclass, emnist-letters-partial (letter datasets give sequences of words)");
+  visit("data-dir", s.data_dir, "folder with the dataset's gzip IDX files (empty: the dataset's default folder)");
+  visit("validation-size", s.validation_size, "training images held out (seeded) for validation; experiment 2 draws "
+        "its validation sequences from them");
+  visit("split-seed", s.split_seed, "seed of the validation split (and of the train/test split of emnist-letters-partial)");
+  visit("noise-scale", s.noise_scale, "scale s of the noisy test images: clip(x + s * N(0, 64), 0, 255)");
+  visit("noise-seed", s.noise_seed, "seed of the noisy test images' noise");
+}
+
+template <class Settings, class Visitor>
+  requires std::same_as<std::remove_const_t<Settings>, TrainingSettings>
+void visit_settings(Settings& s, Visitor& visit) {
+  visit("epochs", s.epochs, "training epochs");
+  visit("learning-rate", s.learning_rate, "SGD learning rate");
+  visit("momentum", s.momentum, "SGD momentum (PyTorch semantics)");
+  visit("gradient-accumulation", s.gradient_accumulation, "gradient each step uses: zeroed (the batch's, as with "
+        "zero_grad() every step) or running-sum (the sum of every gradient so far: the authors' experiment-2 loop, "
+        "which never called zero_grad; NOTES.md)");
+  visit("batch-size", s.batch_size, "training batch size (images, or sequences in experiment 2)");
+  visit("seed", s.seed, "seed of initialisation, shuffling and dropout");
+  visit("eval-batch-size", s.eval_batch_size, "batch size for evaluation");
+  visit("threads", s.threads, "OpenBLAS threads (0: one per core)");
+}
+
+template <class Settings, class Visitor>
+  requires std::same_as<std::remove_const_t<Settings>, OutputSettings>
+void visit_settings(Settings& s, Visitor& visit) {
+  visit("out", s.out, "run folder (empty: one under runs/ named after the network and seed)");
+  visit("progress", s.progress, "progress display: auto (live line on a terminal), always or never");
+}
+
+// The settings machinery (settings.hpp) reads and writes these enums.
+void parse_value(const std::string& setting, const std::string& text, ProgressMode& field);
+void parse_value(const std::string& setting, const std::string& text, GradientAccumulation& field);
+nlohmann::json json_value(ProgressMode field);
+nlohmann::json json_value(GradientAccumulation field);
+
+// Throw fbnet::Error naming the setting of the first invalid value.
+void validate(const ImageDataSettings& settings);
+void validate(const TrainingSettings& settings);
+
+}  // namespace fbnet

@@ -1,0 +1,61 @@
+// The one training loop of every run (experiment 1's nets, experiment 2's
+// feedback net and LSTM): SGD with momentum over a model's batches, shuffled
+// per epoch from the run's seed, each parameter range updated as soon as its
+// gradient is final; after each epoch the run's own measurements, then the
+// run folder brought up to date, each file replaced atomically:
+//   metrics.jsonl, metrics.csv   one record per epoch
+//   model.safetensors            the weights (PyTorch state_dict names)
+//   checkpoint.safetensors       weights and optimiser state, for resuming
+// A killed run loses at most the epoch in progress; resuming it trains only
+// the remaining epochs and repeats them bit-identically.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/model.hpp"
+#include "train/batches.hpp"
+#include "train/checkpoint.hpp"
+#include "train/setting_groups.hpp"
+#include "train/sgd.hpp"
+
+namespace fbnet {
+
+struct TrainingLoop {
+  Model<float>& model;
+  ModelFormat format;  // what its files record
+  Batches& train;
+  TrainingSettings training;
+  ProgressMode progress = ProgressMode::kAuto;
+  std::string folder;
+  std::string label;                             // names the run in progress lines ("ff", "sequences fb")
+  std::string rate_key = "samples_per_second";   // the record's training-throughput field
+  nlohmann::json config;                         // the resolved settings, stored in the model files
+  // Adds an epoch's measurements to its record (after epoch, train_loss and
+  // train_accuracy) and returns what the epoch's progress line shows of them.
+  std::function<std::string(nlohmann::ordered_json& record)> measure;
+};
+
+// Where a run's epochs start: epoch 1 of a new run, or the epoch after a
+// resumed run's checkpoint, with the metrics records written so far.
+struct LoopStart {
+  int first_epoch = 1;
+  std::vector<nlohmann::ordered_json> records;
+};
+
+// Loads FOLDER/checkpoint.safetensors into `model` and `optimizer`. Refuses,
+// naming the checkpoint, one of another format or architecture, or one
+// trained with other settings than `config`: only epochs, threads, progress,
+// out and eval-batch-size may change; a setting the checkpoint lacks (added
+// to fbnet after it was written) counts as its value in `default_config`.
+LoopStart resume_from(const std::string& folder, Model<float>& model, const ModelFormat& format,
+                      SgdMomentum<float>& optimizer, const nlohmann::json& config, const nlohmann::json& default_config);
+
+// Trains epochs start.first_epoch .. loop.training.epochs; returns every
+// record of the run (start.records first).
+std::vector<nlohmann::ordered_json> train_epochs(const TrainingLoop& loop, SgdMomentum<float>& optimizer, LoopStart start);
+
+}  // namespace fbnet
