@@ -16,10 +16,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "config/config.hpp"
 #include "engine/blas.hpp"
 #include "engine/random.hpp"
 #include "model/network.hpp"
-#include "train/config.hpp"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/setting_flags.hpp"
 #include "engine/blas.hpp"
-#include "train/checkpoint.hpp"
+#include "formats/model_file.hpp"
 #include "train/evaluate.hpp"
 #include "train/prepared_data.hpp"
 

@@ -1,6 +1,6 @@
 // fbnet info: the architecture a config (or checkpoint) describes, its
 // parameter counts and its matrix-product FLOPs per sample; or, with
-// --graph-json, its graph as JSON (model/graph_json.hpp), which
+// --graph-json, its graph as JSON (formats/graph_json.hpp), which
 // tests/peer/graph_parity.py builds its PyTorch model from.
 #include <memory>
 
@@ -9,11 +9,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/setting_flags.hpp"
+#include "config/config.hpp"
 #include "data/dataset.hpp"
-#include "train/checkpoint.hpp"
-#include "train/config.hpp"
+#include "formats/graph_json.hpp"
+#include "formats/model_file.hpp"
 #include "model/graph.hpp"
-#include "model/graph_json.hpp"
 
 namespace fbnet {
 

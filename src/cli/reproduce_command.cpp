@@ -7,10 +7,10 @@
 
 #include "cli/commands.hpp"
 #include "cli/setting_flags.hpp"
+#include "config/config.hpp"
+#include "config/sequence_config.hpp"
 #include "experiments/figure1.hpp"
 #include "experiments/table1.hpp"
-#include "train/config.hpp"
-#include "train/sequence_config.hpp"
 
 namespace fbnet {
 

@@ -6,7 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/setting_flags.hpp"
-#include "train/sequence_trainer.hpp"
+#include "train/sequence_run.hpp"
 
 namespace fbnet {
 

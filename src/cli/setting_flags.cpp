@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/config.hpp"
 #include "engine/error.hpp"
-#include "train/config.hpp"
 
 namespace fbnet {
 void SettingFlags::add_flag(CLI::App& app, const std::string& name, const std::string& help,

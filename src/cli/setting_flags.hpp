@@ -12,7 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "train/settings.hpp"
+#include "config/settings.hpp"
 
 namespace fbnet {
 

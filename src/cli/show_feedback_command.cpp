@@ -11,8 +11,8 @@
 #include "cli/commands.hpp"
 #include "data/dataset.hpp"
 #include "experiments/figures.hpp"
-#include "train/atomic_file.hpp"
-#include "train/checkpoint.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/model_file.hpp"
 #include "train/sequence_data.hpp"
 
 namespace fbnet {

@@ -3,8 +3,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/setting_flags.hpp"
+#include "train/image_run.hpp"
 #include "train/prepared_data.hpp"
-#include "train/trainer.hpp"
 
 namespace fbnet {
 

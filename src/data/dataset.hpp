@@ -8,6 +8,9 @@
 
 namespace fbnet {
 
+// The random stream of a single-file dataset's train/test split (engine/random.hpp lists every stream).
+inline constexpr uint64_t kHoldoutSplitStream = 8;
+
 // One split (train or test) of a dataset.
 struct Dataset {
   int64_t count = 0;

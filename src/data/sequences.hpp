@@ -10,6 +10,12 @@
 
 namespace fbnet {
 
+// The random streams of sequences (engine/random.hpp lists every stream).
+inline constexpr uint64_t kAllowedSequenceStream = 6;     // which K sequences are allowed
+inline constexpr uint64_t kTrainSequenceStream = 7;       // which training image fills each position of sample i
+inline constexpr uint64_t kTestSequenceStream = 9;        // the same for test samples
+inline constexpr uint64_t kValidationSequenceStream = 10;  // the same for validation samples (held-out training images)
+
 struct AllowedSequences {
   std::vector<std::vector<int>> classes;  // [K][length]
   std::vector<std::string> names;         // the words, or the classes joined by '-'

@@ -9,6 +9,10 @@
 
 namespace fbnet {
 
+// The random streams of the validation split and of the noise (engine/random.hpp lists every stream).
+inline constexpr uint64_t kValidationSplitStream = 4;
+inline constexpr uint64_t kNoiseStream = 5;
+
 struct TrainValidation {
   Dataset train;
   Dataset validation;

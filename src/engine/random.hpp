@@ -47,19 +47,14 @@ class Rng {
   double spare_normal_ = 0.0;
 };
 
-// Stream ids, so that each consumer of randomness draws from its own stream.
-enum RandomStream : uint64_t {
-  kInitStream = 1,
-  kShuffleStream = 2,
-  kDropoutStream = 3,
-  kValidationSplitStream = 4,
-  kNoiseStream = 5,
-  kAllowedSequenceStream = 6,  // which K sequences are allowed
-  kTrainSequenceStream = 7,    // which training image fills each position of sample i
-  kHoldoutSplitStream = 8,     // a single-file dataset's train/test split
-  kTestSequenceStream = 9,     // the same for test samples
-  kValidationSequenceStream = 10,  // the same for validation samples (held-out training images)
-};
+// Each consumer of randomness draws from a stream of its own, named beside
+// the code that draws it; the ids in use (tests/unit/random_stream_test.cpp
+// checks they are distinct; a new consumer takes the next free one):
+//   1 kInitStream                           model/model.hpp
+//   2 kShuffleStream, 3 kDropoutStream      train/training_loop.hpp
+//   4 kValidationSplitStream, 5 kNoiseStream   data/transforms.hpp
+//   6, 7, 9, 10 the sequence streams        data/sequences.hpp
+//   8 kHoldoutSplitStream                   data/dataset.hpp
 
 std::vector<int64_t> random_permutation(int64_t n, Rng& rng);
 

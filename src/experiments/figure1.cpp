@@ -11,14 +11,14 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "config/sequence_config.hpp"
 #include "engine/error.hpp"
 #include "experiments/figure1_report.hpp"
 #include "experiments/grid.hpp"
 #include "experiments/process_pool.hpp"
 #include "experiments/statistics.hpp"
-#include "train/atomic_file.hpp"
-#include "train/metrics_file.hpp"
-#include "train/sequence_config.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/metrics_file.hpp"
 
 namespace fbnet {
 namespace {

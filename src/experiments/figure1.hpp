@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "train/settings.hpp"
+#include "config/settings.hpp"
 
 namespace fbnet {
 

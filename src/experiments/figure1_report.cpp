@@ -12,7 +12,7 @@
 #include "engine/error.hpp"
 #include "experiments/figures.hpp"
 #include "experiments/statistics.hpp"
-#include "train/atomic_file.hpp"
+#include "formats/atomic_file.hpp"
 #include "train/sequence_data.hpp"
 
 namespace fbnet {

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "train/sequence_config.hpp"
+#include "config/sequence_config.hpp"
 
 namespace fbnet {
 

@@ -10,7 +10,7 @@
 #include "data/transforms.hpp"
 #include "engine/error.hpp"
 #include "experiments/process_pool.hpp"
-#include "train/atomic_file.hpp"
+#include "formats/atomic_file.hpp"
 
 namespace fbnet {
 namespace {

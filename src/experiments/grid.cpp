@@ -10,12 +10,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "config/config.hpp"
 #include "engine/error.hpp"
 #include "experiments/process_pool.hpp"
-#include "train/atomic_file.hpp"
-#include "train/checkpoint.hpp"
-#include "train/config.hpp"
-#include "train/trainer.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/model_file.hpp"
+#include "train/image_run.hpp"
 
 namespace fbnet {
 namespace {

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "config/config.hpp"
 #include "data/dataset.hpp"
 #include "data/transforms.hpp"
 #include "engine/blas.hpp"
@@ -14,11 +15,10 @@
 #include "experiments/figures.hpp"
 #include "experiments/grid.hpp"
 #include "experiments/statistics.hpp"
-#include "train/atomic_file.hpp"
-#include "train/checkpoint.hpp"
-#include "train/config.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/model_file.hpp"
 #include "train/evaluate.hpp"
-#include "train/trainer.hpp"
+#include "train/image_run.hpp"
 
 namespace fbnet {
 namespace {

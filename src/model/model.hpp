@@ -18,6 +18,9 @@ namespace fbnet {
 
 enum class Mode { kTrain, kEval };
 
+// The random stream of initialisation (engine/random.hpp lists every stream).
+inline constexpr uint64_t kInitStream = 1;
+
 template <class Scalar>
 class Model {
  public:

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "config/config.hpp"
 #include "engine/tensor.hpp"
-#include "train/config.hpp"
 
 namespace fbnet {
 

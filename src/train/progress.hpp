@@ -6,7 +6,7 @@
 #include <chrono>
 #include <string>
 
-#include "train/config.hpp"
+#include "config/config.hpp"
 
 namespace fbnet {
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "config/sequence_config.hpp"
 #include "data/sequences.hpp"
 #include "train/prepared_data.hpp"
-#include "train/sequence_config.hpp"
 
 namespace fbnet {
 

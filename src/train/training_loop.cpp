@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 
 #include "engine/random.hpp"
-#include "train/atomic_file.hpp"
-#include "train/metrics_file.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/metrics_file.hpp"
 #include "train/progress.hpp"
 
 namespace fbnet {

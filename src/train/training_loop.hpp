@@ -16,13 +16,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/setting_groups.hpp"
+#include "formats/model_file.hpp"
 #include "model/model.hpp"
 #include "train/batches.hpp"
-#include "train/checkpoint.hpp"
-#include "train/setting_groups.hpp"
 #include "train/sgd.hpp"
 
 namespace fbnet {
+
+// The random streams of an epoch: its shuffle and its dropout masks, each
+// with the epoch as substream (engine/random.hpp lists every stream).
+inline constexpr uint64_t kShuffleStream = 2;
+inline constexpr uint64_t kDropoutStream = 3;
 
 struct TrainingLoop {
   Model<float>& model;

@@ -3,11 +3,11 @@
 // grid, each resolved and validated as the commands do.
 #include <cstdint>
 
+#include "config/config.hpp"
+#include "config/sequence_config.hpp"
 #include "engine/error.hpp"
 #include "experiments/grid.hpp"
 #include "fuzz_input_file.hpp"
-#include "train/config.hpp"
-#include "train/sequence_config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

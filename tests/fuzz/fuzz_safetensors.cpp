@@ -3,8 +3,8 @@
 #include <cstdint>
 
 #include "engine/error.hpp"
+#include "formats/model_file.hpp"
 #include "fuzz_input_file.hpp"
-#include "train/checkpoint.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = fbnet::fuzzing::input_file(data, size, ".safetensors");

@@ -1,7 +1,7 @@
 // Writes one case for tests/peer/accumulation_parity.py: the report's
 // experiment-2 sequence net (FF layers 784 -> 500 -> 26 copied in and frozen,
 // feedback h -> x trained, alpha 0.5, 5 positions) trained for 24 steps the
-// way src/train/sequence_trainer.cpp does it, with SgdMomentum applied inside
+// way src/train/training_loop.cpp does it, with SgdMomentum applied inside
 // backward. It writes the initial weights, every step's inputs, labels and
 // the dropout masks fbnet drew, the trained weights after every step, and at
 // the end all weights plus the optimiser's velocity and running gradient sum
@@ -16,12 +16,13 @@
 
 #include <fmt/format.h>
 
+#include "config/config.hpp"
 #include "engine/random.hpp"
+#include "formats/safetensors.hpp"
 #include "model/network.hpp"
-#include "train/config.hpp"
-#include "train/safetensors.hpp"
-#include "train/sequence_trainer.hpp"
+#include "train/sequence_run.hpp"
 #include "train/sgd.hpp"
+#include "train/training_loop.hpp"
 
 namespace {
 

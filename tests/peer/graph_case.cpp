@@ -1,9 +1,9 @@
 // Writes one parity case for tests/peer/graph_parity.py: any graph given as
-// JSON (model/graph_json.hpp) with fbnet's initial weights, the batches it
+// JSON (formats/graph_json.hpp) with fbnet's initial weights, the batches it
 // trained on and the dropout masks it drew, and its results: the logits of
 // every readout, the loss and every gradient of the first batch, and the
 // weights after every SGD-momentum step (one per batch). The steps run as
-// src/train/trainer.cpp runs them: forward in training mode with one dropout
+// src/train/training_loop.cpp runs them: forward in training mode with one dropout
 // stream, the optimiser updating each range inside backward as soon as its
 // gradient is final, the gradient buffer never zeroed between batches.
 // PyTorch replays the same steps on the same numbers.
@@ -33,12 +33,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "config/settings.hpp"
 #include "engine/random.hpp"
-#include "model/graph_json.hpp"
+#include "formats/graph_json.hpp"
+#include "formats/safetensors.hpp"
 #include "model/network.hpp"
-#include "train/safetensors.hpp"
-#include "train/settings.hpp"
 #include "train/sgd.hpp"
+#include "train/training_loop.hpp"
 
 namespace {
 

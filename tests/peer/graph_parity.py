@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """Parity of fbnet with PyTorch on identical weights and batches, for any graph.
 
-Each case is a graph in fbnet's JSON (src/model/graph_json.hpp): the report's
+Each case is a graph in fbnet's JSON (src/formats/graph_json.hpp): the report's
 FF and FB nets and FB unrolled over 4 steps as `fbnet info --graph-json`
 describes them (so the presets are never re-described here), and small graphs
 written below: several edges, add-combine with per-edge alphas, a readout at
 every step with zero first-step feedback, dropout on the input and between
 hidden layers, a lateral edge, an edge from the logits, frozen lower layers,
 and a second input node. tests/peer/graph_case.cpp (a real subprocess) trains
-the graph for four steps as trainer.cpp trains (updates applied inside
+the graph for four steps as training_loop.cpp trains (updates applied inside
 backward as ranges become final, gradients never zeroed) and writes fbnet's
 initial weights, the batches, its dropout masks and its results. This script
 builds the PyTorch model from the graph JSON alone (GraphModel: an nn.Linear

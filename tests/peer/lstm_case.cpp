@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 
 #include "engine/random.hpp"
+#include "formats/safetensors.hpp"
 #include "model/lstm.hpp"
-#include "train/safetensors.hpp"
 
 namespace {
 

@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "config/config.hpp"
 #include "engine/error.hpp"
+#include "formats/model_file.hpp"
 #include "test_support.hpp"
-#include "train/checkpoint.hpp"
-#include "train/config.hpp"
 
 namespace fbnet {
 namespace {

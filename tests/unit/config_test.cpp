@@ -7,10 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/config.hpp"
+#include "config/sequence_config.hpp"
 #include "engine/error.hpp"
 #include "test_support.hpp"
-#include "train/config.hpp"
-#include "train/sequence_config.hpp"
 
 namespace fbnet {
 namespace {

@@ -5,10 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/graph_json.hpp"
+#include "config/config.hpp"
+#include "formats/graph_json.hpp"
 #include "model/network.hpp"
 #include "test_support.hpp"
-#include "train/config.hpp"
 
 namespace fbnet {
 namespace {

@@ -6,12 +6,12 @@
 #include <map>
 #include <set>
 
+#include "config/config.hpp"
 #include "engine/error.hpp"
 #include "experiments/grid.hpp"
 #include "experiments/statistics.hpp"
 #include "experiments/table1.hpp"
 #include "test_support.hpp"
-#include "train/config.hpp"
 
 namespace fbnet {
 namespace {

@@ -3,10 +3,10 @@
 // against float64, and architecture validation.
 #include <gtest/gtest.h>
 
+#include "config/config.hpp"
 #include "engine/blas.hpp"
 #include "engine/random.hpp"
 #include "model/network.hpp"
-#include "train/config.hpp"
 
 namespace fbnet {
 namespace {

@@ -15,11 +15,11 @@
 #include "data/sequences.hpp"
 #include "data/word_list.hpp"
 #include "engine/random.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/model_file.hpp"
 #include "test_support.hpp"
-#include "train/atomic_file.hpp"
-#include "train/checkpoint.hpp"
 #include "train/evaluate.hpp"
-#include "train/sequence_trainer.hpp"
+#include "train/sequence_run.hpp"
 
 namespace fbnet {
 namespace {

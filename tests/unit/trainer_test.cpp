@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "test_support.hpp"
-#include "train/trainer.hpp"
+#include "train/image_run.hpp"
 
 namespace fbnet {
 namespace {

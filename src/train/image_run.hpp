@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "train/config.hpp"
-#include "train/metrics_file.hpp"
+#include "config/config.hpp"
+#include "formats/metrics_file.hpp"
 #include "train/prepared_data.hpp"
 
 namespace fbnet {

@@ -1,5 +1,5 @@
 // Enum spellings and validation of the setting groups.
-#include "train/setting_groups.hpp"
+#include "config/setting_groups.hpp"
 
 #include "engine/enum_names.hpp"
 #include "engine/error.hpp"

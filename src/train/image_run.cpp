@@ -1,15 +1,15 @@
 // Experiment 1's run: a net of the report's family on static images, measured
 // on validation, test and noisy test images after every epoch.
-#include "train/trainer.hpp"
+#include "train/image_run.hpp"
 
 #include <filesystem>
 
 #include <fmt/format.h>
 
 #include "engine/blas.hpp"
-#include "train/atomic_file.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/model_file.hpp"
 #include "train/batches.hpp"
-#include "train/checkpoint.hpp"
 #include "train/environment.hpp"
 #include "train/evaluate.hpp"
 #include "train/training_loop.hpp"

@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "formats/safetensors.hpp"
 #include "model/network.hpp"
-#include "train/safetensors.hpp"
 #include "train/sgd.hpp"
 
 namespace fbnet {

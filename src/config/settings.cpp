@@ -1,6 +1,6 @@
 // Text and file forms of settings: number parsing with errors that name the
 // flag, and JSON/TOML config documents.
-#include "train/settings.hpp"
+#include "config/settings.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -11,7 +11,7 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
-#include "train/atomic_file.hpp"
+#include "formats/atomic_file.hpp"
 
 namespace fbnet {
 namespace {

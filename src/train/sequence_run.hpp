@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/sequence_config.hpp"
 #include "model/architecture.hpp"
-#include "train/sequence_config.hpp"
 #include "train/sequence_data.hpp"
 
 namespace fbnet {

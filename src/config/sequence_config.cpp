@@ -1,5 +1,5 @@
 // Enum spellings, resolution and validation of SequenceConfig.
-#include "train/sequence_config.hpp"
+#include "config/sequence_config.hpp"
 
 #include <fmt/format.h>
 

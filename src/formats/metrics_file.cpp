@@ -1,12 +1,12 @@
 // Writing and reading metrics.jsonl and metrics.csv.
-#include "train/metrics_file.hpp"
+#include "formats/metrics_file.hpp"
 
 #include <fstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "train/atomic_file.hpp"
+#include "formats/atomic_file.hpp"
 
 namespace fbnet {
 void write_metrics(const std::string& folder, const std::vector<nlohmann::ordered_json>& epochs) {

@@ -1,5 +1,5 @@
 // Parsing, formatting, presets and validation of RunConfig settings.
-#include "train/config.hpp"
+#include "config/config.hpp"
 
 #include <cmath>
 #include <filesystem>

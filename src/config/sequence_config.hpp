@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
+#include "config/settings.hpp"
 #include "data/sequences.hpp"
-#include "train/config.hpp"
-#include "train/settings.hpp"
 
 namespace fbnet {
 

@@ -1,5 +1,5 @@
 // write(2) to a temporary, fsync, rename(2).
-#include "train/atomic_file.hpp"
+#include "formats/atomic_file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "config/setting_groups.hpp"
+#include "config/settings.hpp"
 #include "model/architecture.hpp"
-#include "train/settings.hpp"
-#include "train/setting_groups.hpp"
 
 namespace fbnet {
 

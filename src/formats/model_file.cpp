@@ -1,5 +1,5 @@
 // Checkpoint layout on top of safetensors.
-#include "train/checkpoint.hpp"
+#include "formats/model_file.hpp"
 
 #include <charconv>
 

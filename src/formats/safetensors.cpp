@@ -1,5 +1,5 @@
 // safetensors encoding and the checks that make reading an untrusted file safe.
-#include "train/safetensors.hpp"
+#include "formats/safetensors.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "train/atomic_file.hpp"
+#include "formats/atomic_file.hpp"
 
 namespace fbnet {
 namespace {

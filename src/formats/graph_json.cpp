@@ -1,7 +1,7 @@
 // Graph <-> JSON (format in graph_json.hpp). The reader checks every field's
 // type and names it in errors; the graph's own rules (shapes of ops, alpha
 // and dropout ranges, unique names) are Graph::validate's.
-#include "model/graph_json.hpp"
+#include "formats/graph_json.hpp"
 
 #include <algorithm>
 #include <cstdint>

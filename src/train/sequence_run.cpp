@@ -1,6 +1,6 @@
 // Experiment 2's run: the feedback net (frozen FF weights) or the LSTM on
 // sequences, measured per position after every epoch, on the one training loop.
-#include "train/sequence_trainer.hpp"
+#include "train/sequence_run.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -9,11 +9,11 @@
 #include <fmt/format.h>
 
 #include "engine/blas.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/model_file.hpp"
 #include "model/lstm.hpp"
 #include "model/network.hpp"
-#include "train/atomic_file.hpp"
 #include "train/batches.hpp"
-#include "train/checkpoint.hpp"
 #include "train/environment.hpp"
 #include "train/evaluate.hpp"
 #include "train/progress.hpp"
