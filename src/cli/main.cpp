@@ -1,12 +1,14 @@
 // fbnet: the command line. Subcommands train, eval, info, grid, sequence,
-// show-feedback and reproduce; every
-// error a user can cause ends with a one-line message and exit status 2.
+// show-feedback and reproduce. Every error a user can cause ends with a
+// one-line message naming the flag, file or field, and exit status 2; a bug
+// in fbnet (a failed internal invariant) says so, with exit status 70.
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "config/settings.hpp"
 #include "engine/error.hpp"
 
 int main(int argc, char** argv) {
@@ -30,9 +32,16 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error) == 0 ? 0 : 2;
+  } catch (const fbnet::FieldError& error) {
+    fmt::print(stderr, "fbnet: error: {}\n", fbnet::message_for_user(error));
+    return 2;
   } catch (const fbnet::Error& error) {
     fmt::print(stderr, "fbnet: error: {}\n", error.what());
     return 2;
+  } catch (const fbnet::InternalError& error) {
+    fmt::print(stderr, "fbnet: internal error, a bug in fbnet (please report it with the command that ran): {}\n",
+               error.what());
+    return 70;
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "fbnet: error: out of memory\n");
     return 3;

@@ -74,7 +74,11 @@ void validate(const RunConfig& config) {
   FBNET_CHECK(config.train_limit >= 0, "--train-limit: must be >= 0, got {}", config.train_limit);
   validate(config.training);
   // Alpha, dropout, steps, hidden sizes and feedback edges: the architecture's own checks.
-  architecture_from(config, 784, 2).validate();
+  try {
+    architecture_from(config, 784, 2).validate();
+  } catch (const FieldError& error) {
+    throw Error(message_for_user(error));
+  }
 }
 
 Architecture architecture_from(const RunConfig& config, int64_t input_size, int classes) {

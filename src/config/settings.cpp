@@ -14,6 +14,22 @@
 #include "formats/atomic_file.hpp"
 
 namespace fbnet {
+
+std::string setting_for_field(const std::string& field) {
+  static const std::pair<const char*, const char*> kSettings[] = {
+      {"hidden_sizes", "hidden"},   {"feedback", "feedback"},        {"feedback_alpha", "feedback-alpha"},
+      {"steps", "steps"},           {"dropout", "dropout"},          {"dataset", "dataset"},
+      {"data_dir", "data-dir"},     {"validation_size", "validation-size"}, {"noise_scale", "noise-scale"},
+      {"words", "words"},           {"allowed", "allowed"},          {"length", "length"}};
+  for (const auto& [field_name, setting] : kSettings)
+    if (field == field_name) return setting;
+  return "";
+}
+
+std::string message_for_user(const FieldError& error) {
+  const std::string setting = setting_for_field(error.field());
+  return setting.empty() ? error.what() : fmt::format("--{}: {}", setting, error.detail());
+}
 namespace {
 
 template <class Integer>

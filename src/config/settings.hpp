@@ -39,6 +39,14 @@ nlohmann::json read_settings_document(const std::string& path);
 // Parses a JSON file; throws fbnet::Error naming the file.
 nlohmann::json read_json_file(const std::string& path);
 
+// The setting that sets a field of a model or data description
+// ("hidden_sizes" -> "hidden"), or "" when no setting does (a size read from
+// the dataset).
+std::string setting_for_field(const std::string& field);
+// A FieldError as the user who gave the setting sees it: "--hidden: DETAIL",
+// or the error's own message when no setting sets the field.
+std::string message_for_user(const FieldError& error);
+
 template <class Config>
 bool is_setting(const std::string& name) {
   Config config;

@@ -52,7 +52,7 @@ Dataset Dataset::subset(const std::vector<int64_t>& indices) const {
 const DatasetSpec& dataset_spec(const std::string& name) {
   for (const DatasetSpec& spec : known_datasets())
     if (spec.name == name) return spec;
-  fail("--dataset: unknown dataset '{}'; expected one of: {}", name, fmt::join(dataset_names(), ", "));
+  fail_field("data", "dataset", "unknown dataset '{}'; expected one of: {}", name, fmt::join(dataset_names(), ", "));
 }
 
 bool is_letter_dataset(const std::string& name) { return name.rfind("emnist-letters", 0) == 0; }
@@ -102,10 +102,10 @@ Dataset load_idx_pair(const std::string& images_path, const std::string& labels_
 DatasetPair load_dataset(const std::string& name, const std::string& data_dir, uint64_t holdout_seed) {
   const DatasetSpec& spec = dataset_spec(name);
   const std::string dir = data_dir.empty() ? spec.default_dir : data_dir;
-  FBNET_CHECK(!dir.empty(), "--data-dir: dataset '{}' has no default folder; give the folder holding {}train-images-idx3-ubyte.gz",
+  FBNET_CHECK_FIELD(!dir.empty(), "data", "data_dir", "dataset '{}' has no default folder; give the folder holding {}train-images-idx3-ubyte.gz",
               name, spec.file_prefix);
   std::error_code error;
-  FBNET_CHECK(std::filesystem::is_directory(dir, error), "--data-dir: '{}' is not a folder (dataset '{}')", dir, name);
+  FBNET_CHECK_FIELD(std::filesystem::is_directory(dir, error), "data", "data_dir", "'{}' is not a folder (dataset '{}')", dir, name);
   auto path = [&](const char* part) { return (std::filesystem::path(dir) / (spec.file_prefix + part)).string(); };
   if (spec.holdout_test_fraction > 0) {
     const Dataset all = load_idx_pair(path("images-idx3-ubyte.gz"), path("labels-idx1-ubyte.gz"), spec);
@@ -122,8 +122,8 @@ DatasetPair load_dataset(const std::string& name, const std::string& data_dir, u
   DatasetPair pair{load_idx_pair(path("train-images-idx3-ubyte.gz"), path("train-labels-idx1-ubyte.gz"), spec),
                    load_idx_pair(path(emnist ? "test-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz"),
                                  path(emnist ? "test-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz"), spec)};
-  FBNET_CHECK(pair.train.rows == pair.test.rows && pair.train.cols == pair.test.cols,
-              "--data-dir: {} has {}x{} training images but {}x{} test images", dir, pair.train.rows, pair.train.cols,
+  FBNET_CHECK_FIELD(pair.train.rows == pair.test.rows && pair.train.cols == pair.test.cols, "data", "data_dir",
+              "{} has {}x{} training images but {}x{} test images", dir, pair.train.rows, pair.train.cols,
               pair.test.rows, pair.test.cols);
   return pair;
 }

@@ -22,14 +22,14 @@ std::vector<bool> classes_present(const std::vector<int32_t>& labels, int classe
 AllowedSequences draw_word_sequences(const std::vector<std::string>& words, int64_t count, uint64_t seed,
                                      const std::vector<bool>& present, MissingLetters missing,
                                      const std::string& words_source) {
-  FBNET_CHECK(count > 0, "--allowed: must be positive, got {}", count);
+  FBNET_CHECK_FIELD(count > 0, "sequences", "allowed", "must be positive, got {}", count);
   std::vector<std::string> usable;
   for (const std::string& word : words) {
     bool usable_word = true;
     for (int letter : word_classes(word)) {
       if (letter < static_cast<int>(present.size()) && present[letter]) continue;
-      FBNET_CHECK(missing == MissingLetters::kFilter,
-                  "--words: word '{}' in {} uses the letter '{}', of which the dataset has no images; pass "
+      FBNET_CHECK_FIELD(missing == MissingLetters::kFilter, "sequences", "words",
+                  "word '{}' in {} uses the letter '{}', of which the dataset has no images; pass "
                   "--missing-letters filter to drop such words",
                   word, words_source, static_cast<char>('a' + letter));
       usable_word = false;
@@ -37,7 +37,7 @@ AllowedSequences draw_word_sequences(const std::vector<std::string>& words, int6
     }
     if (usable_word) usable.push_back(word);
   }
-  FBNET_CHECK(!usable.empty(), "--words: no word in {} uses only letters the dataset has images of", words_source);
+  FBNET_CHECK_FIELD(!usable.empty(), "sequences", "words", "no word in {} uses only letters the dataset has images of", words_source);
   Rng rng(seed, kAllowedSequenceStream);
   AllowedSequences allowed;
   for (int64_t k = 0; k < count; ++k) {
@@ -49,8 +49,8 @@ AllowedSequences draw_word_sequences(const std::vector<std::string>& words, int6
 }
 
 AllowedSequences draw_random_sequences(int64_t count, int length, uint64_t seed, const std::vector<bool>& present) {
-  FBNET_CHECK(count > 0, "--allowed: must be positive, got {}", count);
-  FBNET_CHECK(length > 0, "--length: must be positive, got {}", length);
+  FBNET_CHECK_FIELD(count > 0, "sequences", "allowed", "must be positive, got {}", count);
+  FBNET_CHECK_FIELD(length > 0, "sequences", "length", "must be positive, got {}", length);
   std::vector<int> classes;
   for (size_t c = 0; c < present.size(); ++c)
     if (present[c]) classes.push_back(static_cast<int>(c));

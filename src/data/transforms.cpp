@@ -9,8 +9,8 @@
 namespace fbnet {
 
 TrainValidation split_validation(const Dataset& train, int64_t validation_size, uint64_t seed) {
-  FBNET_CHECK(validation_size >= 0 && validation_size < train.count,
-              "--validation-size: {} must be in 0..{} (the training set has {} images)", validation_size,
+  FBNET_CHECK_FIELD(validation_size >= 0 && validation_size < train.count, "data", "validation_size",
+              "{} must be in 0..{} (the training set has {} images)", validation_size,
               train.count - 1, train.count);
   Rng rng(seed, kValidationSplitStream);
   std::vector<int64_t> order = random_permutation(train.count, rng);
@@ -22,7 +22,7 @@ TrainValidation split_validation(const Dataset& train, int64_t validation_size, 
 }
 
 Dataset add_gaussian_noise(const Dataset& clean, double scale, uint64_t seed) {
-  FBNET_CHECK(scale >= 0 && std::isfinite(scale), "--noise-scale: must be a finite number >= 0, got {}", scale);
+  FBNET_CHECK_FIELD(scale >= 0 && std::isfinite(scale), "data", "noise_scale", "must be a finite number >= 0, got {}", scale);
   Dataset noisy = clean;
   const int64_t pixels = clean.pixels_per_image();
   for (int64_t n = 0; n < clean.count; ++n) {

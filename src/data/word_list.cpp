@@ -11,7 +11,7 @@ namespace fbnet {
 std::vector<std::string> read_words(const std::string& path, int length) {
   FBNET_CHECK(length > 0, "read_words: length must be positive, got {}", length);
   std::ifstream in(path);
-  FBNET_CHECK(in.good(), "--words: cannot read word list {} (Debian's wamerican package installs {})", path,
+  FBNET_CHECK_FIELD(in.good(), "data", "words", "cannot read word list {} (Debian's wamerican package installs {})", path,
               kDefaultWordList);
   std::vector<std::string> words;
   std::string line;
@@ -21,8 +21,8 @@ std::vector<std::string> read_words(const std::string& path, int length) {
         std::all_of(line.begin(), line.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
       words.push_back(line);
   }
-  FBNET_CHECK(in.eof(), "--words: error reading {}", path);
-  FBNET_CHECK(!words.empty(), "--words: {} has no word of {} lowercase letters a-z", path, length);
+  FBNET_CHECK_FIELD(in.eof(), "data", "words", "error reading {}", path);
+  FBNET_CHECK_FIELD(!words.empty(), "data", "words", "{} has no word of {} lowercase letters a-z", path, length);
   return words;
 }
 

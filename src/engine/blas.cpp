@@ -18,7 +18,7 @@ void check_product_shapes(MatrixView<const Scalar> a, Transpose transpose_a, Mat
   const int64_t a_cols = transpose_a == Transpose::kYes ? a.rows : a.cols;
   const int64_t b_rows = transpose_b == Transpose::kYes ? b.cols : b.rows;
   const int64_t b_cols = transpose_b == Transpose::kYes ? b.rows : b.cols;
-  FBNET_CHECK(a_cols == b_rows && c.rows == a_rows && c.cols == b_cols,
+  FBNET_ASSERT(a_cols == b_rows && c.rows == a_rows && c.cols == b_cols,
               "gemm shapes do not agree: op(A) [{}, {}] x op(B) [{}, {}] -> C [{}, {}]", a_rows, a_cols,
               b_rows, b_cols, c.rows, c.cols);
 }

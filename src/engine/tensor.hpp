@@ -65,12 +65,12 @@ struct MatrixView {
 
 template <class Scalar>
 MatrixView<Scalar> view(Tensor<Scalar>& t) {
-  FBNET_CHECK(t.shape.size() == 2, "expected a 2-D tensor, got shape {}", shape_string(t.shape));
+  FBNET_ASSERT(t.shape.size() == 2, "expected a 2-D tensor, got shape {}", shape_string(t.shape));
   return {t.data(), t.shape[0], t.shape[1]};
 }
 template <class Scalar>
 MatrixView<const Scalar> view(const Tensor<Scalar>& t) {
-  FBNET_CHECK(t.shape.size() == 2, "expected a 2-D tensor, got shape {}", shape_string(t.shape));
+  FBNET_ASSERT(t.shape.size() == 2, "expected a 2-D tensor, got shape {}", shape_string(t.shape));
   return {t.data(), t.shape[0], t.shape[1]};
 }
 

@@ -43,34 +43,34 @@ void Architecture::validate() const {
   constexpr int64_t kMaxWidth = int64_t{1} << 20;
   constexpr size_t kMaxHiddenLayers = 64;
   constexpr int64_t kMaxParameters = int64_t{1} << 31;
-  FBNET_CHECK(input_size > 0 && input_size <= kMaxWidth, "architecture: input size must be in 1..{}, got {}", kMaxWidth,
-              input_size);
-  FBNET_CHECK(classes >= 2 && classes <= kMaxWidth, "architecture: classes must be in 2..{}, got {}", kMaxWidth, classes);
-  FBNET_CHECK(!hidden_sizes.empty(), "architecture: --hidden needs at least one hidden layer");
-  FBNET_CHECK(hidden_sizes.size() <= kMaxHiddenLayers, "architecture: --hidden allows at most {} layers, got {}",
-              kMaxHiddenLayers, hidden_sizes.size());
+  const char* owner = "architecture";
+  FBNET_CHECK_FIELD(input_size > 0 && input_size <= kMaxWidth, owner, "input_size", "must be in 1..{}, got {}", kMaxWidth,
+                    input_size);
+  FBNET_CHECK_FIELD(classes >= 2 && classes <= kMaxWidth, owner, "classes", "must be in 2..{}, got {}", kMaxWidth, classes);
+  FBNET_CHECK_FIELD(!hidden_sizes.empty(), owner, "hidden_sizes", "needs at least one hidden layer");
+  FBNET_CHECK_FIELD(hidden_sizes.size() <= kMaxHiddenLayers, owner, "hidden_sizes", "allows at most {} layers, got {}",
+                    kMaxHiddenLayers, hidden_sizes.size());
   for (int64_t size : hidden_sizes)
-    FBNET_CHECK(size > 0 && size <= kMaxWidth, "architecture: --hidden sizes must be in 1..{}, got {}", kMaxWidth, size);
-  FBNET_CHECK(feedback.size() <= kMaxHiddenLayers * kMaxHiddenLayers, "architecture: too many feedback edges ({})",
-              feedback.size());
-  FBNET_CHECK(steps <= 100000, "architecture: --steps must be at most 100000, got {}", steps);
-  FBNET_CHECK(dropout >= 0.0 && dropout < 1.0, "architecture: --dropout must be in [0, 1), got {}", dropout);
-  FBNET_CHECK(feedback_alpha >= 0.0 && feedback_alpha <= 1.0,
-              "architecture: --feedback-alpha must be in [0, 1], got {}", feedback_alpha);
-  FBNET_CHECK(steps >= 1, "architecture: --steps must be at least 1, got {}", steps);
+    FBNET_CHECK_FIELD(size > 0 && size <= kMaxWidth, owner, "hidden_sizes", "sizes must be in 1..{}, got {}", kMaxWidth,
+                      size);
+  FBNET_CHECK_FIELD(feedback.size() <= kMaxHiddenLayers * kMaxHiddenLayers, owner, "feedback",
+                    "too many feedback edges ({})", feedback.size());
+  FBNET_CHECK_FIELD(steps >= 1 && steps <= 100000, owner, "steps", "must be in 1..100000, got {}", steps);
+  FBNET_CHECK_FIELD(dropout >= 0.0 && dropout < 1.0, owner, "dropout", "must be in [0, 1), got {}", dropout);
+  FBNET_CHECK_FIELD(feedback_alpha >= 0.0 && feedback_alpha <= 1.0, owner, "feedback_alpha", "must be in [0, 1], got {}",
+                    feedback_alpha);
   const int hidden_count = static_cast<int>(hidden_sizes.size());
   for (const FeedbackEdge& edge : feedback) {
-    FBNET_CHECK(edge.source >= 1 && edge.source <= hidden_count,
-                "architecture: feedback source must be a hidden layer h1..h{}, got index {}", hidden_count,
-                edge.source);
-    FBNET_CHECK(edge.target >= 0 && edge.target < edge.source,
-                "architecture: feedback must go from a higher to a lower layer, got {}->{}",
-                activation_name(edge.source, hidden_count), activation_name(edge.target, hidden_count));
+    FBNET_CHECK_FIELD(edge.source >= 1 && edge.source <= hidden_count, owner, "feedback",
+                      "a source must be a hidden layer h1..h{}, got index {}", hidden_count, edge.source);
+    FBNET_CHECK_FIELD(edge.target >= 0 && edge.target < edge.source, owner, "feedback",
+                      "an edge must go from a higher to a lower layer, got {}->{}",
+                      activation_name(edge.source, hidden_count), activation_name(edge.target, hidden_count));
   }
-  FBNET_CHECK(parameter_count() <= kMaxParameters, "architecture: {} parameters is more than the {} fbnet allows",
-              parameter_count(), kMaxParameters);
-  FBNET_CHECK(!(feedback.empty() && steps > 1 && readout == Readout::kLastStep),
-              "architecture: --steps {} without feedback edges repeats the same pass; use --steps 1", steps);
+  FBNET_CHECK_FIELD(parameter_count() <= kMaxParameters, owner, "hidden_sizes",
+                    "{} parameters is more than the {} fbnet allows", parameter_count(), kMaxParameters);
+  FBNET_CHECK_FIELD(!(feedback.empty() && steps > 1 && readout == Readout::kLastStep), owner, "steps",
+                    "{} steps without feedback edges repeat the same pass; use 1", steps);
 }
 
 int64_t Architecture::parameter_count() const { return fbnet::parameter_count(graph_of(*this)); }
@@ -90,7 +90,8 @@ int parse_activation(const std::string& name, int hidden_count, const std::strin
     const auto [end, error] = std::from_chars(name.data() + 1, name.data() + name.size(), index);
     if (error == std::errc() && end == name.data() + name.size() && index >= 1 && index <= hidden_count) return index;
   }
-  fail("--feedback: '{}' in edge '{}' is not a layer; expected x or h1..h{}", name, edge_text, hidden_count);
+  fail_field("architecture", "feedback", "'{}' in edge '{}' is not a layer; expected x or h1..h{}", name, edge_text,
+             hidden_count);
 }
 
 }  // namespace
@@ -104,12 +105,12 @@ std::vector<FeedbackEdge> parse_feedback_edges(const std::string& text, int hidd
     std::string edge_text = text.substr(start, end - start);
     std::erase(edge_text, ' ');
     const size_t arrow = edge_text.find("->");
-    FBNET_CHECK(arrow != std::string::npos, "--feedback: edge '{}' must look like SOURCE->TARGET, e.g. h1->x",
-                edge_text);
+    FBNET_CHECK_FIELD(arrow != std::string::npos, "architecture", "feedback",
+                      "edge '{}' must look like SOURCE->TARGET, e.g. h1->x", edge_text);
     FeedbackEdge edge{parse_activation(edge_text.substr(0, arrow), hidden_count, edge_text),
                       parse_activation(edge_text.substr(arrow + 2), hidden_count, edge_text)};
-    FBNET_CHECK(edge.target < edge.source, "--feedback: edge '{}' must go from a higher to a lower layer",
-                edge_text);
+    FBNET_CHECK_FIELD(edge.target < edge.source, "architecture", "feedback",
+                      "edge '{}' must go from a higher to a lower layer", edge_text);
     edges.push_back(edge);
     start = end + 1;
   }

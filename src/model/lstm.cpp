@@ -59,7 +59,7 @@ void LstmClassifier<Scalar>::initialize(uint64_t seed) {
 
 template <class Scalar>
 void LstmClassifier<Scalar>::forward(std::span<const Tensor<Scalar>* const> inputs, Mode, Rng*) {
-  FBNET_CHECK(static_cast<int>(inputs.size()) == steps_, "LstmClassifier::forward: expected {} step inputs, got {}",
+  FBNET_ASSERT(static_cast<int>(inputs.size()) == steps_, "LstmClassifier::forward: expected {} step inputs, got {}",
               steps_, inputs.size());
   batch_ = inputs[0]->rows();
   has_forward_ = false;
@@ -72,7 +72,7 @@ void LstmClassifier<Scalar>::forward(std::span<const Tensor<Scalar>* const> inpu
 
   for (int t = 0; t < steps_; ++t) {
     const Tensor<Scalar>& x = *inputs[t];
-    FBNET_CHECK(x.shape == Shape({batch_, input_size_}),
+    FBNET_ASSERT(x.shape == Shape({batch_, input_size_}),
                 "LstmClassifier::forward: step {} input has shape {}, expected [{}, {}]", t, shape_string(x.shape),
                 batch_, input_size_);
     inputs_[t] = &x;
@@ -109,15 +109,15 @@ void LstmClassifier<Scalar>::forward(std::span<const Tensor<Scalar>* const> inpu
 
 template <class Scalar>
 const Tensor<Scalar>& LstmClassifier<Scalar>::logits(int step) const {
-  FBNET_CHECK(has_forward_, "LstmClassifier::logits: no forward yet");
-  FBNET_CHECK(step >= 0 && step < steps_, "LstmClassifier::logits: step {} outside 0..{}", step, steps_ - 1);
+  FBNET_ASSERT(has_forward_, "LstmClassifier::logits: no forward yet");
+  FBNET_ASSERT(step >= 0 && step < steps_, "LstmClassifier::logits: step {} outside 0..{}", step, steps_ - 1);
   return logits_[step];
 }
 
 template <class Scalar>
 LossAndCorrect LstmClassifier<Scalar>::loss(std::span<const int32_t* const> labels) {
-  FBNET_CHECK(has_forward_, "LstmClassifier::loss: no forward yet");
-  FBNET_CHECK(static_cast<int>(labels.size()) == steps_, "LstmClassifier::loss: expected labels for {} steps, got {}",
+  FBNET_ASSERT(has_forward_, "LstmClassifier::loss: no forward yet");
+  FBNET_ASSERT(static_cast<int>(labels.size()) == steps_, "LstmClassifier::loss: expected labels for {} steps, got {}",
               steps_, labels.size());
   // Mean over the batch and over steps.
   const Scalar grad_scale = static_cast<Scalar>(1.0 / (static_cast<double>(batch_) * steps_));
@@ -138,7 +138,7 @@ LossAndCorrect LstmClassifier<Scalar>::loss(std::span<const int32_t* const> labe
 
 template <class Scalar>
 void LstmClassifier<Scalar>::backward(const GradientsReady& on_ready) {
-  FBNET_CHECK(has_loss_, "LstmClassifier::backward: needs loss() of the last forward");
+  FBNET_ASSERT(has_loss_, "LstmClassifier::backward: needs loss() of the last forward");
   const int64_t H = hidden_size_;
   const MatrixView<Scalar> no_dx{nullptr, 0, 0};
   // d_hidden_ = dL/dh_t and d_cell_ = dL/dc_t through the later steps; zero

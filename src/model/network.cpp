@@ -106,10 +106,10 @@ template <class Scalar>
 void Network<Scalar>::forward(std::span<const std::vector<const Tensor<Scalar>*>> inputs, Mode mode,
                               Rng* dropout_rng) {
   const std::vector<int> input_nodes = graph_.input_nodes();
-  FBNET_CHECK(inputs.size() == input_nodes.size(), "forward: the graph has {} input nodes, got inputs for {}",
+  FBNET_ASSERT(inputs.size() == input_nodes.size(), "forward: the graph has {} input nodes, got inputs for {}",
               input_nodes.size(), inputs.size());
   for (size_t k = 0; k < inputs.size(); ++k)
-    FBNET_CHECK(static_cast<int>(inputs[k].size()) == graph_.steps, "forward: expected {} step inputs for '{}', got {}",
+    FBNET_ASSERT(static_cast<int>(inputs[k].size()) == graph_.steps, "forward: expected {} step inputs for '{}', got {}",
                 graph_.steps, graph_.nodes[input_nodes[k]].name, inputs[k].size());
   batch_ = inputs[0][0]->rows();
   last_mode_ = mode;
@@ -121,7 +121,7 @@ void Network<Scalar>::forward(std::span<const std::vector<const Tensor<Scalar>*>
       if (node.op == OpKind::kInput) {
         const size_t k = std::find(input_nodes.begin(), input_nodes.end(), n) - input_nodes.begin();
         state.value = inputs[k][step];
-        FBNET_CHECK(state.value->shape == batched(batch_, node.shape), "forward: step {} input '{}' has shape {}, expected {}",
+        FBNET_ASSERT(state.value->shape == batched(batch_, node.shape), "forward: step {} input '{}' has shape {}, expected {}",
                     step, node.name, shape_string(state.value->shape), shape_string(batched(batch_, node.shape)));
       } else {
         const Tensor<Scalar>& in = *states_[step][node.inputs[0]].consumed;
@@ -168,7 +168,7 @@ void Network<Scalar>::set_layer_frozen(int layer, bool frozen) {
 template <class Scalar>
 const Tensor<Scalar>& Network<Scalar>::value(int step, const std::string& node) const {
   const int n = graph_.node_index(node, "value");
-  FBNET_CHECK(has_forward_ && step >= 0 && step < graph_.steps && schedule_.computed[step][n],
+  FBNET_ASSERT(has_forward_ && step >= 0 && step < graph_.steps && schedule_.computed[step][n],
               "value: '{}' was not computed at step {}", node, step);
   return *states_[step][n].value;
 }
@@ -185,22 +185,22 @@ Tensor<Scalar> Network<Scalar>::feedback_signal(int step, int edge) const {
 template <class Scalar>
 const Tensor<Scalar>& Network<Scalar>::dropout_mask(int step, const std::string& node) const {
   const int n = graph_.node_index(node, "dropout_mask");
-  FBNET_CHECK(graph_.nodes[n].op == OpKind::kDropout, "dropout_mask: node '{}' is {}, not dropout", node,
+  FBNET_ASSERT(graph_.nodes[n].op == OpKind::kDropout, "dropout_mask: node '{}' is {}, not dropout", node,
               to_string(graph_.nodes[n].op));
-  FBNET_CHECK(has_forward_ && last_mode_ == Mode::kTrain && schedule_.computed[step][n],
+  FBNET_ASSERT(has_forward_ && last_mode_ == Mode::kTrain && schedule_.computed[step][n],
               "dropout_mask: '{}' did not run in training at step {}", node, step);
   return static_cast<const DropoutOp<Scalar>&>(*ops_[n]).mask(step);
 }
 
 template <class Scalar>
 const Tensor<Scalar>& Network<Scalar>::logits(int readout_index) const {
-  FBNET_CHECK(has_forward_, "logits: no forward yet");
+  FBNET_ASSERT(has_forward_, "logits: no forward yet");
   return *states_[schedule_.readout_steps.at(readout_index)][graph_.readout_node].value;
 }
 
 template <class Scalar>
 LossAndCorrect Network<Scalar>::loss(std::span<const int32_t* const> labels) {
-  FBNET_CHECK(static_cast<int>(labels.size()) == readout_count(), "loss: expected labels for {} readout steps, got {}",
+  FBNET_ASSERT(static_cast<int>(labels.size()) == readout_count(), "loss: expected labels for {} readout steps, got {}",
               readout_count(), labels.size());
   const int64_t classes = graph_.nodes[graph_.readout_node].shape[0];
   // Mean over the batch and over readout steps.
@@ -232,7 +232,7 @@ Tensor<Scalar>& Network<Scalar>::consumed_grad(int step, int node, bool& accumul
 
 template <class Scalar>
 void Network<Scalar>::backward(const GradientsReady& on_ready) {
-  FBNET_CHECK(has_forward_ && last_mode_ == Mode::kTrain, "backward: the last forward was not a training forward");
+  FBNET_ASSERT(has_forward_ && last_mode_ == Mode::kTrain, "backward: the last forward was not a training forward");
   for (auto& step_states : states_)
     for (NodeState& state : step_states) state.value_grad_written = state.combined_grad_written = false;
   for (int k = 0; k < readout_count(); ++k) {

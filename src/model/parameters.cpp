@@ -7,7 +7,7 @@ namespace fbnet {
 
 template <class Scalar>
 int ParameterStore<Scalar>::declare(std::string name, Shape shape) {
-  FBNET_CHECK(values_.empty(), "parameter '{}' declared after allocation", name);
+  FBNET_ASSERT(values_.empty(), "parameter '{}' declared after allocation", name);
   const int64_t offset = infos_.empty() ? 0 : infos_.back().offset + infos_.back().size();
   infos_.push_back({std::move(name), std::move(shape), offset});
   return static_cast<int>(infos_.size()) - 1;
@@ -30,7 +30,7 @@ const ParameterInfo& ParameterStore<Scalar>::info(const std::string& name) const
 template <class Scalar>
 LinearParameters<Scalar> ParameterStore<Scalar>::linear(int weight_index, int bias_index) {
   const ParameterInfo& weight = infos_[weight_index];
-  FBNET_CHECK(weight.shape.size() == 2, "parameter '{}' is not a matrix", weight.name);
+  FBNET_ASSERT(weight.shape.size() == 2, "parameter '{}' is not a matrix", weight.name);
   return {{values_.data() + weight.offset, weight.shape[0], weight.shape[1]},
           values_.data() + infos_[bias_index].offset,
           {grads_.data() + weight.offset, weight.shape[0], weight.shape[1]},

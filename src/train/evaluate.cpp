@@ -45,7 +45,7 @@ Evaluation evaluate(Model<float>& model, Batches& set, int64_t batch_size) {
   for (int64_t begin = 0; begin < set.count(); begin += batch_size) {
     set.gather(order, begin, std::min(batch_size, set.count() - begin));
     model.forward(set.inputs(), Mode::kEval, nullptr);
-    FBNET_CHECK(static_cast<int>(set.labels().size()) == model.readout_count(),
+    FBNET_ASSERT(static_cast<int>(set.labels().size()) == model.readout_count(),
                 "evaluate: {} label arrays for {} readouts", set.labels().size(), model.readout_count());
     for (int k = 0; k < model.readout_count(); ++k) scores.add(model.logits(k), set.labels()[k], k);
   }
@@ -53,7 +53,7 @@ Evaluation evaluate(Model<float>& model, Batches& set, int64_t batch_size) {
 }
 
 Evaluation evaluate_each_step(Model<float>& one_step_model, Batches& set, int64_t batch_size) {
-  FBNET_CHECK(one_step_model.steps() == 1 && one_step_model.readout_count() == 1,
+  FBNET_ASSERT(one_step_model.steps() == 1 && one_step_model.readout_count() == 1,
               "evaluate_each_step: the model takes {} steps and reads out {} times, not one", one_step_model.steps(),
               one_step_model.readout_count());
   const std::vector<int64_t> order = identity_order(set.count());

@@ -103,7 +103,7 @@ TEST(LstmErrors, ShapesAndCallOrder) {
 
   LstmClassifier<double> lstm(7, 5, 4, 3);
   lstm.initialize(1);
-  EXPECT_THROW(lstm.backward(), Error);  // no forward or loss yet
+  EXPECT_THROW(lstm.backward(), InternalError);  // no forward or loss yet
   Tensor<double> x({2, 7});
   Tensor<double> wrong_width({2, 6});
   Tensor<double> wrong_batch({3, 7});
@@ -111,19 +111,19 @@ TEST(LstmErrors, ShapesAndCallOrder) {
   const std::vector<const Tensor<double>*> four_steps = {&x, &x, &x, &x};
   const std::vector<const Tensor<double>*> bad_width = {&x, &wrong_width, &x};
   const std::vector<const Tensor<double>*> bad_batch = {&x, &x, &wrong_batch};
-  EXPECT_THROW(lstm.forward(two_steps, Mode::kTrain, nullptr), Error);
-  EXPECT_THROW(lstm.forward(four_steps, Mode::kTrain, nullptr), Error);
-  EXPECT_THROW(lstm.forward(bad_width, Mode::kTrain, nullptr), Error);
-  EXPECT_THROW(lstm.forward(bad_batch, Mode::kTrain, nullptr), Error);
+  EXPECT_THROW(lstm.forward(two_steps, Mode::kTrain, nullptr), InternalError);
+  EXPECT_THROW(lstm.forward(four_steps, Mode::kTrain, nullptr), InternalError);
+  EXPECT_THROW(lstm.forward(bad_width, Mode::kTrain, nullptr), InternalError);
+  EXPECT_THROW(lstm.forward(bad_batch, Mode::kTrain, nullptr), InternalError);
 
   const std::vector<const Tensor<double>*> inputs = {&x, &x, &x};
   lstm.forward(inputs, Mode::kTrain, nullptr);
   EXPECT_EQ(lstm.logits(2).shape, Shape({2, 4}));
-  EXPECT_THROW(lstm.logits(3), Error);
-  EXPECT_THROW(lstm.backward(), Error);  // no loss yet
+  EXPECT_THROW(lstm.logits(3), InternalError);
+  EXPECT_THROW(lstm.backward(), InternalError);  // no loss yet
   const std::vector<int32_t> good = {0, 3};
   const std::vector<int32_t> out_of_range = {0, 4};
-  EXPECT_THROW(lstm.loss(std::vector<const int32_t*>{good.data(), good.data()}), Error);
+  EXPECT_THROW(lstm.loss(std::vector<const int32_t*>{good.data(), good.data()}), InternalError);
   EXPECT_THROW(lstm.loss(std::vector<const int32_t*>{good.data(), out_of_range.data(), good.data()}), Error);
   const LossAndCorrect result = lstm.loss(std::vector<const int32_t*>{good.data(), good.data(), good.data()});
   EXPECT_GT(result.loss_sum, 0);

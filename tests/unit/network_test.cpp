@@ -177,12 +177,12 @@ TEST(Network, ArchitectureValidationNamesTheProblem) {
     std::function<void(Architecture&)> change;
     const char* message;
   } cases[] = {
-      {"edge upwards", [](Architecture& a) { a.feedback = {{1, 1}}; }, "higher to a lower"},
-      {"edge from output", [](Architecture& a) { a.feedback = {{2, 0}}; }, "feedback source"},
-      {"alpha", [](Architecture& a) { a.feedback_alpha = 1.5; }, "--feedback-alpha"},
-      {"steps", [](Architecture& a) { a.steps = 0; }, "--steps"},
-      {"dropout", [](Architecture& a) { a.dropout = 1.0; }, "--dropout"},
-      {"no hidden", [](Architecture& a) { a.hidden_sizes.clear(); }, "--hidden"},
+      {"edge upwards", [](Architecture& a) { a.feedback = {{1, 1}}; }, "field 'feedback': an edge must go from a higher"},
+      {"edge from output", [](Architecture& a) { a.feedback = {{2, 0}}; }, "field 'feedback': a source must be"},
+      {"alpha", [](Architecture& a) { a.feedback_alpha = 1.5; }, "field 'feedback_alpha'"},
+      {"steps", [](Architecture& a) { a.steps = 0; }, "field 'steps'"},
+      {"dropout", [](Architecture& a) { a.dropout = 1.0; }, "field 'dropout'"},
+      {"no hidden", [](Architecture& a) { a.hidden_sizes.clear(); }, "field 'hidden_sizes'"},
   };
   for (const auto& c : cases) {
     Architecture arch = small_fb(0.3);
@@ -190,7 +190,7 @@ TEST(Network, ArchitectureValidationNamesTheProblem) {
     try {
       arch.validate();
       ADD_FAILURE() << c.what << ": no error";
-    } catch (const Error& error) {
+    } catch (const FieldError& error) {  // model errors name fields; the config names the flag that set one
       EXPECT_NE(std::string(error.what()).find(c.message), std::string::npos) << c.what << ": " << error.what();
     }
   }

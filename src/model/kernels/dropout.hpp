@@ -14,7 +14,7 @@ namespace fbnet {
 // mask = Bernoulli(1 - p) / (1 - p);  y = x * mask   (all of x's size)
 template <class Scalar>
 void dropout_forward(std::span<const Scalar> x, double p, Rng& rng, std::span<Scalar> mask, std::span<Scalar> y) {
-  FBNET_CHECK(x.size() == mask.size() && x.size() == y.size(), "dropout_forward: x, mask, y have {}, {}, {} values",
+  FBNET_ASSERT(x.size() == mask.size() && x.size() == y.size(), "dropout_forward: x, mask, y have {}, {}, {} values",
               x.size(), mask.size(), y.size());
   const Scalar keep_scale = static_cast<Scalar>(1.0 / (1.0 - p));
   // rng.uniform() >= p, compared on the 53-bit integer it is made of.
@@ -33,7 +33,7 @@ void dropout_forward(std::span<const Scalar> x, double p, Rng& rng, std::span<Sc
 template <class Scalar>
 void dropout_backward(std::span<const Scalar> mask, std::span<const Scalar> dy, std::span<Scalar> dx,
                       bool accumulate) {
-  FBNET_CHECK(mask.size() == dy.size() && mask.size() == dx.size(),
+  FBNET_ASSERT(mask.size() == dy.size() && mask.size() == dx.size(),
               "dropout_backward: mask, dy, dx have {}, {}, {} values", mask.size(), dy.size(), dx.size());
   if (accumulate) {
     for (size_t i = 0; i < dy.size(); ++i) dx[i] += dy[i] * mask[i];

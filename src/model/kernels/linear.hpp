@@ -31,7 +31,7 @@ void linear_forward(MatrixView<const Scalar> x, const LinearParameters<Scalar>& 
 template <class Scalar>
 void linear_backward_parameters(MatrixView<const Scalar> x, const LinearParameters<Scalar>& p,
                                 MatrixView<const Scalar> dy, Scalar scale = 1, bool accumulate = true) {
-  FBNET_CHECK(dy.rows == x.rows, "linear_backward: dy has {} rows, x has {}", dy.rows, x.rows);
+  FBNET_ASSERT(dy.rows == x.rows, "linear_backward: dy has {} rows, x has {}", dy.rows, x.rows);
   gemm<Scalar>(dy, Transpose::kYes, x, Transpose::kNo, p.weight_grad, scale, accumulate ? Scalar{1} : Scalar{0});
   if (!accumulate) std::fill(p.bias_grad, p.bias_grad + dy.cols, Scalar{0});
   for (int64_t r = 0; r < dy.rows; ++r) {

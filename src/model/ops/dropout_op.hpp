@@ -16,7 +16,7 @@ class DropoutOp final : public Op<Scalar> {
 
   bool is_identity(Mode mode) const override { return mode == Mode::kEval || probability_ == 0; }
   void forward(const Tensor<Scalar>& x, Tensor<Scalar>& y, Mode, Rng* rng, int step) override {
-    FBNET_CHECK(rng != nullptr, "dropout: training needs a random stream");
+    FBNET_ASSERT(rng != nullptr, "dropout: training needs a random stream");
     Tensor<Scalar>& mask = masks_.at(step);
     mask.resize(x.shape);
     dropout_forward<Scalar>(x.values, probability_, *rng, mask.values, y.values);
