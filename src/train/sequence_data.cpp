@@ -5,10 +5,25 @@
 
 #include "data/dataset.hpp"
 #include "data/word_list.hpp"
+#include "engine/enum_names.hpp"
 #include "engine/error.hpp"
 #include "engine/random.hpp"
 
 namespace fbnet {
+namespace {
+
+constexpr EnumName<SequenceCondition> kConditionNames[] = {
+    {SequenceCondition::kTrain, "train"}, {SequenceCondition::kValidation, "validation"},
+    {SequenceCondition::kNormal, "normal"}, {SequenceCondition::kNoisy, "noisy"}, {SequenceCondition::kRandom, "random"}};
+constexpr EnumName<SequenceCondition> kTestConditionNames[] = {
+    {SequenceCondition::kNormal, "normal"}, {SequenceCondition::kNoisy, "noisy"}, {SequenceCondition::kRandom, "random"}};
+
+}  // namespace
+
+const char* to_string(SequenceCondition condition) { return enum_name(kConditionNames, condition); }
+SequenceCondition parse_test_condition(const std::string& text, const std::string& what) {
+  return parse_enum(kTestConditionNames, what, text);
+}
 namespace {
 
 std::vector<bool> present_in_both(const LabeledImages& train, const LabeledImages& test, int classes) {
@@ -49,10 +64,10 @@ std::unique_ptr<SequenceData> prepare_sequence_data(const SequenceConfig& config
   const LabeledImages& train_images = data->images.train;
   const LabeledImages& test_images = data->images.test;
   const uint64_t seed = config.sequence_seed;
-  data->train = {"train", allowed,
+  data->train = {SequenceCondition::kTrain, allowed,
                  sample_sequences(allowed, train_images.labels, config.train_sequences, seed, kTrainSequenceStream),
                  &train_images, nullptr, all_clean};
-  data->validation = {"validation", allowed, {}, &data->images.validation, nullptr, all_clean};
+  data->validation = {SequenceCondition::kValidation, allowed, {}, &data->images.validation, nullptr, all_clean};
   if (config.validation_sequences > 0 && data->images.validation.count() > 0) {
     const std::vector<bool> held_out = classes_present(data->images.validation.labels, data->classes);
     for (const std::vector<int>& sequence : allowed.classes)
@@ -65,9 +80,9 @@ std::unique_ptr<SequenceData> prepare_sequence_data(const SequenceConfig& config
   }
   const SequenceSamples test_samples =
       sample_sequences(allowed, test_images.labels, config.test_sequences, seed, kTestSequenceStream);
-  data->tests.push_back({"normal", allowed, test_samples, &test_images, nullptr, all_clean});
-  data->tests.push_back({"noisy", allowed, test_samples, &test_images, &data->images.noisy_test, noisy_positions});
-  data->tests.push_back({"random", random,
+  data->tests.push_back({SequenceCondition::kNormal, allowed, test_samples, &test_images, nullptr, all_clean});
+  data->tests.push_back({SequenceCondition::kNoisy, allowed, test_samples, &test_images, &data->images.noisy_test, noisy_positions});
+  data->tests.push_back({SequenceCondition::kRandom, random,
                          sample_sequences(random, test_images.labels, config.test_sequences, seed, kTestSequenceStream),
                          &test_images, nullptr, all_clean});
   return data;

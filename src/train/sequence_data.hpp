@@ -18,14 +18,23 @@
 
 namespace fbnet {
 
+// Which set of sequences: the training samples, the validation samples, or a
+// test condition.
+enum class SequenceCondition { kTrain, kValidation, kNormal, kNoisy, kRandom };
+// "train", "validation", "normal", "noisy", "random": the keys of results.json and metrics.
+const char* to_string(SequenceCondition condition);
+// Throws fbnet::Error naming `what` and the spellings of the test conditions.
+SequenceCondition parse_test_condition(const std::string& text, const std::string& what);
+
 struct SequenceSet {
-  std::string name;  // "train", "validation", "normal", "noisy", "random"
+  SequenceCondition condition = SequenceCondition::kTrain;
   AllowedSequences allowed;
   SequenceSamples samples;
   const LabeledImages* clean = nullptr;
   const LabeledImages* noisy = nullptr;  // where noisy_position[p] is set
   std::vector<char> noisy_position;      // [length]
   int64_t count() const { return samples.count(); }
+  const char* name() const { return to_string(condition); }
 };
 
 struct SequenceData {

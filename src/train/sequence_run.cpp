@@ -131,7 +131,7 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
 
   const std::string net = net_name(config.net);
   std::vector<std::pair<std::string, std::unique_ptr<SequenceBatches>>> measured;
-  for (const SequenceSet* set : measured_sets(data)) measured.emplace_back(set->name, std::make_unique<SequenceBatches>(*set));
+  for (const SequenceSet* set : measured_sets(data)) measured.emplace_back(set->name(), std::make_unique<SequenceBatches>(*set));
   // The conditions of the last measurement: per-position accuracy and loss of each set.
   nlohmann::ordered_json conditions;
   auto measure = [&](nlohmann::ordered_json& record) {
@@ -141,7 +141,7 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
       const Evaluation result = evaluate(model, *batches, config.training.eval_batch_size);
       positions[name] = result.accuracy;
       conditions[name][net] = position_json(result);
-      if (name == "normal") normal = result;
+      if (name == to_string(SequenceCondition::kNormal)) normal = result;
     }
     record["normal_loss"] = normal.loss;
     record["normal_accuracy"] = normal.mean_accuracy();

@@ -77,7 +77,7 @@ TEST(SequenceSampler, NoiseLandsOnlyOnTheNoisyPositions) {
     noisy.images.values[i] = static_cast<float>(i) + 1000.0f;
   }
   const AllowedSequences allowed = draw_random_sequences(3, 5, 5, classes_present(labels, 5));
-  const SequenceSet set{"noisy", allowed, sample_sequences(allowed, labels, 6, 1, kTestSequenceStream), &clean, &noisy,
+  const SequenceSet set{SequenceCondition::kNoisy, allowed, sample_sequences(allowed, labels, 6, 1, kTestSequenceStream), &clean, &noisy,
                         {0, 0, 0, 1, 1}};
   std::vector<int64_t> order = {0, 1, 2, 3, 4, 5};
   std::vector<Tensor<float>> images;
@@ -209,12 +209,12 @@ class SequenceTraining : public ::testing::Test {
     const std::vector<bool> present(5, true);
     const AllowedSequences allowed = draw_random_sequences(2, 3, 1, present);
     const AllowedSequences random = draw_random_sequences(2, 3, 2, present);
-    data.train = {"train", allowed, sample_sequences(allowed, data.images.train.labels, 64, 0, kTrainSequenceStream),
+    data.train = {SequenceCondition::kTrain, allowed, sample_sequences(allowed, data.images.train.labels, 64, 0, kTrainSequenceStream),
                   &data.images.train, nullptr, {0, 0, 0}};
     const SequenceSamples test = sample_sequences(allowed, data.images.test.labels, 16, 0, kTestSequenceStream);
-    data.tests.push_back({"normal", allowed, test, &data.images.test, nullptr, {0, 0, 0}});
-    data.tests.push_back({"noisy", allowed, test, &data.images.test, &data.images.noisy_test, {0, 0, 1}});
-    data.tests.push_back({"random", random, sample_sequences(random, data.images.test.labels, 16, 0, kTestSequenceStream),
+    data.tests.push_back({SequenceCondition::kNormal, allowed, test, &data.images.test, nullptr, {0, 0, 0}});
+    data.tests.push_back({SequenceCondition::kNoisy, allowed, test, &data.images.test, &data.images.noisy_test, {0, 0, 1}});
+    data.tests.push_back({SequenceCondition::kRandom, random, sample_sequences(random, data.images.test.labels, 16, 0, kTestSequenceStream),
                           &data.images.test, nullptr, {0, 0, 0}});
 
     config.ff_model = dir.file("ff.safetensors");
