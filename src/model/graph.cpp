@@ -107,6 +107,9 @@ void Graph::validate() const {
                 "graph: edge '{}' joins nodes {} -> {}, which do not exist", edge.name, edge.source, edge.target);
     FBNET_CHECK(edge.alpha >= 0.0 && edge.alpha <= 1.0, "graph: edge '{}': alpha must be in [0, 1], got {}", edge.name,
                 edge.alpha);
+    // The loss reads the readout's own value, and nothing consumes its combined one.
+    FBNET_CHECK(edge.target != readout_node, "graph: edge '{}' targets the readout node '{}', where it would change "
+                "nothing: the logits are that node's value before edges combine", edge.name, nodes[readout_node].name);
     make_adapter<float>(*this, static_cast<int>(&edge - edges.data()));
   }
 }

@@ -7,6 +7,7 @@
 #include "engine/blas.hpp"
 #include "engine/random.hpp"
 #include "model/network.hpp"
+#include "test_support.hpp"
 
 namespace fbnet {
 namespace {
@@ -204,6 +205,23 @@ TEST(Network, FeedbackEdgesParse) {
   EXPECT_THROW(parse_feedback_edges("h3->x", 2), Error);
   EXPECT_THROW(parse_feedback_edges("x->h1", 2), Error);
   EXPECT_THROW(parse_feedback_edges("h1-x", 2), Error);
+}
+
+}  // namespace
+}  // namespace fbnet
+
+namespace fbnet {
+namespace {
+
+TEST(Graph, AnEdgeIntoTheReadoutIsRefused) {
+  Graph graph;
+  graph.add_node("x", OpKind::kInput, {}, {4});
+  graph.add_node("layers.0", OpKind::kLinear, {"x"}, {3});
+  graph.add_node("h1", OpKind::kRelu, {"layers.0"}, {3});
+  graph.readout_node = graph.add_node("layers.1", OpKind::kLinear, {"h1"}, {2});
+  graph.steps = 2;
+  graph.add_edge("into_out", "h1", "layers.1", FeedbackCombine::kMix, 0.3);
+  testing::expect_error([&] { Network<double> network(graph); }, "targets the readout node 'layers.1'");
 }
 
 }  // namespace
