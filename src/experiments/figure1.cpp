@@ -71,8 +71,8 @@ bool finished(const std::string& folder) {
 
 SequenceJob lstm_job(const Figure1Options& options, int seed) {
   return {lstm_folder(options, seed),
-          {"--net", "lstm", "--epochs", std::to_string(options.lstm_epochs), "--learning-rate",
-           fmt::format("{}", options.lstm_learning_rate), "--momentum", fmt::format("{}", options.lstm_momentum)},
+          {"--net", "lstm", "--epochs", std::to_string(options.lstm_training.epochs), "--learning-rate",
+           fmt::format("{}", options.lstm_training.learning_rate), "--momentum", fmt::format("{}", options.lstm_training.momentum)},
           false};
 }
 
@@ -156,7 +156,7 @@ SweepPoint read_sweep_point(const std::string& folder, double learning_rate) {
 
 void reproduce_figure1(const Figure1Options& options) {
   FBNET_CHECK(options.seeds >= 1, "--seeds: must be at least 1, got {}", options.seeds);
-  FBNET_CHECK(options.ff_epochs >= 1 && options.lstm_epochs >= 1, "--ff-epochs and --lstm-epochs: must be positive");
+  FBNET_CHECK(options.ff_epochs >= 1 && options.lstm_training.epochs >= 1, "--ff-epochs and --lstm-epochs: must be positive");
   const bool authors = options.variants != Figure1Variants::kSgd;
   const bool sgd = options.variants != Figure1Variants::kAuthors;
   FBNET_CHECK(!sgd || !options.sweep_learning_rates.empty(), "--sweep-learning-rates: the sgd variant needs at least one");
@@ -208,8 +208,8 @@ void reproduce_figure1(const Figure1Options& options) {
 
   Figure1Results results{.shared = shared, .out = options.out, .seeds = options.seeds};
   results.lstm_description = fmt::format("LSTM ({} hidden): trained from scratch ({} epochs, lr {}, momentum {})",
-                                         shared.lstm_hidden, options.lstm_epochs, options.lstm_learning_rate,
-                                         options.lstm_momentum);
+                                         shared.lstm_hidden, options.lstm_training.epochs, options.lstm_training.learning_rate,
+                                         options.lstm_training.momentum);
   for (int seed = 0; seed < options.seeds; ++seed) results.lstm.push_back(read_run(lstm_folder(options, seed)));
   if (authors) {
     Figure1Variant variant{"authors",

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "formats/architecture_json.hpp"
 #include "formats/safetensors.hpp"
 #include "model/network.hpp"
 #include "train/sgd.hpp"
@@ -62,8 +63,5 @@ void copy_tensors(const ModelFile& file, const std::vector<ParameterInfo>& infos
 void load_weights(const Checkpoint& checkpoint, Network<float>& network, const std::string& name_prefix = "");
 // The momentum buffer, and G when `optimizer` accumulates a running sum.
 void load_optimizer_state(const ModelFile& file, const std::vector<ParameterInfo>& infos, SgdMomentum<float>& optimizer);
-
-nlohmann::json architecture_to_json(const Architecture& architecture);
-Architecture architecture_from_json(const nlohmann::json& json, const std::string& source);
 
 }  // namespace fbnet

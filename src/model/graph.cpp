@@ -84,13 +84,12 @@ void Graph::validate() const {
     FBNET_CHECK(node.inputs.size() == 1, "graph: node '{}' ({}) takes one input, got {}", node.name, to_string(node.op),
                 node.inputs.size());
     const Shape& in = nodes[node.inputs[0]].shape;
-    if (node.op == OpKind::kRelu || node.op == OpKind::kDropout)
-      FBNET_CHECK(node.shape == in, "graph: node '{}' ({}) keeps its input's shape {}, got {}", node.name,
-                  to_string(node.op), shape_string(in), shape_string(node.shape));
     if (node.op == OpKind::kDropout)
       FBNET_CHECK(node.dropout >= 0.0 && node.dropout < 1.0, "graph: node '{}': dropout must be in [0, 1), got {}",
                   node.name, node.dropout);
-    make_op<float>(*this, static_cast<int>(n));  // the op's own shape checks
+    const Shape expected = make_op<float>(*this, static_cast<int>(n))->output_shape(in);  // and the op's own checks
+    FBNET_CHECK(node.shape == expected, "graph: node '{}' ({} of {}) has shape {}, but the op gives {}", node.name,
+                to_string(node.op), shape_string(in), shape_string(node.shape), shape_string(expected));
   }
   FBNET_CHECK(readout_node >= 0 && readout_node < static_cast<int>(nodes.size()),
               "graph: the readout node {} does not exist", readout_node);

@@ -101,6 +101,7 @@ TEST_P(OpGradients, MatchFiniteDifferences) {
   graph.readout_node = 1;
   const int64_t batch = 3;
   auto op = make_op<double>(graph, 1);
+  EXPECT_EQ(op->output_shape(c.input), c.output);
   ParameterStore<double> store;
   for (const auto& [suffix, shape] : op->parameter_shapes()) store.declare(suffix, shape);
   store.allocate();

@@ -14,6 +14,7 @@ class DropoutOp final : public Op<Scalar> {
  public:
   DropoutOp(double probability, int steps) : probability_(probability), masks_(steps) {}
 
+  Shape output_shape(const Shape& input) const override { return input; }
   bool is_identity(Mode mode) const override { return mode == Mode::kEval || probability_ == 0; }
   void forward(const Tensor<Scalar>& x, Tensor<Scalar>& y, Mode, Rng* rng, int step) override {
     FBNET_ASSERT(rng != nullptr, "dropout: training needs a random stream");

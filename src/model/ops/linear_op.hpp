@@ -18,6 +18,7 @@ class LinearOp final : public Adapter<Scalar> {
  public:
   LinearOp(int64_t in, int64_t out) : in_(in), out_(out) {}
 
+  Shape output_shape(const Shape&) const override { return {out_}; }
   std::vector<std::pair<std::string, Shape>> parameter_shapes() const override {
     return {{"weight", {out_, in_}}, {"bias", {out_}}};
   }

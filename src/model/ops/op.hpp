@@ -32,6 +32,9 @@ class Op {
  public:
   virtual ~Op() = default;
 
+  // Per-sample output shape for the per-sample `input` shape (no batch
+  // dimension); Graph::validate checks each node's declared shape against it.
+  virtual Shape output_shape(const Shape& input) const = 0;
   // Name suffix ("weight") and shape of each parameter, in the order
   // initialize() draws them.
   virtual std::vector<std::pair<std::string, Shape>> parameter_shapes() const { return {}; }

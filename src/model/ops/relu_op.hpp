@@ -9,6 +9,7 @@ namespace fbnet {
 template <class Scalar>
 class ReluOp final : public Op<Scalar> {
  public:
+  Shape output_shape(const Shape& input) const override { return input; }
   void forward(const Tensor<Scalar>& x, Tensor<Scalar>& y, Mode, Rng*, int) override {
     relu_forward<Scalar>(x.values, y.values);
   }
