@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "train/sgd.hpp"
+#include "optim/sgd.hpp"
 
 namespace fbnet {
 

@@ -19,13 +19,8 @@
 namespace fbnet {
 namespace {
 
-// Every OpKind, to look one up by its spelling (to_string); a new op kind is added here too.
-constexpr OpKind kOpKinds[] = {OpKind::kInput, OpKind::kLinear, OpKind::kRelu, OpKind::kDropout};
 // Adapters an edge can name; Linear is the only one today (make_adapter).
 constexpr const char* kAdapters[] = {"linear"};
-// A bound far above any layer fbnet trains, so that a file cannot ask for absurd allocations.
-constexpr int64_t kMaxDimension = int64_t{1} << 20;
-constexpr int64_t kMaxSteps = 100000;
 
 // Reads the fields of one JSON object; every error names the source, the
 // object and the field. A node's or edge's `what` ("node 3") gains its name
@@ -79,8 +74,8 @@ class ObjectReader {
     const nlohmann::json& value = required(field);
     Shape shape;
     bool ok = value.is_array() && !value.empty();
-    for (size_t i = 0; ok && i < value.size(); ++i) ok = integer_in(value[i], 1, kMaxDimension, shape.emplace_back());
-    FBNET_CHECK(ok, "{} must be a list of positive integers (each at most {}), got {}", field_label(field), kMaxDimension,
+    for (size_t i = 0; ok && i < value.size(); ++i) ok = integer_in(value[i], 1, kMaxWidth, shape.emplace_back());
+    FBNET_CHECK(ok, "{} must be a list of positive integers (each at most {}), got {}", field_label(field), kMaxWidth,
                 value.dump());
     return shape;
   }
@@ -109,20 +104,11 @@ class ObjectReader {
   std::string what_;
 };
 
-OpKind parse_op(const std::string& text, const std::string& what) {
-  std::vector<std::string> names;
-  for (OpKind kind : kOpKinds) {
-    if (text == to_string(kind)) return kind;
-    names.push_back(to_string(kind));
-  }
-  fail("{}: '{}' is not one of: {}", what, text, fmt::join(names, ", "));
-}
-
 Node read_node(const nlohmann::json& json, int index, const Graph& graph, const std::string& source) {
   ObjectReader reader(json, source, fmt::format("node {}", index), {"name", "op", "inputs", "shape", "dropout", "alias"});
   Node node;
   node.name = reader.string("name");
-  node.op = parse_op(reader.string("op"), reader.field_label("op"));
+  node.op = parse_op_kind(reader.string("op"), reader.field_label("op"));
   for (const std::string& input : reader.strings("inputs"))
     node.inputs.push_back(graph.node_index(input, reader.field_label("inputs") + " (a node reads earlier nodes only)"));
   node.shape = reader.shape("shape");
@@ -174,7 +160,7 @@ nlohmann::json graph_to_json(const Graph& graph) {
           {"edges", edges},
           {"readout", graph.nodes[graph.readout_node].name},
           {"steps", graph.steps},
-          {"readout_steps", to_string(graph.readout)},
+          {"readout_steps", to_string(graph.readout_steps)},
           {"first_step_feedback", to_string(graph.first_step_feedback)}};
 }
 
@@ -189,7 +175,7 @@ Graph graph_from_json(const nlohmann::json& json, const std::string& source) {
   for (size_t e = 0; e < edges.size(); ++e) graph.edges.push_back(read_edge(edges[e], static_cast<int>(e), graph, source));
   graph.readout_node = graph.node_index(reader.string("readout"), reader.field_label("readout"));
   graph.steps = static_cast<int>(reader.integer("steps", 1, kMaxSteps));
-  graph.readout = parse_readout(reader.string("readout_steps"), reader.field_label("readout_steps"));
+  graph.readout_steps = parse_readout(reader.string("readout_steps"), reader.field_label("readout_steps"));
   graph.first_step_feedback =
       parse_first_step_feedback(reader.string("first_step_feedback"), reader.field_label("first_step_feedback"));
   try {

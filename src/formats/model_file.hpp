@@ -16,7 +16,7 @@
 #include "formats/architecture_json.hpp"
 #include "formats/safetensors.hpp"
 #include "model/network.hpp"
-#include "train/sgd.hpp"
+#include "optim/sgd.hpp"
 
 namespace fbnet {
 

@@ -1,4 +1,5 @@
-// Validation, schedule, parameter and FLOP counts of an Architecture.
+// Validation, spellings and feedback-edge parsing of an Architecture; its
+// parameter count comes from the graph built from it.
 #include "model/architecture.hpp"
 
 #include <algorithm>
@@ -40,7 +41,6 @@ int64_t Architecture::activation_size(int index) const {
 void Architecture::validate() const {
   // Bounds far above any MLP fbnet trains, so that sizes from an untrusted
   // checkpoint cannot overflow the counts below or allocate absurd memory.
-  constexpr int64_t kMaxWidth = int64_t{1} << 20;
   constexpr size_t kMaxHiddenLayers = 64;
   constexpr int64_t kMaxParameters = int64_t{1} << 31;
   const char* owner = "architecture";
@@ -55,7 +55,7 @@ void Architecture::validate() const {
                       size);
   FBNET_CHECK_FIELD(feedback.size() <= kMaxHiddenLayers * kMaxHiddenLayers, owner, "feedback",
                     "too many feedback edges ({})", feedback.size());
-  FBNET_CHECK_FIELD(steps >= 1 && steps <= 100000, owner, "steps", "must be in 1..100000, got {}", steps);
+  FBNET_CHECK_FIELD(steps >= 1 && steps <= kMaxSteps, owner, "steps", "must be in 1..{}, got {}", kMaxSteps, steps);
   FBNET_CHECK_FIELD(dropout >= 0.0 && dropout < 1.0, owner, "dropout", "must be in [0, 1), got {}", dropout);
   FBNET_CHECK_FIELD(feedback_alpha >= 0.0 && feedback_alpha <= 1.0, owner, "feedback_alpha", "must be in [0, 1], got {}",
                     feedback_alpha);

@@ -54,7 +54,6 @@ struct Architecture {
 
   int layer_count() const { return static_cast<int>(hidden_sizes.size()) + 1; }
   int64_t activation_size(int index) const;
-  int64_t layer_input_size(int layer) const { return activation_size(layer); }
   int64_t layer_output_size(int layer) const { return activation_size(layer + 1); }
 
   // Throws fbnet::Error naming the offending field.

@@ -27,6 +27,12 @@ std::vector<char> ancestors(const Graph& graph, const std::vector<int>& roots) {
   return needed;
 }
 
+int64_t parameters_of(const Op<float>& op) {
+  int64_t count = 0;
+  for (const auto& [name, shape] : op.parameter_shapes()) count += element_count(shape);
+  return count;
+}
+
 std::string node_label(const Node& node) {
   return node.alias.empty() ? node.name : fmt::format("{} ({})", node.name, node.alias);
 }
@@ -34,6 +40,7 @@ std::string node_label(const Node& node) {
 }  // namespace
 
 const char* to_string(OpKind kind) { return enum_name(kOpNames, kind); }
+OpKind parse_op_kind(const std::string& text, const std::string& what) { return parse_enum(kOpNames, what, text); }
 
 int Graph::node_index(const std::string& name, const std::string& what) const {
   for (size_t n = 0; n < nodes.size(); ++n)
@@ -64,7 +71,7 @@ std::vector<int> Graph::input_nodes() const {
 }
 
 void Graph::validate() const {
-  FBNET_CHECK(steps >= 1 && steps <= 100000, "graph: steps must be in 1..100000, got {}", steps);
+  FBNET_CHECK(steps >= 1 && steps <= kMaxSteps, "graph: steps must be in 1..{}, got {}", kMaxSteps, steps);
   std::set<std::string> names;
   for (size_t n = 0; n < nodes.size(); ++n) {
     const Node& node = nodes[n];
@@ -116,7 +123,7 @@ void Graph::validate() const {
 Graph graph_of(const Architecture& arch) {
   Graph graph;
   graph.steps = arch.steps;
-  graph.readout = arch.readout;
+  graph.readout_steps = arch.readout;
   graph.first_step_feedback = arch.first_step_feedback;
   const int hidden_count = static_cast<int>(arch.hidden_sizes.size());
   std::string below = "x";
@@ -158,7 +165,7 @@ Schedule schedule_of(const Graph& graph) {
   const std::vector<char> for_edges = ancestors(graph, sources);
   schedule.node_first_step.assign(node_count, -1);
   for (int step = 0; step < graph.steps; ++step) {
-    const bool is_readout = graph.readout == Readout::kEveryStep || step == graph.steps - 1;
+    const bool is_readout = graph.readout_steps == Readout::kEveryStep || step == graph.steps - 1;
     if (is_readout) schedule.readout_steps.push_back(step);
     std::vector<char>& computed = schedule.computed.emplace_back(node_count, 0);
     std::vector<int>& order = schedule.nodes_at.emplace_back();
@@ -183,12 +190,9 @@ Schedule schedule_of(const Graph& graph) {
 
 int64_t parameter_count(const Graph& graph) {
   int64_t count = 0;
-  auto add = [&](const Op<float>& op) {
-    for (const auto& [name, shape] : op.parameter_shapes()) count += element_count(shape);
-  };
   for (size_t n = 0; n < graph.nodes.size(); ++n)
-    if (graph.nodes[n].op != OpKind::kInput) add(*make_op<float>(graph, static_cast<int>(n)));
-  for (size_t e = 0; e < graph.edges.size(); ++e) add(*make_adapter<float>(graph, static_cast<int>(e)));
+    if (graph.nodes[n].op != OpKind::kInput) count += parameters_of(*make_op<float>(graph, static_cast<int>(n)));
+  for (size_t e = 0; e < graph.edges.size(); ++e) count += parameters_of(*make_adapter<float>(graph, static_cast<int>(e)));
   return count;
 }
 
@@ -222,8 +226,7 @@ int64_t matmul_flops_per_sample(const Graph& graph, bool training) {
 std::string describe(const Graph& graph) {
   std::string text;
   auto params = [](const Op<float>& op) {
-    int64_t count = 0;
-    for (const auto& [name, shape] : op.parameter_shapes()) count += element_count(shape);
+    const int64_t count = parameters_of(op);
     return count > 0 ? fmt::format("  params {}", count) : std::string();
   };
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
@@ -244,7 +247,7 @@ std::string describe(const Graph& graph) {
                         graph.nodes[edge.source].name, graph.nodes[edge.target].name, adapter->describe(),
                         to_string(edge.combine), edge.alpha, params(*adapter));
   }
-  text += fmt::format("  steps {}, readout {}, first-step feedback {}\n", graph.steps, to_string(graph.readout),
+  text += fmt::format("  steps {}, readout {}, first-step feedback {}\n", graph.steps, to_string(graph.readout_steps),
                       to_string(graph.first_step_feedback));
   const Schedule schedule = schedule_of(graph);
   std::string runs;

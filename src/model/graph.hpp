@@ -62,7 +62,7 @@ struct Graph {
   std::vector<Edge> edges;
   int readout_node = 0;  // its value at readout steps goes to log-softmax + NLL
   int steps = 1;
-  Readout readout = Readout::kLastStep;
+  Readout readout_steps = Readout::kLastStep;
   FirstStepFeedback first_step_feedback = FirstStepFeedback::kNone;
 
   // Appends a node reading the named (earlier) nodes; returns its index.
@@ -112,5 +112,12 @@ int64_t matmul_flops_per_sample(const Graph& graph, bool training);
 std::string describe(const Graph& graph);
 
 const char* to_string(OpKind kind);
+// Throws fbnet::Error naming `what` and the spellings of every op.
+OpKind parse_op_kind(const std::string& text, const std::string& what);
+
+// Bounds far above any net fbnet trains, so that a description from a file
+// cannot ask for absurd allocations or overflow the counts.
+inline constexpr int kMaxSteps = 100000;
+inline constexpr int64_t kMaxWidth = int64_t{1} << 20;
 
 }  // namespace fbnet

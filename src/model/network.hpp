@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -38,7 +39,13 @@ class Network final : public Model<Scalar> {
   explicit Network(Architecture architecture);
   explicit Network(Graph graph);
 
-  const Architecture& architecture() const { return architecture_; }
+  // The description a net of the report's family was built from; a net built
+  // from a bare Graph has none.
+  bool has_architecture() const { return architecture_.has_value(); }
+  const Architecture& architecture() const {
+    FBNET_ASSERT(architecture_.has_value(), "Network::architecture: built from a graph, not an Architecture");
+    return *architecture_;
+  }
   const Graph& graph() const { return graph_; }
   const Schedule& schedule() const { return schedule_; }
   ParameterStore<Scalar>& parameters() override { return parameters_; }
@@ -78,7 +85,7 @@ class Network final : public Model<Scalar> {
   Tensor<Scalar> feedback_signal(int step, int edge) const;
   // The mask [B, shape] of dropout node `node` (name or alias) at `step` in
   // the last training forward: 0 or 1 / (1 - p); tests replay it in PyTorch.
-  const Tensor<Scalar>& dropout_mask(int step, const std::string& node = "dropout") const;
+  const Tensor<Scalar>& dropout_mask(int step, const std::string& node) const;
 
  private:
   struct NodeState;
@@ -88,7 +95,7 @@ class Network final : public Model<Scalar> {
   // been written in this backward (later writers add).
   Tensor<Scalar>& consumed_grad(int step, int node, bool& accumulate);
 
-  Architecture architecture_;
+  std::optional<Architecture> architecture_;
   Graph graph_;
   Schedule schedule_;
   ParameterStore<Scalar> parameters_;

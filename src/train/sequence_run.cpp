@@ -2,7 +2,6 @@
 // sequences, measured per position after every epoch, on the one training loop.
 #include "train/sequence_run.hpp"
 
-#include <chrono>
 #include <filesystem>
 #include <memory>
 
@@ -23,7 +22,6 @@ namespace fbnet {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 nlohmann::ordered_json position_json(const Evaluation& result) {
   return {{"accuracy", result.accuracy}, {"loss", result.loss}};
@@ -111,7 +109,6 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
                 "--out: {} already holds a run; pass --resume to continue it, or choose another --out", folder);
   }
   const nlohmann::json settings = config_to_json(config);
-  const auto start_time = Clock::now();
 
   SequenceModel built = build_model(config, data);
   Model<float>& model = *built.model;
@@ -119,6 +116,14 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
                                model.parameters().values().size(), config.training.gradient_accumulation);
   LoopStart start;
   if (resume) start = resume_from(folder, model, built.format, optimizer, settings, config_to_json(SequenceConfig{}));
+  // The FF control is the frozen part of the net being trained (the checkpoint's, on resume), not
+  // whatever --ff-model holds by now.
+  if (built.ff)
+    for (const ParameterInfo& info : built.ff->parameters().infos()) {
+      const ParameterInfo& frozen = model.parameters().info(info.name);
+      std::copy_n(model.parameters().values().begin() + frozen.offset, info.size(),
+                  built.ff->parameters().values().begin() + info.offset);
+    }
   fs::create_directories(folder, error);
   FBNET_CHECK(!error, "--out: cannot create run folder {}: {}", folder, error.message());
   const nlohmann::ordered_json description = {{"config", settings},
@@ -152,7 +157,7 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
   SequenceBatches train(data.train);
   const TrainingLoop loop{model, built.format, train, config.training, config.output.progress, folder,
                           "sequences " + net, "sequences_per_second", settings, measure};
-  train_epochs(loop, optimizer, std::move(start));
+  const std::vector<nlohmann::ordered_json> records = train_epochs(loop, optimizer, std::move(start));
   if (conditions.empty()) {  // resumed after the last epoch: measure the trained model once more
     nlohmann::ordered_json scratch = {{"train_accuracy", 0.0}};
     measure(scratch);
@@ -160,12 +165,15 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
   if (built.ff)
     for (const auto& [name, batches] : measured)
       conditions[name]["ff"] = position_json(evaluate_each_step(*built.ff, *batches, config.training.eval_batch_size));
+  // Training and measuring time over every epoch, across resumes.
+  double wall_seconds = 0;
+  for (const auto& record : records) wall_seconds += record.value("train_seconds", 0.0) + record.value("eval_seconds", 0.0);
   nlohmann::ordered_json results = {{"net", net},
                                     {"seed", config.training.seed},
                                     {"parameters", built.parameters},
                                     {"trained_parameters", built.trained},
                                     {"conditions", conditions},
-                                    {"wall_seconds", seconds_since(start_time)}};
+                                    {"wall_seconds", wall_seconds}};
   write_file_atomic(results_path, results.dump(2) + "\n");
   return results;
 }

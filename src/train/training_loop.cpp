@@ -31,8 +31,8 @@ void check_same_run(const ModelFile& checkpoint, const nlohmann::json& config, c
     if (saved_value != value)
       differences += fmt::format("\n  {}: {} in the checkpoint, {} now", key, saved_value.dump(), value.dump());
   }
-  FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only epochs, threads, progress and "
-              "eval-batch-size may change:{}", checkpoint.path, differences);
+  FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only epochs, threads, progress, out "
+              "and eval-batch-size may change:{}", checkpoint.path, differences);
 }
 
 // The end of a "training diverged" message: what the folder still holds.
@@ -98,6 +98,10 @@ LoopStart resume_from(const std::string& folder, Model<float>& model, const Mode
               "--resume: {} was saved from a different architecture:\n  checkpoint: {}\n  this run:   {}", path,
               checkpoint.architecture_json.dump(), format.architecture.dump());
   check_same_run(checkpoint, config, default_config);
+  // Fewer epochs than were trained would leave a run folder whose settings say N and whose files hold more.
+  FBNET_CHECK(config.at("epochs").get<int>() >= checkpoint.epoch,
+              "--epochs: {} holds {} trained epochs; resume with --epochs {} or more", folder, checkpoint.epoch,
+              checkpoint.epoch);
   auto& parameters = model.parameters();
   copy_tensors(checkpoint, parameters.infos(), "", parameters.values());
   load_optimizer_state(checkpoint, parameters.infos(), optimizer);

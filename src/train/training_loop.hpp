@@ -19,8 +19,8 @@
 #include "config/setting_groups.hpp"
 #include "formats/model_file.hpp"
 #include "model/model.hpp"
+#include "optim/sgd.hpp"
 #include "train/batches.hpp"
-#include "train/sgd.hpp"
 
 namespace fbnet {
 
@@ -53,9 +53,10 @@ struct LoopStart {
 
 // Loads FOLDER/checkpoint.safetensors into `model` and `optimizer`. Refuses,
 // naming the checkpoint, one of another format or architecture, or one
-// trained with other settings than `config`: only epochs, threads, progress,
-// out and eval-batch-size may change; a setting the checkpoint lacks (added
-// to fbnet after it was written) counts as its value in `default_config`.
+// trained with other settings than `config`: only epochs (not below the
+// epochs already trained), threads, progress, out and eval-batch-size may
+// change; a setting the checkpoint lacks (added to fbnet after it was
+// written) counts as its value in `default_config`.
 LoopStart resume_from(const std::string& folder, Model<float>& model, const ModelFormat& format,
                       SgdMomentum<float>& optimizer, const nlohmann::json& config, const nlohmann::json& default_config);
 

@@ -20,8 +20,8 @@
 #include "engine/random.hpp"
 #include "formats/safetensors.hpp"
 #include "model/network.hpp"
+#include "optim/sgd.hpp"
 #include "train/sequence_run.hpp"
-#include "train/sgd.hpp"
 #include "train/training_loop.hpp"
 
 namespace {
@@ -88,7 +88,7 @@ int run(GradientAccumulation accumulation, double learning_rate, const std::stri
     for (int p = 0; p < kLength; ++p) {
       file.tensors.push_back({fmt::format("input.{}.{}", step, p), images[p].shape, images[p].values});
       file.tensors.push_back({fmt::format("labels.{}.{}", step, p), {kBatch}, {labels[p].begin(), labels[p].end()}});
-      const Tensor<float>& mask = network.dropout_mask(p);  // [B, 500]: 0 or 1 / (1 - dropout)
+      const Tensor<float>& mask = network.dropout_mask(p, "dropout");  // [B, 500]: 0 or 1 / (1 - dropout)
       file.tensors.push_back({fmt::format("mask.{}.{}", step, p), mask.shape, mask.values});
     }
     for (size_t i = 0; i < params.infos().size(); ++i)

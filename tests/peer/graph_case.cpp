@@ -38,7 +38,7 @@
 #include "formats/graph_json.hpp"
 #include "formats/safetensors.hpp"
 #include "model/network.hpp"
-#include "train/sgd.hpp"
+#include "optim/sgd.hpp"
 #include "train/training_loop.hpp"
 
 namespace {
@@ -95,7 +95,7 @@ int run(const CaseSettings& settings) {
 
   const std::vector<int> input_nodes = graph.input_nodes();
   const int64_t classes = graph.nodes[graph.readout_node].shape[0];
-  const int images_per_batch = graph.readout == Readout::kEveryStep ? graph.steps : 1;
+  const int images_per_batch = graph.readout_steps == Readout::kEveryStep ? graph.steps : 1;
   Rng data_rng(settings.seed, kCaseDataStream);
   Rng dropout_rng(settings.seed, kDropoutStream);
   for (int k = 0; k < settings.batches; ++k) {

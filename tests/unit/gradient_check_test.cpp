@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 
 #include "engine/random.hpp"
 #include "model/kernels/linear.hpp"
@@ -195,15 +196,15 @@ Graph report_family(std::vector<int64_t> hidden, std::vector<FeedbackEdge> feedb
 // x [7] -> layers.0 [10] -> h1 -> layers.1 [8] -> h2 -> layers.2 [4], with
 // dropout where `dropout_after` says and the edges `add_edges` adds.
 Graph two_hidden(int steps, const std::vector<std::string>& dropout_after, const std::function<void(Graph&)>& add_edges,
-                 Readout readout = Readout::kLastStep) {
+                 Readout readout = Readout::kLastStep, double dropout_probability = 0.25) {
   Graph graph;
   graph.steps = steps;
-  graph.readout = readout;
+  graph.readout_steps = readout;
   std::string below = "x";
   graph.add_node(below, OpKind::kInput, {}, {7});
   auto dropout = [&](const std::string& after, int64_t size) {
     if (std::find(dropout_after.begin(), dropout_after.end(), after) == dropout_after.end()) return;
-    graph.add_node("dropout_" + after, OpKind::kDropout, {after}, {size}, 0.25);
+    graph.add_node("dropout_" + after, OpKind::kDropout, {after}, {size}, dropout_probability);
     below = "dropout_" + after;
   };
   dropout("x", 7);
@@ -226,37 +227,58 @@ TEST_P(NetworkGradients, MatchFiniteDifferences) {
   const NetworkCase& c = GetParam();
   Network<double> network(c.graph);
   network.initialize(11);
-  // Stale garbage everywhere; freezing zeroes a frozen node's part of it.
-  testing::fill_with_garbage(network.parameters().grads());
-  for (const std::string& node : c.frozen) network.set_frozen(node, true);
 
   const int64_t batch = 8;
   const int steps = c.graph.steps;
   Rng rng(12);
-  // A sequence gets a different image at each step; a static image the same one.
-  std::vector<Tensor<double>> images;
-  for (int s = 0; s < (c.graph.readout == Readout::kEveryStep ? steps : 1); ++s) images.push_back(random_tensor({batch, 7}, rng));
-  std::vector<const Tensor<double>*> inputs;
-  for (int s = 0; s < steps; ++s) inputs.push_back(&images[images.size() == 1 ? 0 : s]);
-  std::vector<std::vector<int32_t>> labels(network.readout_count());
-  for (auto& step_labels : labels)
-    for (int64_t b = 0; b < batch; ++b) step_labels.push_back(static_cast<int32_t>(rng.below(4)));
-  std::vector<const int32_t*> label_pointers;
-  for (const auto& step_labels : labels) label_pointers.push_back(step_labels.data());
-
-  auto loss = [&] {
-    Rng dropout_rng(13);
-    network.forward(inputs, Mode::kTrain, &dropout_rng);
-    return network.loss(label_pointers).loss_sum / batch;
+  // A batch: a sequence gets a different image at each step, a static image the same one.
+  struct Batch {
+    std::vector<Tensor<double>> images;
+    std::vector<const Tensor<double>*> inputs;
+    std::vector<std::vector<int32_t>> labels;
+    std::vector<const int32_t*> label_pointers;
   };
+  auto make_batch = [&] {
+    Batch b;
+    for (int s = 0; s < (c.graph.readout_steps == Readout::kEveryStep ? steps : 1); ++s)
+      b.images.push_back(random_tensor({batch, 7}, rng));
+    for (int s = 0; s < steps; ++s) b.inputs.push_back(&b.images[b.images.size() == 1 ? 0 : s]);
+    b.labels.resize(network.readout_count());
+    for (auto& step_labels : b.labels)
+      for (int64_t i = 0; i < batch; ++i) step_labels.push_back(static_cast<int32_t>(rng.below(4)));
+    for (const auto& step_labels : b.labels) b.label_pointers.push_back(step_labels.data());
+    return b;
+  };
+  const Batch stale = make_batch(), checked = make_batch();
+  auto loss_of = [&](const Batch& b) {
+    Rng dropout_rng(13);
+    network.forward(b.inputs, Mode::kTrain, &dropout_rng);
+    return network.loss(b.label_pointers).loss_sum / batch;
+  };
+  auto loss = [&] { return loss_of(checked); };
+  // A first pass on another batch leaves every node's gradient buffer stale,
+  // as training leaves it: the checked backward must overwrite, not add.
+  loss_of(stale);
+  network.backward();
+  // Garbage in every parameter gradient too; freezing zeroes a frozen node's part of it.
+  testing::fill_with_garbage(network.parameters().grads());
+  for (const std::string& node : c.frozen) network.set_frozen(node, true);
+
   loss();
-  // Every range is reported ready exactly once.
-  std::vector<int> reported(network.parameters().values().size(), 0);
-  network.backward([&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) ++reported[i];
-  });
-  const std::vector<double> analytic = network.parameters().grads();
+  // Every range is reported ready exactly once, and only when its gradient is
+  // final and its weights are no longer needed: the weights of a reported
+  // range turn to NaN until backward ends, so any later use shows up as NaN.
   auto& params = network.parameters();
+  std::vector<int> reported(params.values().size(), 0);
+  const std::vector<double> weights = params.values();
+  network.backward([&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      ++reported[i];
+      params.values()[i] = std::numeric_limits<double>::quiet_NaN();
+    }
+  });
+  params.values() = weights;
+  const std::vector<double> analytic = params.grads();
   for (size_t i = 0; i < params.infos().size(); ++i) {
     const ParameterInfo& info = params.infos()[i];
     const std::span<const double> grad(analytic.data() + info.offset, static_cast<size_t>(info.size()));
@@ -307,7 +329,11 @@ INSTANTIATE_TEST_SUITE_P(
                     })},
         NetworkCase{"every_step_readout_middle_frozen", two_hidden(3, {"h1"}, [](Graph& g) {
                       g.add_edge("fb.h2_x", "h2", "x", FeedbackCombine::kMix, 0.3);
-                    }, Readout::kEveryStep), {"layers.1"}}),
+                    }, Readout::kEveryStep), {"layers.1"}},
+        // Dropout with p = 0 is the identity in training too: its node passes values and gradients through.
+        NetworkCase{"identity_dropout_with_an_edge_into_it", two_hidden(3, {"h1"}, [](Graph& g) {
+                      g.add_edge("fb.h2_dropout", "h2", "dropout_h1", FeedbackCombine::kMix, 0.4);
+                    }, Readout::kLastStep, 0.0)}),
     [](const ::testing::TestParamInfo<NetworkCase>& info) { return std::string(info.param.name); });
 
 }  // namespace

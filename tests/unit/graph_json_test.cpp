@@ -33,7 +33,7 @@ void expect_same_graph(const Graph& a, const Graph& b) {
   }
   EXPECT_EQ(a.readout_node, b.readout_node);
   EXPECT_EQ(a.steps, b.steps);
-  EXPECT_EQ(a.readout, b.readout);
+  EXPECT_EQ(a.readout_steps, b.readout_steps);
   EXPECT_EQ(a.first_step_feedback, b.first_step_feedback);
 }
 
@@ -65,7 +65,7 @@ Graph hand_built_graph() {
   graph.add_edge("from_logits", "out", "l2", FeedbackCombine::kAdd, 0.7);
   graph.add_edge("from_cue", "cue", "x", FeedbackCombine::kMix, 0.1);
   graph.steps = 3;
-  graph.readout = Readout::kEveryStep;
+  graph.readout_steps = Readout::kEveryStep;
   graph.first_step_feedback = FirstStepFeedback::kZero;
   return graph;
 }

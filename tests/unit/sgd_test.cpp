@@ -1,7 +1,7 @@
 // SGD with momentum against PyTorch's update rule, written out by hand.
 #include <gtest/gtest.h>
 
-#include "train/sgd.hpp"
+#include "optim/sgd.hpp"
 
 namespace fbnet {
 namespace {

@@ -1,7 +1,7 @@
 // Op: the interface every node of a Graph implements. A new op is a class
-// with these methods plus one entry in make_op() and in the op table of
-// tests/unit/op_gradient_test.cpp, which then checks its backward by finite
-// differences (and with garbage in the gradient buffers) for free.
+// with these methods plus one entry in make_op() and in the OpGradients table
+// of tests/unit/gradient_check_test.cpp, which then checks its backward by
+// finite differences (and with garbage in the gradient buffers) for free.
 //
 // Shapes: x [B, input shape...] -> y [B, output shape...]. Gradient buffers
 // follow one rule everywhere: the first contribution of a backward pass
