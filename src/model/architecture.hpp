@@ -52,7 +52,6 @@ struct Architecture {
   Readout readout = Readout::kLastStep;
   int steps = 1;  // passes over a static image, or sequence length
 
-  int layer_count() const { return static_cast<int>(hidden_sizes.size()) + 1; }
   int64_t activation_size(int index) const;
   int64_t layer_output_size(int layer) const { return activation_size(layer + 1); }
 

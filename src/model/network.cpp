@@ -161,11 +161,6 @@ void Network<Scalar>::set_frozen(const std::string& node, bool frozen) {
 }
 
 template <class Scalar>
-void Network<Scalar>::set_layer_frozen(int layer, bool frozen) {
-  set_frozen(fmt::format("layers.{}", layer), frozen);
-}
-
-template <class Scalar>
 const Tensor<Scalar>& Network<Scalar>::value(int step, const std::string& node) const {
   const int n = graph_.node_index(node, "value");
   FBNET_ASSERT(has_forward_ && step >= 0 && step < graph_.steps && schedule_.computed[step][n],
@@ -261,7 +256,9 @@ void Network<Scalar>::backward(const GradientsReady& on_ready) {
 
 // One node at one step: first the edges that combined into it (from dL/du to
 // their parameters, to dL/dv_source(t-1) and to dL/dv), then its op (from
-// dL/dv to its parameters and to dL/du of its input).
+// dL/dv to its parameters and to dL/du of its input). Every gradient here is
+// [B, shape of its node]: d_combined and value_grad this node's, d_source the
+// edge source's, d_input the input node's.
 template <class Scalar>
 void Network<Scalar>::backward_node(int step, int n, const GradientsReady& on_ready) {
   const Node& node = graph_.nodes[n];

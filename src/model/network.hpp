@@ -74,8 +74,6 @@ class Network final : public Model<Scalar> {
   // gradients still flow through it to the nodes and edges below.
   // Experiment 2 freezes the feedforward layers copied from an experiment-1 net.
   void set_frozen(const std::string& node, bool frozen);
-  // Layer l of the report's nets is node "layers.{l}".
-  void set_layer_frozen(int layer, bool frozen);
 
   // The value of `node` (name or alias) at `step` of the last forward, before
   // incoming edges combined: what its outgoing edges send. [B, shape]

@@ -1,6 +1,7 @@
 // Layout of the flat parameter and gradient buffers.
 #include "model/parameters.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace fbnet {
@@ -45,7 +46,23 @@ std::string ParameterStore<Scalar>::first_non_finite() const {
   return "";
 }
 
+template <class Scalar>
+void copy_parameters_by_name(const ParameterStore<Scalar>& from, ParameterStore<Scalar>& to,
+                             const std::vector<ParameterInfo>& which) {
+  for (const ParameterInfo& wanted : which) {
+    const ParameterInfo& source = from.info(wanted.name);
+    const ParameterInfo& target = to.info(wanted.name);
+    FBNET_CHECK(target.shape == source.shape, "parameter '{}' has shape {} in one net and {} in the other", wanted.name,
+                shape_string(source.shape), shape_string(target.shape));
+    std::copy_n(from.values().begin() + source.offset, source.size(), to.values().begin() + target.offset);
+  }
+}
+
 template class ParameterStore<float>;
 template class ParameterStore<double>;
+template void copy_parameters_by_name(const ParameterStore<float>&, ParameterStore<float>&,
+                                      const std::vector<ParameterInfo>&);
+template void copy_parameters_by_name(const ParameterStore<double>&, ParameterStore<double>&,
+                                      const std::vector<ParameterInfo>&);
 
 }  // namespace fbnet

@@ -54,4 +54,11 @@ class ParameterStore {
   std::vector<Scalar> grads_;
 };
 
+// Copies the parameters named in `which` from `from` into `to`, each found
+// by name in both; throws fbnet::Error naming one that either lacks or that
+// has two shapes.
+template <class Scalar>
+void copy_parameters_by_name(const ParameterStore<Scalar>& from, ParameterStore<Scalar>& to,
+                             const std::vector<ParameterInfo>& which);
+
 }  // namespace fbnet

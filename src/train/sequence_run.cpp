@@ -56,9 +56,8 @@ SequenceModel build_model(const SequenceConfig& config, const SequenceData& data
     load_weights(ff_checkpoint, *built.ff);
     auto network = std::make_unique<Network<float>>(
         sequence_feedback_architecture(ff_architecture, config.feedback_alpha, config.length, config.ff_model));
-    network->initialize(config.training.seed);  // the feedback edge; the layers are overwritten next
-    load_weights(ff_checkpoint, *network, "layers.");
-    for (int layer = 0; layer < network->architecture().layer_count(); ++layer) network->set_layer_frozen(layer, true);
+    network->initialize(config.training.seed);  // the feedback edge; the FF layers are overwritten next
+    adopt_frozen(*built.ff, *network);
     built.parameters = network->architecture().parameter_count();
     built.trained = built.parameters - ff_architecture.parameter_count();
     built.format = graph_model_format(network->architecture());
@@ -96,6 +95,13 @@ Architecture sequence_feedback_architecture(const Architecture& ff, double feedb
   return sequence;
 }
 
+void adopt_frozen(const Network<float>& ff, Network<float>& network) {
+  copy_parameters_by_name(ff.parameters(), network.parameters(), ff.parameters().infos());
+  for (const Node& node : ff.graph().nodes)
+    if (node.op != OpKind::kInput && !make_op<float>(ff.graph(), ff.graph().node_index(node.name))->parameter_shapes().empty())
+      network.set_frozen(node.name, true);
+}
+
 nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const SequenceData& data, bool resume) {
   validate(config);
   set_blas_threads(config.training.threads);
@@ -118,12 +124,7 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
   if (resume) start = resume_from(folder, model, built.format, optimizer, settings, config_to_json(SequenceConfig{}));
   // The FF control is the frozen part of the net being trained (the checkpoint's, on resume), not
   // whatever --ff-model holds by now.
-  if (built.ff)
-    for (const ParameterInfo& info : built.ff->parameters().infos()) {
-      const ParameterInfo& frozen = model.parameters().info(info.name);
-      std::copy_n(model.parameters().values().begin() + frozen.offset, info.size(),
-                  built.ff->parameters().values().begin() + info.offset);
-    }
+  if (built.ff) copy_parameters_by_name(model.parameters(), built.ff->parameters(), built.ff->parameters().infos());
   fs::create_directories(folder, error);
   FBNET_CHECK(!error, "--out: cannot create run folder {}: {}", folder, error.message());
   const nlohmann::ordered_json description = {{"config", settings},

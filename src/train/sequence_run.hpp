@@ -16,6 +16,7 @@
 
 #include "config/sequence_config.hpp"
 #include "model/architecture.hpp"
+#include "model/network.hpp"
 #include "train/sequence_data.hpp"
 
 namespace fbnet {
@@ -26,6 +27,11 @@ std::string default_sequence_folder(const SequenceConfig& config);
 // it marks the run finished). resume: continue the run in config.output.out
 // from its checkpoint; otherwise that folder must hold no run yet.
 nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const SequenceData& data, bool resume);
+
+// Copies every weight of a trained FF net into the same-named weights of
+// `network` and freezes the nodes they belong to: experiment 2's feedback net
+// trains only what the FF net lacks (its feedback edge).
+void adopt_frozen(const Network<float>& ff, Network<float>& network);
 
 // The feedback net of experiment 2 around an FF architecture: an edge from
 // the top hidden layer into the input, mixing with alpha, zero feedback at

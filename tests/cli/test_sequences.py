@@ -121,7 +121,7 @@ class Sequences(unittest.TestCase):
         record = read_jsonl(os.path.join(sequences, "fb-authors-seed0", "metrics.jsonl"))[-1]
         self.assertEqual(sorted(record["positions"]), ["noisy", "normal", "random", "validation"])
 
-    def test_the_sequence_trainer_applies_the_running_sum(self):
+    def test_a_sequence_run_applies_the_running_sum(self):
         with open(os.path.join(self.out, "sequences", "fb-authors-seed0", "config.json")) as f:
             ff_model = json.load(f)["config"]["ff-model"]
         losses = {}

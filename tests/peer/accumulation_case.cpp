@@ -42,12 +42,8 @@ int run(GradientAccumulation accumulation, double learning_rate, const std::stri
   ff.initialize(2024);
   Network<float> network(sequence_feedback_architecture(ff.architecture(), kFeedbackAlpha, kLength, "accumulation_case"));
   network.initialize(2025);  // the feedback edge; the layers are overwritten next
+  adopt_frozen(ff, network);  // as sequence_run.cpp builds it
   auto& params = network.parameters();
-  for (size_t i = 0; i < ff.parameters().infos().size(); ++i) {
-    const std::span<float> from = ff.parameters().values_of(int(i));
-    std::copy(from.begin(), from.end(), params.values().begin() + params.info(ff.parameters().infos()[i].name).offset);
-  }
-  for (int layer = 0; layer < network.architecture().layer_count(); ++layer) network.set_layer_frozen(layer, true);
   SgdMomentum<float> optimizer(learning_rate, kMomentum, params.values().size(), accumulation);
 
   SafetensorsFile file;

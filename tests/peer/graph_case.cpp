@@ -129,7 +129,7 @@ int run(const CaseSettings& settings) {
 
     network.forward(std::span<const std::vector<const Tensor<float>*>>(steps), Mode::kTrain, &dropout_rng);
     const LossAndCorrect loss = network.loss(step_labels);
-    // The trainer's update: each range as soon as backward has finished it.
+    // The training loop's update: each range as soon as backward has finished it.
     network.backward([&](int64_t begin, int64_t end) { sgd.step(params.values(), params.grads(), begin, end); });
 
     for (size_t n = 0; n < graph.nodes.size(); ++n) {

@@ -12,8 +12,9 @@ the graph for four steps as training_loop.cpp trains (updates applied inside
 backward as ranges become final, gradients never zeroed) and writes fbnet's
 initial weights, the batches, its dropout masks and its results. This script
 builds the PyTorch model from the graph JSON alone (GraphModel: an nn.Linear
-per linear node and per edge adapter under fbnet's parameter names, the
-schedule of src/model/graph.cpp), replays the steps with torch.optim.SGD
+per linear node and per edge adapter under fbnet's parameter names, every
+node computed at every step, so that fbnet's pruned schedule is checked, not
+copied), replays the steps with torch.optim.SGD
 (zero_grad, backward, step; frozen parameters left out), and checks per
 tensor, as max |a - b| / max |b|:
   - the logits of every readout and the loss of the first batch, within 1e-4,
@@ -136,7 +137,9 @@ CASES = {
 # --- fbnet's graph in PyTorch. ---
 
 class Schedule:
-    """What runs at which step: src/model/graph.cpp schedule_of, step by step."""
+    """What runs at which step here: every node at every step. fbnet computes only what the readouts and the
+    next step need (src/model/graph.cpp schedule_of); computing everything must give the same loss, so a node
+    fbnet wrongly skips, or a stale value it reads, shows up as a difference."""
 
     def __init__(self, graph, index):
         nodes, steps = graph["nodes"], graph["steps"]
@@ -144,33 +147,14 @@ class Schedule:
             raise ValueError(f"readout_steps {graph['readout_steps']!r}")
         if graph["first_step_feedback"] not in ("none", "zero"):
             raise ValueError(f"first_step_feedback {graph['first_step_feedback']!r}")
-
-        def ancestors(roots):  # nodes the roots' values depend on at the same step, roots included
-            needed = [False] * len(nodes)
-            for root in roots:
-                needed[root] = True
-            for n in reversed(range(len(nodes))):
-                if needed[n]:
-                    for name in nodes[n]["inputs"]:
-                        needed[index[name]] = True
-            return needed
-
-        for_readout = ancestors([index[graph["readout"]]])
-        # The next step needs the sources' values, so every step but the last computes them.
-        for_edges = ancestors([index[e["source"]] for e in graph["edges"]])
-        self.readout_steps, self.computed = [], []
-        for step in range(steps):
-            is_readout = graph["readout_steps"] == "every-step" or step == steps - 1
-            if is_readout:
-                self.readout_steps.append(step)
-            self.computed.append([(is_readout and for_readout[n]) or (step + 1 < steps and for_edges[n])
-                                  for n in range(len(nodes))])
+        self.readout_steps = [step for step in range(steps)
+                              if graph["readout_steps"] == "every-step" or step == steps - 1]
         self.edges_into = [[e for e in graph["edges"] if index[e["target"]] == n] for n in range(len(nodes))]
         self.first_step_zero = graph["first_step_feedback"] == "zero"
 
     def combines_at(self, step, n):
         """Whether edges combine into node n at `step`: a signal from step > 0, a zero one at step 0 under "zero"."""
-        return bool(self.edges_into[n]) and self.computed[step][n] and (step > 0 or self.first_step_zero)
+        return bool(self.edges_into[n]) and (step > 0 or self.first_step_zero)
 
 
 class GraphModel(torch.nn.Module):
@@ -230,8 +214,6 @@ class GraphModel(torch.nn.Module):
         consumed = [{} for _ in range(self._graph["steps"])]  # u: what consumers read
         for step in range(self._graph["steps"]):
             for n, entry in enumerate(nodes):
-                if not schedule.computed[step][n]:
-                    continue
                 op, name = entry["op"], entry["name"]
                 if op == "input":
                     v = inputs[name][step]
@@ -241,8 +223,9 @@ class GraphModel(torch.nn.Module):
                         v = self._linear_of[name](x)
                     elif op == "relu":
                         v = F.relu(x)
-                    else:  # dropout: fbnet's mask already holds 0 or 1 / (1 - p), torch.nn.Dropout's scaling
-                        v = x * masks[(name, step)] if entry["dropout"] > 0 else x
+                    else:  # dropout: fbnet's mask already holds 0 or 1 / (1 - p), torch.nn.Dropout's scaling;
+                        # where fbnet did not run the node (no mask) its value must not reach the loss
+                        v = x * masks[(name, step)] if entry["dropout"] > 0 and (name, step) in masks else x
                 u = v
                 if schedule.combines_at(step, n):
                     for e in schedule.edges_into[n]:

@@ -207,11 +207,6 @@ TEST(Network, FeedbackEdgesParse) {
   EXPECT_THROW(parse_feedback_edges("h1-x", 2), Error);
 }
 
-}  // namespace
-}  // namespace fbnet
-
-namespace fbnet {
-namespace {
 
 TEST(Graph, AnEdgeIntoTheReadoutIsRefused) {
   Graph graph;

@@ -2,7 +2,7 @@
 // allowed sequence i mod K, seeds reproduce, noise only where asked), word
 // lists, the partial EMNIST letters, BPTT through frozen layers by finite
 // differences, frozen weights staying bit-identical through training, and
-// the sequence trainer's divergence checks and messages.
+// the divergence checks and messages of a sequence run.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -152,8 +152,8 @@ TEST(SequenceGradients, FeedbackThroughFrozenLayersMatchesFiniteDifferences) {
   // Stale garbage in every gradient: freezing zeroes the frozen layers' part,
   // and backward must overwrite the feedback edge's.
   testing::fill_with_garbage(network.parameters().grads());
-  network.set_layer_frozen(0, true);
-  network.set_layer_frozen(1, true);
+  network.set_frozen("layers.0", true);
+  network.set_frozen("layers.1", true);
   const int64_t batch = 6;
   Rng rng(22);
   std::vector<Tensor<double>> images;

@@ -1,7 +1,9 @@
 // LinearOp: y = x W^T + b as a graph op and as an edge adapter (torch.nn.Linear:
 // W [out, in], b [out], both ~ U(-1/sqrt(in), 1/sqrt(in)) at initialisation).
-//   forward      x [B, in] -> y [B, out]
-//   forward_add  target [B, out] += scale * (x W^T + b)
+//   forward       x [B, in] -> y [B, out]
+//   backward      dy [B, out] -> dW [out, in] (+)= dy^T x, db [out] (+)= sum_B dy, dx [B, in] (+)= dy W
+//   forward_add   target [B, out] += scale * (x W^T + b)
+//   backward_add  d_target [B, out] -> the same three, each scaled by `scale`
 #pragma once
 
 #include <cmath>

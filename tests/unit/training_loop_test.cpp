@@ -1,4 +1,4 @@
-// The experiment-1 trainer's last line of defence: weights that overflow in
+// The training loop's last line of defence: weights that overflow in
 // an epoch's last update, while every loss it saw was finite, stop the run
 // before a checkpoint is written. (A non-finite loss, the common case, is
 // tested end to end in tests/cli/test_cli.py.)
@@ -12,7 +12,7 @@
 namespace fbnet {
 namespace {
 
-TEST(Trainer, WeightsThatOverflowUnderAFiniteLossStopTheRunBeforeACheckpoint) {
+TEST(TrainingLoop, WeightsThatOverflowUnderAFiniteLossStopTheRunBeforeACheckpoint) {
   testing::TempDir dir;
   Rng rng(5);
   PreparedData data;
