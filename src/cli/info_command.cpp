@@ -39,8 +39,8 @@ void add_info_command(CLI::App& app) {
     } else {
       const RunConfig config = resolve_config(explicit_settings<RunConfig>("", state->config_path, state->flags));
       validate(config);
-      // 28x28 images for every dataset fbnet knows.
-      architecture = architecture_from(config, 28 * 28, dataset_spec(config.data.dataset).classes);
+      const DatasetSpec& spec = dataset_spec(config.data.dataset);
+      architecture = architecture_from(config, element_count(spec.image_shape), spec.classes);
       title = fmt::format("model {} on {}", model_name(config.model), config.data.dataset);
     }
     architecture.validate();

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/tensor.hpp"
+
 namespace fbnet {
 
 // The random stream of a single-file dataset's train/test split (engine/random.hpp lists every stream).
@@ -37,6 +39,9 @@ struct DatasetSpec {
   // > 0: the set is one images/labels pair ("PREFIXimages-idx3-ubyte.gz"),
   // split (seeded) into train and this fraction of test images.
   double holdout_test_fraction = 0;
+  // The images' [rows, cols] in the official files: what `info` describes a net
+  // by without reading them (a loaded Dataset has the files' own rows and cols).
+  Shape image_shape = {28, 28};
 };
 
 // Whether `name`'s classes are the letters a..z (the EMNIST letters sets).

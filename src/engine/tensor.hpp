@@ -39,12 +39,18 @@ struct Tensor {
   void fill(Scalar value) { std::fill(values.begin(), values.end(), value); }
 
   int64_t rows() const { return shape.at(0); }
-  int64_t cols() const { return shape.size() == 2 ? shape[1] : 1; }
+  // The second dimension of a matrix; a tensor of another rank has none.
+  int64_t cols() const {
+    FBNET_ASSERT(shape.size() == 2, "Tensor::cols: shape {} is not a matrix", shape_string(shape));
+    return shape[1];
+  }
+  // Values per row (per sample): the product of every dimension after the first.
+  int64_t row_size() const { return shape.empty() || shape[0] == 0 ? 0 : size() / shape[0]; }
   int64_t size() const { return static_cast<int64_t>(values.size()); }
   Scalar* data() { return values.data(); }
   const Scalar* data() const { return values.data(); }
-  Scalar* row(int64_t r) { return values.data() + r * cols(); }
-  const Scalar* row(int64_t r) const { return values.data() + r * cols(); }
+  Scalar* row(int64_t r) { return values.data() + r * row_size(); }
+  const Scalar* row(int64_t r) const { return values.data() + r * row_size(); }
 };
 
 // A view of a 2-D block inside a larger buffer (parameters live in one flat

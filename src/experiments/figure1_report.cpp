@@ -86,7 +86,7 @@ std::vector<std::vector<Image>> example_strips(const SequenceConfig& shared) {
     gather_sequence_batch(set, {0}, 0, 1, images, labels);
     std::vector<Image> strip;
     for (int p = 0; p < data->length; ++p)
-      strip.push_back(input_image(images[p].row(0), data->input_size, class_name(shared.data.dataset, labels[p][0])));
+      strip.push_back(input_image(images[p].row(0), data->images.image_shape, class_name(shared.data.dataset, labels[p][0])));
     strips.push_back(std::move(strip));
   }
   return strips;

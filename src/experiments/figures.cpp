@@ -50,13 +50,13 @@ void run_gnuplot(const std::string& stem, const std::string& script) {
 
 }  // namespace
 
-Image input_image(const float* row, int64_t size, std::string caption) {
+Image input_image(const float* row, const Shape& image_shape, std::string caption) {
+  FBNET_ASSERT(image_shape.size() == 2, "input_image: shape {} is not [rows, cols]", shape_string(image_shape));
   Image image;
-  for (int64_t i = 0; i < size; ++i)
+  for (int64_t i = 0; i < element_count(image_shape); ++i)
     image.pixels.push_back(static_cast<float>((row[i] * kNormalizeStd + kNormalizeMean) * 255.0));
-  const auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(size))));
-  FBNET_CHECK(side * side == size, "figure image '{}': {} values are not a square image", caption, size);
-  image.rows = image.cols = side;
+  image.rows = image_shape[0];
+  image.cols = image_shape[1];
   image.caption = std::move(caption);
   return image;
 }

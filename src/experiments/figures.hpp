@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/tensor.hpp"
+
 namespace fbnet {
 
 struct Series {
@@ -27,13 +29,14 @@ struct Figure {
 // A grayscale image [rows * cols], drawn with its own colour range.
 struct Image {
   std::vector<float> pixels;
-  int64_t rows = 28;
-  int64_t cols = 28;
+  int64_t rows = 0;
+  int64_t cols = 0;
   std::string caption;
 };
 
-// A row of network input (normalised pixels, a square image) back as 0..255 pixel values.
-Image input_image(const float* row, int64_t size, std::string caption);
+// A row of network input (normalised pixels of an image of `image_shape`
+// [rows, cols]) back as 0..255 pixel values.
+Image input_image(const float* row, const Shape& image_shape, std::string caption);
 
 // Grouped bars with error bars: one group per category, one bar per series
 // (series.y[i] and series.error[i] belong to categories[i]), and optionally a

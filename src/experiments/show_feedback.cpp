@@ -42,7 +42,7 @@ std::string draw_feedback_figure(const FeedbackFigureOptions& options) {
                  fmt::format("Inputs and the feedback sent into them ({} sequences, {})", set.name(), config.data.dataset),
                  2 * config.length, {}};
   std::filesystem::create_directories(std::filesystem::path(grid.stem).parent_path());
-  const int64_t width = data->input_size;
+  const Shape& image_shape = data->images.image_shape;
   std::vector<Tensor<float>> feedback;  // [position] of [count, D]
   for (int p = 0; p < config.length; ++p) feedback.push_back(network.feedback_signal(p, 0));
   for (int64_t b = 0; b < set.count(); ++b)
@@ -50,9 +50,9 @@ std::string draw_feedback_figure(const FeedbackFigureOptions& options) {
       const float* logits = network.logits(p).row(b);
       const int predicted = static_cast<int>(std::max_element(logits, logits + data->classes) - logits);
       const int label = batches.labels()[p][b];
-      grid.images.push_back(input_image(batches.inputs()[p]->row(b), width,
+      grid.images.push_back(input_image(batches.inputs()[p]->row(b), image_shape,
                                         fmt::format("{}: {} (net: {})", p + 1, name_of(label), name_of(predicted))));
-      grid.images.push_back(input_image(feedback[p].row(b), width, fmt::format("feedback into {}", p + 1)));
+      grid.images.push_back(input_image(feedback[p].row(b), image_shape, fmt::format("feedback into {}", p + 1)));
     }
   draw_image_grid(grid);
   return grid.stem;
