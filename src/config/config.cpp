@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "data/dataset.hpp"
 #include "engine/enum_names.hpp"
 #include "engine/error.hpp"
 
@@ -73,9 +74,11 @@ void validate(const RunConfig& config) {
   validate(config.data);
   FBNET_CHECK(config.train_limit >= 0, "--train-limit: must be >= 0, got {}", config.train_limit);
   validate(config.training);
-  // Alpha, dropout, steps, hidden sizes and feedback edges: the architecture's own checks.
+  // The dataset's name, then alpha, dropout, steps, hidden sizes and feedback
+  // edges: the architecture's own checks, on the dataset's sizes.
   try {
-    architecture_from(config, 784, 2).validate();
+    const DatasetSpec& spec = dataset_spec(config.data.dataset);
+    architecture_from(config, element_count(spec.image_shape), spec.classes).validate();
   } catch (const FieldError& error) {
     throw Error(message_for_user(error));
   }
