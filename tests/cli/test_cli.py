@@ -129,7 +129,10 @@ class TrainEvalResume(unittest.TestCase):
     def test_resume_equals_an_uninterrupted_run(self):
         resumed = os.path.join(self.tmp, "resumed")
         shutil.copytree(self.run_dir, resumed)
-        fbnet("train", "--resume", resumed, "--epochs", "2")
+        output = fbnet("train", "--resume", resumed, "--epochs", "2").stdout
+        # The second process trained epoch 2 only.
+        self.assertEqual([line.split("epoch")[1].split()[0] for line in output.splitlines() if " epoch " in line],
+                         ["2/2"])
         straight = os.path.join(self.tmp, "straight")
         fbnet("train", "--model", "fb", "--epochs", "2", "--out", straight, *SMALL)
         a = read_jsonl(os.path.join(resumed, "metrics.jsonl"))
