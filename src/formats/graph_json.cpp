@@ -33,9 +33,11 @@ class ObjectReader {
     FBNET_CHECK(object_.is_object(), "{}: {} must be a JSON object, got {}", source_, what_, object_.type_name());
     if (object_.contains("name") && object_["name"].is_string())
       what_ += fmt::format(" ('{}')", object_["name"].get<std::string>());
-    for (const auto& [key, value] : object_.items())
+    for (const auto& item : object_.items()) {
+      const std::string& key = item.key();
       FBNET_CHECK(std::find_if(known.begin(), known.end(), [&](const char* field) { return key == field; }) != known.end(),
                   "{}: {} has an unknown field '{}'; its fields are {}", source_, what_, key, fmt::join(known, ", "));
+    }
   }
 
   // "g.json: node 3 ('h1') field 'shape'": the `what` of errors raised elsewhere.
