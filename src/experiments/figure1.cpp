@@ -81,7 +81,7 @@ SequenceJob fb_job(std::string folder, const std::string& ff_model, std::vector<
   return {std::move(folder), std::move(flags), may_diverge};
 }
 
-// Whether a run that exited with an error said it diverged (trainers' message).
+// Whether a run that exited with an error said it diverged (the training loop's message).
 bool diverged(const std::string& folder) {
   std::ifstream log(path_in(folder, "log.txt"));
   const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
