@@ -17,8 +17,10 @@
 namespace fbnet {
 
 // The report's three networks, each with the hyperparameters the report's grid
-// chose (NOTES.md); `custom` leaves architecture and hyperparameters to flags.
-enum class ModelPreset { kFF, kFFLarge, kFB, kCustom };
+// chose (NOTES.md); ff-deep, the control of FB's depth (784-500-500-C, each
+// layer its own weights; issue 12); `custom` leaves architecture and
+// hyperparameters to flags.
+enum class ModelPreset { kFF, kFFLarge, kFB, kFFDeep, kCustom };
 struct RunConfig {
   ModelPreset model = ModelPreset::kFF;
   ImageDataSettings data;
@@ -40,7 +42,8 @@ struct RunConfig {
 template <class Config, class Visitor>
   requires std::same_as<std::remove_const_t<Config>, RunConfig>
 void for_each_setting(Config& c, Visitor&& visit) {
-  visit("model", c.model, "network: ff, ff-large, fb (the report's nets, with its chosen hyperparameters as defaults) or custom");
+  visit("model", c.model, "network: ff, ff-large, fb (the report's nets, with its chosen hyperparameters as defaults), "
+        "ff-deep (FB's depth without feedback: 784-500-500-C) or custom");
   visit_settings(c.data, visit);
   visit("train-limit", c.train_limit, "train on only the first N training images (0: all), for quick runs");
   visit("hidden", c.hidden, "hidden layer sizes, comma separated (e.g. 500 or 500,500)");

@@ -33,6 +33,14 @@ TEST(Config, PresetsCarryTheReportsChosenHyperparameters) {
   EXPECT_EQ(fb.training.learning_rate, 0.02);
   EXPECT_EQ(fb.training.momentum, 0.3);
   EXPECT_EQ(fb.training.batch_size, 64);
+  // The depth control, with the hyperparameters of the deeper net the authors ran by accident (NOTES.md).
+  const RunConfig deep = resolve_config({{"model", "ff-deep"}});
+  EXPECT_EQ(deep.hidden, (std::vector<int64_t>{500, 500}));
+  EXPECT_EQ(deep.feedback, "");
+  EXPECT_EQ(deep.steps, 1);
+  EXPECT_EQ(deep.training.learning_rate, 0.04);
+  EXPECT_EQ(deep.training.momentum, 0.5);
+  EXPECT_EQ(deep.training.batch_size, 128);
 }
 
 TEST(Config, ExplicitSettingsOverrideThePresetWhateverTheirOrder) {

@@ -300,6 +300,7 @@ INSTANTIATE_TEST_SUITE_P(
     Graphs, NetworkGradients,
     ::testing::Values(
         NetworkCase{"feedforward", report_family({10}, {}, 1)},
+        NetworkCase{"feedforward_deep", report_family({10, 8}, {}, 1)},  // the ff-deep control's shape
         NetworkCase{"report_fb_two_passes", report_family({10}, {{1, 0}}, 2)},
         NetworkCase{"fb_four_passes_no_dropout",
                     report_family({10}, {{1, 0}}, 4, FeedbackCombine::kMix, FirstStepFeedback::kNone, Readout::kLastStep, 0.0)},

@@ -35,7 +35,9 @@ TEST(Network, ReportParameterCountsOnTwentySixClasses) {
   const struct {
     const char* model;
     int64_t parameters;
-  } rows[] = {{"ff", 405526}, {"ff-large", 811026}, {"fb", 798310}};
+  } rows[] = {{"ff", 405526}, {"ff-large", 811026}, {"fb", 798310},
+              // 784*500+500 + 500*500+500 + 500*26+26: FB's depth, its own weights per layer, no feedback.
+              {"ff-deep", 656026}};
   for (const auto& row : rows) {
     const RunConfig config = resolve_config({{"model", row.model}});
     EXPECT_EQ(architecture_from(config, 784, 26).parameter_count(), row.parameters) << row.model;
@@ -147,6 +149,11 @@ TEST(Network, FlopsCountEveryProduct) {
   fb.steps = 2;
   // Passes: layer 0 twice, feedback once, output once.
   EXPECT_EQ(matmul_flops_per_sample(graph_of(fb), false), 2 * (2 * 784 * 500 + 500 * 784 + 500 * 26));
+  // ff-deep: the products of FB's unrolled path, each layer once; in training every layer above the
+  // first also takes its input gradient.
+  const Architecture deep = architecture_from(resolve_config({{"model", "ff-deep"}}), 784, 26);
+  EXPECT_EQ(matmul_flops_per_sample(graph_of(deep), false), 2 * (784 * 500 + 500 * 500 + 500 * 26));
+  EXPECT_EQ(matmul_flops_per_sample(graph_of(deep), true), 2 * (2 * 784 * 500 + 3 * 500 * 500 + 3 * 500 * 26));
 }
 
 TEST(Network, RecordedProductsOfATrainingStepMatchTheFlopCount) {
