@@ -1,6 +1,7 @@
 // Parsing, formatting, presets and validation of RunConfig settings.
 #include "config/config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -11,13 +12,15 @@
 #include "data/dataset.hpp"
 #include "engine/enum_names.hpp"
 #include "engine/error.hpp"
+#include "model/graph.hpp"
+#include "model/network.hpp"
 
 namespace fbnet {
 namespace {
 
 constexpr EnumName<ModelPreset> kModelNames[] = {
     {ModelPreset::kFF, "ff"},          {ModelPreset::kFFLarge, "ff-large"}, {ModelPreset::kFB, "fb"},
-    {ModelPreset::kFFDeep, "ff-deep"}, {ModelPreset::kCustom, "custom"}};
+    {ModelPreset::kFFDeep, "ff-deep"}, {ModelPreset::kFBFixed, "fb-fixed"}, {ModelPreset::kCustom, "custom"}};
 
 }  // namespace
 
@@ -31,8 +34,9 @@ nlohmann::json json_value(FirstStepFeedback field) { return to_string(field); }
 namespace {
 
 // The report's networks with the hyperparameters its grid chose (NOTES.md),
-// and ff-deep with those of the deeper FF net the authors ran by accident
-// (NOTES.md, "An accidental control": lr 0.04, momentum 0.5, batch 128).
+// ff-deep with those of the deeper FF net the authors ran by accident
+// (NOTES.md, "An accidental control": lr 0.04, momentum 0.5, batch 128), and
+// fb-fixed with FB's, its feedback edge frozen.
 struct Preset {
   ModelPreset model;
   std::vector<int64_t> hidden;
@@ -42,12 +46,14 @@ struct Preset {
   double learning_rate;
   double momentum;
   int64_t batch_size;
+  const char* frozen = "";
 };
 const Preset kPresets[] = {
     {ModelPreset::kFF, {500}, "", 1, 0.3, 0.02, 0.7, 128},
     {ModelPreset::kFFLarge, {1000}, "", 1, 0.3, 0.04, 0.5, 128},
     {ModelPreset::kFB, {500}, "h1->x", 2, 0.3, 0.02, 0.3, 64},
     {ModelPreset::kFFDeep, {500, 500}, "", 1, 0.3, 0.04, 0.5, 128},
+    {ModelPreset::kFBFixed, {500}, "h1->x", 2, 0.3, 0.02, 0.3, 64, "feedback.0"},
 };
 
 void apply_preset(RunConfig& config) {
@@ -60,6 +66,7 @@ void apply_preset(RunConfig& config) {
     config.training.learning_rate = preset.learning_rate;
     config.training.momentum = preset.momentum;
     config.training.batch_size = preset.batch_size;
+    config.frozen = preset.frozen;
   }
 }
 
@@ -80,12 +87,38 @@ void validate(const RunConfig& config) {
   validate(config.training);
   // The dataset's name, then alpha, dropout, steps, hidden sizes and feedback
   // edges: the architecture's own checks, on the dataset's sizes.
+  Architecture architecture;
   try {
     const DatasetSpec& spec = dataset_spec(config.data.dataset);
-    architecture_from(config, element_count(spec.image_shape), spec.classes).validate();
+    architecture = architecture_from(config, element_count(spec.image_shape), spec.classes);
+    architecture.validate();
   } catch (const FieldError& error) {
     throw Error(message_for_user(error));
   }
+  // Each frozen name is a node with weights or an edge of this net.
+  const Graph graph = graph_of(architecture);
+  std::vector<std::string> trainable;
+  for (const ParameterInfo& info : parameter_layout(graph)) {
+    const std::string owner = info.name.substr(0, info.name.rfind('.'));
+    if (trainable.empty() || trainable.back() != owner) trainable.push_back(owner);
+  }
+  for (const std::string& name : frozen_names(config))
+    FBNET_CHECK(std::find(trainable.begin(), trainable.end(), name) != trainable.end(),
+                "--frozen: '{}' is not a node or edge with weights in this net; it has {}", name, fmt::join(trainable, ", "));
+}
+
+std::vector<std::string> frozen_names(const RunConfig& config) {
+  std::vector<std::string> names;
+  std::string name;
+  for (char c : config.frozen + ",") {
+    if (c == ',') {
+      if (!name.empty()) names.push_back(name);
+      name.clear();
+    } else if (c != ' ') {
+      name += c;
+    }
+  }
+  return names;
 }
 
 Architecture architecture_from(const RunConfig& config, int64_t input_size, int classes) {

@@ -61,6 +61,7 @@ Network<Scalar>::Network(Graph graph) : graph_(std::move(graph)) {
   parameters_.allocate();
   bind_parameters();
   frozen_.assign(graph_.nodes.size(), 0);
+  edge_frozen_.assign(graph_.edges.size(), 0);
   states_.assign(graph_.steps, std::vector<NodeState>(graph_.nodes.size()));
   logit_grads_.resize(schedule_.readout_steps.size());
 }
@@ -152,12 +153,19 @@ void Network<Scalar>::forward(std::span<const std::vector<const Tensor<Scalar>*>
 }
 
 template <class Scalar>
-void Network<Scalar>::set_frozen(const std::string& node, bool frozen) {
-  const int n = graph_.node_index(node, "set_frozen");
-  frozen_[n] = frozen;
-  // A frozen node's gradient is zero, and backward never writes it.
-  const auto [begin, end] = node_ranges_[n];
-  std::fill(parameters_.grads().begin() + begin, parameters_.grads().begin() + end, Scalar{0});
+void Network<Scalar>::set_frozen(const std::string& name, bool frozen) {
+  std::pair<int64_t, int64_t> range;
+  const auto edge = std::find_if(graph_.edges.begin(), graph_.edges.end(), [&](const Edge& e) { return e.name == name; });
+  if (edge != graph_.edges.end()) {
+    edge_frozen_[edge - graph_.edges.begin()] = frozen;
+    range = edge_ranges_[edge - graph_.edges.begin()];
+  } else {
+    const int n = graph_.node_index(name, "frozen (a node or an edge)");
+    frozen_[n] = frozen;
+    range = node_ranges_[n];
+  }
+  // A frozen node's or edge's gradient is zero, and backward never writes it.
+  std::fill(parameters_.grads().begin() + range.first, parameters_.grads().begin() + range.second, Scalar{0});
 }
 
 template <class Scalar>
@@ -251,7 +259,8 @@ void Network<Scalar>::backward(const GradientsReady& on_ready) {
   };
   for (size_t n = 0; n < graph_.nodes.size(); ++n)
     if (!frozen_[n]) settle(node_ranges_[n], node_grad_written_[n]);
-  for (size_t e = 0; e < graph_.edges.size(); ++e) settle(edge_ranges_[e], edge_grad_written_[e]);
+  for (size_t e = 0; e < graph_.edges.size(); ++e)
+    if (!edge_frozen_[e]) settle(edge_ranges_[e], edge_grad_written_[e]);
 }
 
 // One node at one step: first the edges that combined into it (from dL/du to
@@ -284,10 +293,13 @@ void Network<Scalar>::backward_node(int step, int n, const GradientsReady& on_re
           if (!accumulate_source) source.value_grad.resize(source.value->shape);
           d_source = &source.value_grad;
         }
+        const bool edge_trains = !edge_frozen_[e];  // a frozen edge still passes gradient to its source
         adapters_[e]->backward_add(*source.value, d_combined, d_source, static_cast<Scalar>(edge.alpha),
-                                   accumulate_source, edge_grad_written_[e] != 0);
-        edge_grad_written_[e] = 1;
-        report_if_final(edge_grad_written_[e], step == schedule_.edge_signal_steps[e], edge_ranges_[e]);
+                                   accumulate_source, edge_trains, edge_grad_written_[e] != 0);
+        if (edge_trains) {
+          edge_grad_written_[e] = 1;
+          report_if_final(edge_grad_written_[e], step == schedule_.edge_signal_steps[e], edge_ranges_[e]);
+        }
       }
       const Scalar keep = static_cast<Scalar>(edge.keep());
       if (keep != Scalar{1})

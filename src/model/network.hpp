@@ -69,11 +69,12 @@ class Network final : public Model<Scalar> {
   LossAndCorrect loss(std::span<const int32_t* const> labels) override;
   void backward(const GradientsReady& on_ready = nullptr) override;
 
-  // A frozen node keeps its weights: backward computes no gradient for it
-  // (its gradient stays zero) and never reports its range as ready, while
-  // gradients still flow through it to the nodes and edges below.
-  // Experiment 2 freezes the feedforward layers copied from an experiment-1 net.
-  void set_frozen(const std::string& node, bool frozen);
+  // A frozen node or edge (by name) keeps its weights: backward computes no
+  // gradient for it (its gradient stays zero) and never reports its range as
+  // ready, while gradients still flow through it to the nodes and edges below.
+  // Experiment 2 freezes the feedforward layers copied from an experiment-1
+  // net; the fb-fixed control freezes the feedback edge at its initial values.
+  void set_frozen(const std::string& name, bool frozen);
 
   // The value of `node` (name or alias) at `step` of the last forward, before
   // incoming edges combined: what its outgoing edges send. [B, shape]
@@ -100,7 +101,7 @@ class Network final : public Model<Scalar> {
   std::vector<std::unique_ptr<Op<Scalar>>> ops_;            // [node], null for input nodes
   std::vector<std::unique_ptr<Adapter<Scalar>>> adapters_;  // [edge]
   std::vector<std::pair<int64_t, int64_t>> node_ranges_, edge_ranges_;  // parameter ranges, empty when none
-  std::vector<char> frozen_;                                            // [node]
+  std::vector<char> frozen_, edge_frozen_;                              // [node], [edge]
 
   // Caches of the last forward and buffers of backward, [step][node].
   struct NodeState {

@@ -76,9 +76,11 @@ int run(const CaseSettings& settings) {
   const Schedule& schedule = network.schedule();
   network.initialize(settings.seed);
   std::string frozen;
-  for (const std::string& node : settings.frozen) {
-    network.set_frozen(node, true);
-    frozen += (frozen.empty() ? "" : ",") + graph.nodes[graph.node_index(node, "--frozen")].name;
+  for (const std::string& name : settings.frozen) {  // nodes (names or aliases) or edges
+    network.set_frozen(name, true);
+    const bool is_edge =
+        std::any_of(graph.edges.begin(), graph.edges.end(), [&](const Edge& edge) { return edge.name == name; });
+    frozen += (frozen.empty() ? "" : ",") + (is_edge ? name : graph.nodes[graph.node_index(name, "--frozen")].name);
   }
   auto& params = network.parameters();
   SgdMomentum<float> sgd(settings.learning_rate, settings.momentum, params.values().size());

@@ -94,6 +94,7 @@ CASES = {
     "fb": (["--model", "fb"], {"learning_rate": 0.02, "momentum": 0.3}),
     "fb 4 steps": (["--model", "fb", "--steps", "4"], {"learning_rate": 0.02, "momentum": 0.3}),
     "ff-deep": (["--model", "ff-deep"], {"learning_rate": 0.04, "momentum": 0.5}),
+    "fb-fixed": (["--model", "fb-fixed"], {"learning_rate": 0.02, "momentum": 0.3, "frozen": "feedback.0"}),
     "h2->h1, h1->x": (graph(TWO_HIDDEN, [edge("feedback.0", "h2", "h1", "mix", 0.3),
                                          edge("feedback.1", "h1", "x", "mix", 0.3)], steps=3), HAND_TRAINING),
     # Two edges into x combine in order (add, then mix); one enters a Linear's output (pre-activation).

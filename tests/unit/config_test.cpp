@@ -41,6 +41,13 @@ TEST(Config, PresetsCarryTheReportsChosenHyperparameters) {
   EXPECT_EQ(deep.training.learning_rate, 0.04);
   EXPECT_EQ(deep.training.momentum, 0.5);
   EXPECT_EQ(deep.training.batch_size, 128);
+  // Learned or random feedback: fb-fixed is FB with its feedback edge frozen.
+  const RunConfig fixed = resolve_config({{"model", "fb-fixed"}});
+  EXPECT_EQ(fixed.feedback, "h1->x");
+  EXPECT_EQ(fixed.steps, 2);
+  EXPECT_EQ(fixed.frozen, "feedback.0");
+  EXPECT_EQ(frozen_names(fixed), (std::vector<std::string>{"feedback.0"}));
+  EXPECT_EQ(fixed.training.momentum, 0.3);
 }
 
 TEST(Config, ExplicitSettingsOverrideThePresetWhateverTheirOrder) {
@@ -157,6 +164,8 @@ TEST(Config, InvalidValuesNameTheFlag) {
       {"feedback-combine", "gain", "--feedback-combine"},
       {"model", "resnet", "--model"},              {"feedback", "h1->h2", "--feedback"},
       {"hidden", "500,abc", "--hidden"},           {"hidden", "0", "--hidden"},
+      {"frozen", "h1", "--frozen: 'h1' is not a node or edge with weights"},  // a ReLU has none
+      {"frozen", "feedback.1", "--frozen: 'feedback.1'"},
   };
   for (const auto& c : cases)
     expect_error([&] { validate(resolve_config({{"model", "fb"}, {c.name, c.value}})); }, c.message);

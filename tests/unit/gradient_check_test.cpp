@@ -68,7 +68,7 @@ TEST(AdapterGradients, LinearAddsScaledIntoTheTarget) {
     if (!accumulate) testing::fill_with_garbage(store.grads());
     const Tensor<double> dx_before = dx;
     const std::vector<double> grads_before = store.grads();
-    adapter->backward_add(x, upstream, &dx, scale, accumulate, accumulate);
+    adapter->backward_add(x, upstream, &dx, scale, accumulate, true, accumulate);
     if (accumulate) {
       for (int64_t i = 0; i < dx.size(); ++i) dx.values[i] -= dx_before.values[i];
       for (size_t i = 0; i < grads_before.size(); ++i) store.grads()[i] -= grads_before[i];
@@ -311,6 +311,8 @@ INSTANTIATE_TEST_SUITE_P(
         NetworkCase{"sequence_every_step_zero_first", report_family({10}, {{1, 0}}, 4, FeedbackCombine::kMix,
                                                                     FirstStepFeedback::kZero, Readout::kEveryStep)},
         NetworkCase{"two_hidden_lower_layers_frozen", report_family({10, 8}, {{2, 1}, {1, 0}}, 3), {"layers.0", "layers.1"}},
+        // fb-fixed: the edge keeps its weights, but gradient still flows through it into layers.0.
+        NetworkCase{"report_fb_feedback_frozen", report_family({10}, {{1, 0}}, 2), {"feedback.0"}},
         // Beyond the report's family: what the graph allows.
         NetworkCase{"dropout_on_input_and_hidden", two_hidden(3, {"x", "h1"}, [](Graph& g) {
                       g.add_edge("fb.h2_h1", "h2", "h1", FeedbackCombine::kMix, 0.3);

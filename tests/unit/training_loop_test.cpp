@@ -1,11 +1,13 @@
 // The training loop's last line of defence: weights that overflow in
 // an epoch's last update, while every loss it saw was finite, stop the run
 // before a checkpoint is written. (A non-finite loss, the common case, is
-// tested end to end in tests/cli/test_cli.py.)
+// tested end to end in tests/cli/test_cli.py.) And a frozen edge (the
+// fb-fixed control) keeps its initial weights while everything else trains.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
+#include "formats/model_file.hpp"
 #include "test_support.hpp"
 #include "train/image_run.hpp"
 
@@ -39,6 +41,37 @@ TEST(TrainingLoop, WeightsThatOverflowUnderAFiniteLossStopTheRunBeforeACheckpoin
                             " holds no checkpoint");
   EXPECT_FALSE(std::filesystem::exists(dir.file("run/checkpoint.safetensors")));
   EXPECT_FALSE(std::filesystem::exists(dir.file("run/model.safetensors")));
+}
+
+TEST(TrainingLoop, FrozenFeedbackKeepsItsInitialWeightsWhileTheLayersTrain) {
+  testing::TempDir dir;
+  Rng rng(6);
+  PreparedData data;
+  data.classes = 5;
+  data.input_size = 16;
+  data.train = testing::synthetic_images(32, 16, 5, rng);
+  data.validation = testing::synthetic_images(5, 16, 5, rng);
+  data.test = testing::synthetic_images(5, 16, 5, rng);
+  data.noisy_test = testing::synthetic_images(5, 16, 5, rng);
+  RunConfig config = resolve_config({{"model", "fb-fixed"}, {"hidden", "8"}});
+  config.training.epochs = 2;
+  config.training.batch_size = 8;
+  config.training.threads = 1;
+  config.output.progress = ProgressMode::kNever;
+  config.output.out = dir.file("run");
+  train_run(config, data, /*resume=*/false);
+
+  Network<float> initial(architecture_from(config, data.input_size, data.classes));
+  initial.initialize(config.training.seed);
+  const Checkpoint trained = read_checkpoint(dir.file("run/model.safetensors"));
+  for (const ParameterInfo& info : initial.parameters().infos()) {
+    const std::vector<float> before(initial.parameters().values().begin() + info.offset,
+                                    initial.parameters().values().begin() + info.offset + info.size());
+    if (info.name.starts_with("feedback.0."))
+      EXPECT_EQ(trained.file.find(info.name)->values, before) << info.name << " trained";
+    else
+      EXPECT_NE(trained.file.find(info.name)->values, before) << info.name << " did not train";
+  }
 }
 
 }  // namespace

@@ -44,8 +44,8 @@ class LinearOp final : public Adapter<Scalar> {
     linear_forward<Scalar>(view(x), p_, view(target), scale, /*accumulate=*/true);
   }
   void backward_add(const Tensor<Scalar>& x, const Tensor<Scalar>& d_target, Tensor<Scalar>* dx, Scalar scale,
-                    bool accumulate_input, bool accumulate_parameters) override {
-    linear_backward_parameters<Scalar>(view(x), p_, view(d_target), scale, accumulate_parameters);
+                    bool accumulate_input, bool parameter_grads, bool accumulate_parameters) override {
+    if (parameter_grads) linear_backward_parameters<Scalar>(view(x), p_, view(d_target), scale, accumulate_parameters);
     if (dx != nullptr) linear_backward_input<Scalar>(p_, view(d_target), view(*dx), scale, accumulate_input);
   }
 

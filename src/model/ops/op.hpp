@@ -71,11 +71,11 @@ class Adapter : public Op<Scalar> {
  public:
   // target (+)= scale * op(x)
   virtual void forward_add(const Tensor<Scalar>& x, Tensor<Scalar>& target, Scalar scale) = 0;
-  // From d_target: parameter gradients of scale * op (written, or added when
-  // `accumulate_parameters`), and dL/dx into *dx when set (written, or added
-  // when `accumulate_input`).
+  // From d_target: parameter gradients of scale * op when `parameter_grads`
+  // (written, or added when `accumulate_parameters`), and dL/dx into *dx when
+  // set (written, or added when `accumulate_input`).
   virtual void backward_add(const Tensor<Scalar>& x, const Tensor<Scalar>& d_target, Tensor<Scalar>* dx, Scalar scale,
-                            bool accumulate_input, bool accumulate_parameters) = 0;
+                            bool accumulate_input, bool parameter_grads, bool accumulate_parameters) = 0;
 };
 
 // The op of an op node (not an input node) of `graph`.
