@@ -40,8 +40,7 @@ class Network final : public Model<Scalar> {
   explicit Network(Graph graph);
 
   // The description a net of the report's family was built from; a net built
-  // from a bare Graph has none.
-  bool has_architecture() const { return architecture_.has_value(); }
+  // from a bare Graph has none, and asking for it is a bug.
   const Architecture& architecture() const {
     FBNET_ASSERT(architecture_.has_value(), "Network::architecture: built from a graph, not an Architecture");
     return *architecture_;

@@ -14,28 +14,40 @@
 namespace fbnet {
 namespace {
 
-TEST(TrainingLoop, WeightsThatOverflowUnderAFiniteLossStopTheRunBeforeACheckpoint) {
-  testing::TempDir dir;
-  Rng rng(5);
+// 16-pixel images of 5 classes: `train_count` training images of pixel scale
+// `train_scale`, 5 each for validation, test and noisy test.
+PreparedData small_data(Rng& rng, int64_t train_count, double train_scale = 1.0) {
   PreparedData data;
   data.classes = 5;
   data.input_size = 16;
+  data.train = testing::synthetic_images(train_count, 16, 5, rng, train_scale);
+  data.validation = testing::synthetic_images(5, 16, 5, rng);
+  data.test = testing::synthetic_images(5, 16, 5, rng);
+  data.noisy_test = testing::synthetic_images(5, 16, 5, rng);
+  return data;
+}
+
+// One thread, batches of 8, no progress line, writing to `folder`.
+void run_quietly_in(RunConfig& config, const std::string& folder) {
+  config.training.batch_size = 8;
+  config.training.threads = 1;
+  config.output.progress = ProgressMode::kNever;
+  config.output.out = folder;
+}
+
+TEST(TrainingLoop, WeightsThatOverflowUnderAFiniteLossStopTheRunBeforeACheckpoint) {
+  testing::TempDir dir;
+  Rng rng(5);
   // Pixels of about +-1e4 give weight gradients far above 3.4; lr 1e38
   // (finite in float32, whose largest value is 3.4e38) times such a gradient
   // is +-Inf. The only batch's loss, taken before that update, is finite, and
   // no later batch turns the Inf into a non-finite loss.
-  data.train = testing::synthetic_images(8, 16, 5, rng, 1e4);
-  data.validation = testing::synthetic_images(5, 16, 5, rng);
-  data.test = testing::synthetic_images(5, 16, 5, rng);
-  data.noisy_test = testing::synthetic_images(5, 16, 5, rng);
+  const PreparedData data = small_data(rng, 8, 1e4);
   RunConfig config;
   config.hidden = {8};
   config.training.epochs = 1;
-  config.training.batch_size = 8;
   config.training.learning_rate = 1e38;
-  config.training.threads = 1;
-  config.output.progress = ProgressMode::kNever;
-  config.output.out = dir.file("run");
+  run_quietly_in(config, dir.file("run"));
   testing::expect_error([&] { train_run(config, data, /*resume=*/false); },
                         "holds NaN or Inf after epoch 1, batch 1; no epoch finished, so " + config.output.out +
                             " holds no checkpoint");
@@ -46,19 +58,10 @@ TEST(TrainingLoop, WeightsThatOverflowUnderAFiniteLossStopTheRunBeforeACheckpoin
 TEST(TrainingLoop, FrozenFeedbackKeepsItsInitialWeightsWhileTheLayersTrain) {
   testing::TempDir dir;
   Rng rng(6);
-  PreparedData data;
-  data.classes = 5;
-  data.input_size = 16;
-  data.train = testing::synthetic_images(32, 16, 5, rng);
-  data.validation = testing::synthetic_images(5, 16, 5, rng);
-  data.test = testing::synthetic_images(5, 16, 5, rng);
-  data.noisy_test = testing::synthetic_images(5, 16, 5, rng);
+  const PreparedData data = small_data(rng, 32);
   RunConfig config = resolve_config({{"model", "fb-fixed"}, {"hidden", "8"}});
   config.training.epochs = 2;
-  config.training.batch_size = 8;
-  config.training.threads = 1;
-  config.output.progress = ProgressMode::kNever;
-  config.output.out = dir.file("run");
+  run_quietly_in(config, dir.file("run"));
   train_run(config, data, /*resume=*/false);
 
   Network<float> initial(architecture_from(config, data.input_size, data.classes));
