@@ -20,7 +20,8 @@ namespace {
 
 constexpr EnumName<ModelPreset> kModelNames[] = {
     {ModelPreset::kFF, "ff"},          {ModelPreset::kFFLarge, "ff-large"}, {ModelPreset::kFB, "fb"},
-    {ModelPreset::kFFDeep, "ff-deep"}, {ModelPreset::kFBFixed, "fb-fixed"}, {ModelPreset::kCustom, "custom"}};
+    {ModelPreset::kFFDeep, "ff-deep"}, {ModelPreset::kFBUntied, "fb-untied"}, {ModelPreset::kFBFixed, "fb-fixed"},
+    {ModelPreset::kCustom, "custom"}};
 
 }  // namespace
 
@@ -36,7 +37,8 @@ namespace {
 // The report's networks with the hyperparameters its grid chose (NOTES.md),
 // ff-deep with those of the deeper FF net the authors ran by accident
 // (NOTES.md, "An accidental control": lr 0.04, momentum 0.5, batch 128), and
-// fb-fixed with FB's, its feedback edge frozen.
+// fb-untied and fb-fixed with FB's, its first layer untied or its feedback
+// edge frozen.
 struct Preset {
   ModelPreset model;
   std::vector<int64_t> hidden;
@@ -47,12 +49,14 @@ struct Preset {
   double momentum;
   int64_t batch_size;
   const char* frozen = "";
+  const char* untied = "";
 };
 const Preset kPresets[] = {
     {ModelPreset::kFF, {500}, "", 1, 0.3, 0.02, 0.7, 128},
     {ModelPreset::kFFLarge, {1000}, "", 1, 0.3, 0.04, 0.5, 128},
     {ModelPreset::kFB, {500}, "h1->x", 2, 0.3, 0.02, 0.3, 64},
     {ModelPreset::kFFDeep, {500, 500}, "", 1, 0.3, 0.04, 0.5, 128},
+    {ModelPreset::kFBUntied, {500}, "h1->x", 2, 0.3, 0.02, 0.3, 64, "", "layers.0"},
     {ModelPreset::kFBFixed, {500}, "h1->x", 2, 0.3, 0.02, 0.3, 64, "feedback.0"},
 };
 
@@ -67,6 +71,7 @@ void apply_preset(RunConfig& config) {
     config.training.momentum = preset.momentum;
     config.training.batch_size = preset.batch_size;
     config.frozen = preset.frozen;
+    config.untied = preset.untied;
   }
 }
 
@@ -102,15 +107,15 @@ void validate(const RunConfig& config) {
     const std::string owner = info.name.substr(0, info.name.rfind('.'));
     if (trainable.empty() || trainable.back() != owner) trainable.push_back(owner);
   }
-  for (const std::string& name : frozen_names(config))
+  for (const std::string& name : split_names(config.frozen))
     FBNET_CHECK(std::find(trainable.begin(), trainable.end(), name) != trainable.end(),
                 "--frozen: '{}' is not a node or edge with weights in this net; it has {}", name, fmt::join(trainable, ", "));
 }
 
-std::vector<std::string> frozen_names(const RunConfig& config) {
+std::vector<std::string> split_names(const std::string& text) {
   std::vector<std::string> names;
   std::string name;
-  for (char c : config.frozen + ",") {
+  for (char c : text + ",") {
     if (c == ',') {
       if (!name.empty()) names.push_back(name);
       name.clear();
@@ -127,6 +132,7 @@ Architecture architecture_from(const RunConfig& config, int64_t input_size, int 
   arch.classes = classes;
   arch.hidden_sizes = config.hidden;
   arch.feedback = parse_feedback_edges(config.feedback, static_cast<int>(config.hidden.size()));
+  arch.untied_layers = parse_untied_layers(split_names(config.untied), static_cast<int>(config.hidden.size()));
   arch.feedback_alpha = config.feedback_alpha;
   arch.feedback_combine = config.feedback_combine;
   arch.first_step_feedback = config.first_step_feedback;

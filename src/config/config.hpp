@@ -18,10 +18,11 @@ namespace fbnet {
 
 // The report's three networks, each with the hyperparameters the report's grid
 // chose (NOTES.md); the controls ff-deep (FB's depth, 784-500-500-C, each
-// layer its own weights) and fb-fixed (FB with its feedback weights frozen at
-// their random initial values); `custom` leaves architecture and
+// layer its own weights), fb-untied (FB's computation, its second pass with
+// first-layer weights of its own) and fb-fixed (FB with its feedback weights
+// frozen at their random initial values); `custom` leaves architecture and
 // hyperparameters to flags.
-enum class ModelPreset { kFF, kFFLarge, kFB, kFFDeep, kFBFixed, kCustom };
+enum class ModelPreset { kFF, kFFLarge, kFB, kFFDeep, kFBUntied, kFBFixed, kCustom };
 struct RunConfig {
   ModelPreset model = ModelPreset::kFF;
   ImageDataSettings data;
@@ -35,6 +36,7 @@ struct RunConfig {
   int steps = 1;
   double dropout = 0.5;
   std::string frozen;  // nodes or edges that keep their initial weights, comma separated
+  std::string untied;  // linear layers with weights of their own at each step, comma separated
   TrainingSettings training;
   OutputSettings output;
 };
@@ -45,7 +47,8 @@ template <class Config, class Visitor>
   requires std::same_as<std::remove_const_t<Config>, RunConfig>
 void for_each_setting(Config& c, Visitor&& visit) {
   visit("model", c.model, "network: ff, ff-large, fb (the report's nets, with its chosen hyperparameters as defaults), "
-        "ff-deep (FB's depth without feedback: 784-500-500-C), fb-fixed (FB with untrained, random feedback) or custom");
+        "ff-deep (FB's depth without feedback: 784-500-500-C), fb-untied (FB with second-pass first-layer weights of its own), "
+        "fb-fixed (FB with untrained, random feedback) or custom");
   visit_settings(c.data, visit);
   visit("train-limit", c.train_limit, "train on only the first N training images (0: all), for quick runs");
   visit("hidden", c.hidden, "hidden layer sizes, comma separated (e.g. 500 or 500,500)");
@@ -57,6 +60,8 @@ void for_each_setting(Config& c, Visitor&& visit) {
   visit("dropout", c.dropout, "dropout probability before the output layer");
   visit("frozen", c.frozen, "nodes or edges whose weights keep their initial values, comma separated (e.g. "
         "feedback.0; see fbnet info)");
+  visit("untied", c.untied, "linear layers with weights of their own at each step instead of shared ones, comma "
+        "separated (e.g. layers.0)");
   visit_settings(c.training, visit);
   visit_settings(c.output, visit);
 }
@@ -76,8 +81,8 @@ RunConfig resolve_config(const SettingList& explicit_settings);
 void validate(const RunConfig& config);
 
 Architecture architecture_from(const RunConfig& config, int64_t input_size, int classes);
-// The nodes and edges of config.frozen ("feedback.0, layers.0" -> both).
-std::vector<std::string> frozen_names(const RunConfig& config);
+// The names in a comma-separated list ("feedback.0, layers.0" -> both), e.g. config.frozen.
+std::vector<std::string> split_names(const std::string& text);
 std::string model_name(ModelPreset model);
 
 }  // namespace fbnet

@@ -20,7 +20,8 @@ std::string setting_for_field(const std::string& field) {
       {"hidden_sizes", "hidden"},   {"feedback", "feedback"},        {"feedback_alpha", "feedback-alpha"},
       {"steps", "steps"},           {"dropout", "dropout"},          {"dataset", "dataset"},
       {"data_dir", "data-dir"},     {"validation_size", "validation-size"}, {"noise_scale", "noise-scale"},
-      {"words", "words"},           {"allowed", "allowed"},          {"length", "length"}};
+      {"words", "words"},           {"allowed", "allowed"},          {"length", "length"},
+      {"untied_layers", "untied"}};
   for (const auto& [field_name, setting] : kSettings)
     if (field == field_name) return setting;
   return "";

@@ -8,16 +8,19 @@ namespace fbnet {
 nlohmann::json architecture_to_json(const Architecture& a) {
   nlohmann::json edges = nlohmann::json::array();
   for (const FeedbackEdge& edge : a.feedback) edges.push_back({{"source", edge.source}, {"target", edge.target}});
-  return {{"input_size", a.input_size},
-          {"hidden_sizes", a.hidden_sizes},
-          {"classes", a.classes},
-          {"dropout", a.dropout},
-          {"feedback", edges},
-          {"feedback_alpha", a.feedback_alpha},
-          {"feedback_combine", to_string(a.feedback_combine)},
-          {"first_step_feedback", to_string(a.first_step_feedback)},
-          {"readout", to_string(a.readout)},
-          {"steps", a.steps}};
+  nlohmann::json json = {{"input_size", a.input_size},
+                         {"hidden_sizes", a.hidden_sizes},
+                         {"classes", a.classes},
+                         {"dropout", a.dropout},
+                         {"feedback", edges},
+                         {"feedback_alpha", a.feedback_alpha},
+                         {"feedback_combine", to_string(a.feedback_combine)},
+                         {"first_step_feedback", to_string(a.first_step_feedback)},
+                         {"readout", to_string(a.readout)},
+                         {"steps", a.steps}};
+  // Written only when set, so that the metadata of nets without it stays as it was.
+  if (!a.untied_layers.empty()) json["untied_layers"] = a.untied_layers;
+  return json;
 }
 
 Architecture architecture_from_json(const nlohmann::json& json, const std::string& source) {
@@ -53,6 +56,10 @@ Architecture architecture_from_json(const nlohmann::json& json, const std::strin
     a.first_step_feedback = parse_first_step_feedback(text(json.at("first_step_feedback"), "first_step_feedback"), source);
     a.readout = parse_readout(text(json.at("readout"), "readout"), source);
     a.steps = small_integer(json.at("steps"), "steps");
+    if (json.contains("untied_layers")) {
+      FBNET_CHECK(json["untied_layers"].is_array(), "{}: architecture field 'untied_layers' must be a list", source);
+      for (const auto& layer : json["untied_layers"]) a.untied_layers.push_back(small_integer(layer, "untied_layers"));
+    }
     a.validate();
     return a;
   } catch (const nlohmann::json::exception& error) {

@@ -107,7 +107,7 @@ class ObjectReader {
 };
 
 Node read_node(const nlohmann::json& json, int index, const Graph& graph, const std::string& source) {
-  ObjectReader reader(json, source, fmt::format("node {}", index), {"name", "op", "inputs", "shape", "dropout", "alias"});
+  ObjectReader reader(json, source, fmt::format("node {}", index), {"name", "op", "inputs", "shape", "dropout", "alias", "untied"});
   Node node;
   node.name = reader.string("name");
   node.op = parse_op_kind(reader.string("op"), reader.field_label("op"));
@@ -119,6 +119,10 @@ Node read_node(const nlohmann::json& json, int index, const Graph& graph, const 
   else
     FBNET_CHECK(!reader.has("dropout"), "{}: only dropout nodes have it", reader.field_label("dropout"));
   if (reader.has("alias")) node.alias = reader.string("alias");
+  if (reader.has("untied")) {
+    FBNET_CHECK(reader.required("untied").is_boolean(), "{} must be true or false", reader.field_label("untied"));
+    node.untied = reader.required("untied").get<bool>();
+  }
   return node;
 }
 
@@ -148,6 +152,7 @@ nlohmann::json graph_to_json(const Graph& graph) {
     entry["inputs"] = inputs;
     if (node.op == OpKind::kDropout) entry["dropout"] = node.dropout;
     if (!node.alias.empty()) entry["alias"] = node.alias;
+    if (node.untied) entry["untied"] = true;
     nodes.push_back(entry);
   }
   nlohmann::json edges = nlohmann::json::array();

@@ -2,7 +2,8 @@
 // PyTorch parity test (tests/peer/graph_parity.py) builds its model from it and
 // hands graphs of its own to fbnet in it. The format, one object:
 //   nodes   [{"name", "op": input|linear|relu|dropout, "inputs": [node names],
-//             "shape": [positive integers], "dropout" (dropout nodes only), "alias" (optional)}]
+//             "shape": [positive integers], "dropout" (dropout nodes only), "alias" (optional),
+//             "untied": true (optional: weights per step)}]
 //           in topological order (a node reads earlier nodes only)
 //   edges   [{"name", "source", "target" (node names), "adapter": "linear",
 //             "combine": mix|add, "alpha"}] in the order they combine

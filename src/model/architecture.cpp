@@ -71,6 +71,17 @@ void Architecture::validate() const {
                     "{} parameters is more than the {} fbnet allows", parameter_count(), kMaxParameters);
   FBNET_CHECK_FIELD(!(feedback.empty() && steps > 1 && readout == Readout::kLastStep), owner, "steps",
                     "{} steps without feedback edges repeat the same pass; use 1", steps);
+  for (int layer : untied_layers)
+    FBNET_CHECK_FIELD(layer >= 0 && layer <= hidden_count, owner, "untied_layers", "layer {} is not one of 0..{}", layer,
+                      hidden_count);
+  if (untied_layers.empty()) return;
+  const Graph graph = graph_of(*this);
+  const Schedule schedule = schedule_of(graph);
+  for (int layer : untied_layers)
+    for (int step = 0; step < steps; ++step)
+      FBNET_CHECK_FIELD(schedule.computed[step][graph.node_index(fmt::format("layers.{}", layer))], owner,
+                        "untied_layers", "layers.{} does not run at step {} of this net; only a layer that runs at every "
+                        "step can have weights per step", layer, step);
 }
 
 int64_t Architecture::parameter_count() const { return fbnet::parameter_count(graph_of(*this)); }
@@ -115,6 +126,23 @@ std::vector<FeedbackEdge> parse_feedback_edges(const std::string& text, int hidd
     start = end + 1;
   }
   return edges;
+}
+
+std::vector<int> parse_untied_layers(const std::vector<std::string>& names, int hidden_count) {
+  std::vector<int> layers;
+  for (const std::string& name : names) {
+    int layer = -1;
+    const char* digits = name.data() + std::min(name.size(), std::string_view("layers.").size());
+    const auto [end, error] = std::from_chars(digits, name.data() + name.size(), layer);
+    FBNET_CHECK_FIELD(name.starts_with("layers.") && error == std::errc() && end == name.data() + name.size() &&
+                          layer >= 0 && layer <= hidden_count,
+                      "architecture", "untied_layers", "'{}' is not a linear layer of this net; expected layers.0..layers.{}",
+                      name, hidden_count);
+    FBNET_CHECK_FIELD(std::find(layers.begin(), layers.end(), layer) == layers.end(), "architecture", "untied_layers",
+                      "'{}' is named twice", name);
+    layers.push_back(layer);
+  }
+  return layers;
 }
 
 }  // namespace fbnet

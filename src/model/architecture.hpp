@@ -46,6 +46,9 @@ struct Architecture {
   int64_t classes = 10;
   double dropout = 0.5;  // on the input of the output layer, in training only
   std::vector<FeedbackEdge> feedback;
+  // Layers with weights of their own at each step instead of shared ones (the
+  // fb-untied control unties layer 0); each must run at every step.
+  std::vector<int> untied_layers;
   double feedback_alpha = 0.3;
   FeedbackCombine feedback_combine = FeedbackCombine::kMix;
   FirstStepFeedback first_step_feedback = FirstStepFeedback::kNone;
@@ -74,5 +77,7 @@ Readout parse_readout(const std::string& text, const std::string& what);
 std::string activation_name(int index, int hidden_count);
 // "h1->x,h2->h1" -> edges; throws fbnet::Error on malformed text.
 std::vector<FeedbackEdge> parse_feedback_edges(const std::string& text, int hidden_count);
+// {"layers.0"} -> {0}; throws fbnet::FieldError (untied_layers) on another name.
+std::vector<int> parse_untied_layers(const std::vector<std::string>& names, int hidden_count);
 
 }  // namespace fbnet

@@ -63,6 +63,10 @@ void Graph::add_edge(std::string name, const std::string& source, const std::str
   edges.push_back({std::move(name), node_index(source, what), node_index(target, what), combine, alpha});
 }
 
+std::string Graph::weights_name(int node, int set) const {
+  return set == 0 ? nodes[node].name : fmt::format("{}.step{}", nodes[node].name, set);
+}
+
 std::vector<int> Graph::input_nodes() const {
   std::vector<int> inputs;
   for (size_t n = 0; n < nodes.size(); ++n)
@@ -118,6 +122,15 @@ void Graph::validate() const {
                 "nothing: the logits are that node's value before edges combine", edge.name, nodes[readout_node].name);
     make_adapter<float>(*this, static_cast<int>(&edge - edges.data()));
   }
+  const Schedule schedule = schedule_of(*this);
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    if (!nodes[n].untied) continue;
+    FBNET_CHECK(nodes[n].op != OpKind::kInput && parameters_of(*make_op<float>(*this, static_cast<int>(n))) > 0,
+                "graph: node '{}' is untied, but only an op with weights can have weights per step", nodes[n].name);
+    for (int step = 0; step < steps; ++step)
+      FBNET_CHECK(schedule.computed[step][n], "graph: node '{}' is untied but does not run at step {}; untied weights "
+                  "are per step, for a node that runs at every step", nodes[n].name, step);
+  }
 }
 
 Graph graph_of(const Architecture& arch) {
@@ -135,6 +148,7 @@ Graph graph_of(const Architecture& arch) {
     }
     const std::string linear = fmt::format("layers.{}", layer);
     graph.readout_node = graph.add_node(linear, OpKind::kLinear, {below}, {arch.layer_output_size(layer)});
+    graph.nodes.back().untied = std::ranges::find(arch.untied_layers, layer) != arch.untied_layers.end();
     if (layer == hidden_count) break;
     below = activation_name(layer + 1, hidden_count);
     graph.add_node(below, OpKind::kRelu, {linear}, {arch.layer_output_size(layer)});
@@ -191,7 +205,8 @@ Schedule schedule_of(const Graph& graph) {
 int64_t parameter_count(const Graph& graph) {
   int64_t count = 0;
   for (size_t n = 0; n < graph.nodes.size(); ++n)
-    if (graph.nodes[n].op != OpKind::kInput) count += parameters_of(*make_op<float>(graph, static_cast<int>(n)));
+    if (graph.nodes[n].op != OpKind::kInput)
+      count += parameters_of(*make_op<float>(graph, static_cast<int>(n))) * graph.weight_sets(static_cast<int>(n));
   for (size_t e = 0; e < graph.edges.size(); ++e) count += parameters_of(*make_adapter<float>(graph, static_cast<int>(e)));
   return count;
 }
@@ -236,8 +251,9 @@ std::string describe(const Graph& graph) {
       continue;
     }
     const auto op = make_op<float>(graph, static_cast<int>(n));
-    text += fmt::format("  {}: {} of {} -> {}{}{}\n", node_label(node), op->describe(), graph.nodes[node.inputs[0]].name,
+    text += fmt::format("  {}: {} of {} -> {}{}{}{}\n", node_label(node), op->describe(), graph.nodes[node.inputs[0]].name,
                         shape_string(node.shape), params(*op),
+                        node.untied ? fmt::format(" at each of {} steps (untied)", graph.steps) : "",
                         static_cast<int>(n) == graph.readout_node ? "  -> log-softmax readout" : "");
   }
   for (size_t e = 0; e < graph.edges.size(); ++e) {

@@ -7,6 +7,7 @@
 // dimension):
 //   input nodes  one tensor per step from the caller ("x": the image)
 //   op nodes     an op (Linear, ReLU, Dropout) of earlier nodes at the same step
+// A node's weights are shared by all steps unless it is `untied`.
 // Edges carry a source node's value from step t-1 through an adapter of their
 // own (a Linear) into a target node at step t, where they combine with what
 // the target computed:
@@ -45,6 +46,10 @@ struct Node {
   Shape shape;              // per-sample output shape, e.g. {500}
   double dropout = 0;       // kDropout only
   std::string alias;        // a second name ("out" for the readout), or ""
+  // Weights of its own at each step instead of one set shared by all steps
+  // (an op with weights that runs at every step): parameters NAME.* at step 0,
+  // NAME.stepT.* at step T. The fb-untied control unties FB's first layer.
+  bool untied = false;
 };
 
 struct Edge {
@@ -73,6 +78,11 @@ struct Graph {
   // Index of the node named (or aliased) `name`; throws fbnet::Error naming `what`.
   int node_index(const std::string& name, const std::string& what = "node") const;
   std::vector<int> input_nodes() const;
+  // Sets of weights of node `node`: one, or one per step when untied.
+  int weight_sets(int node) const { return nodes[node].untied ? steps : 1; }
+  // The set used at `step`, and its parameters' prefix: NAME, or NAME.stepT for T >= 1.
+  int weight_set_at(int step, int node) const { return nodes[node].untied ? step : 0; }
+  std::string weights_name(int node, int set) const;
   // Throws fbnet::Error naming the offending node or edge.
   void validate() const;
 };

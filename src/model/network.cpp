@@ -13,10 +13,11 @@ namespace {
 
 template <class Scalar>
 void declare_parameters(const Graph& graph, ParameterStore<Scalar>& store) {
-  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+  for (int n = 0; n < static_cast<int>(graph.nodes.size()); ++n) {
     if (graph.nodes[n].op == OpKind::kInput) continue;
-    for (const auto& [suffix, shape] : make_op<Scalar>(graph, static_cast<int>(n))->parameter_shapes())
-      store.declare(fmt::format("{}.{}", graph.nodes[n].name, suffix), shape);
+    for (int set = 0; set < graph.weight_sets(n); ++set)
+      for (const auto& [suffix, shape] : make_op<Scalar>(graph, n)->parameter_shapes())
+        store.declare(fmt::format("{}.{}", graph.weights_name(n, set), suffix), shape);
   }
   for (size_t e = 0; e < graph.edges.size(); ++e)
     for (const auto& [suffix, shape] : make_adapter<Scalar>(graph, static_cast<int>(e))->parameter_shapes())
@@ -68,20 +69,26 @@ Network<Scalar>::Network(Graph graph) : graph_(std::move(graph)) {
 
 template <class Scalar>
 void Network<Scalar>::bind_parameters() {
-  // Parameters lie in declaration order: each op's, in node order, then each adapter's.
+  // Parameters lie in declaration order: each op's (each weight set's), in
+  // node order, then each adapter's.
   int index = 0;
   auto bind = [&](Op<Scalar>& op) {
     const int count = static_cast<int>(op.parameter_shapes().size());
-    if (count == 0) return std::pair<int64_t, int64_t>{0, 0};
+    if (count == 0) return Range{0, 0};
     op.bind(parameters_, index);
     const ParameterInfo& first = parameters_.infos()[index];
     const ParameterInfo& last = parameters_.infos()[index + count - 1];
     index += count;
-    return std::pair<int64_t, int64_t>{first.offset, last.offset + last.size()};
+    return Range{first.offset, last.offset + last.size()};
   };
-  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
-    ops_.push_back(graph_.nodes[n].op == OpKind::kInput ? nullptr : make_op<Scalar>(graph_, static_cast<int>(n)));
-    node_ranges_.push_back(ops_.back() ? bind(*ops_.back()) : std::pair<int64_t, int64_t>{0, 0});
+  ops_.resize(graph_.nodes.size());
+  node_ranges_.resize(graph_.nodes.size());
+  for (int n = 0; n < static_cast<int>(graph_.nodes.size()); ++n) {
+    if (graph_.nodes[n].op == OpKind::kInput) continue;
+    for (int set = 0; set < graph_.weight_sets(n); ++set) {
+      ops_[n].push_back(make_op<Scalar>(graph_, n));
+      node_ranges_[n].push_back(bind(*ops_[n].back()));
+    }
   }
   for (size_t e = 0; e < graph_.edges.size(); ++e) {
     adapters_.push_back(make_adapter<Scalar>(graph_, static_cast<int>(e)));
@@ -92,8 +99,8 @@ void Network<Scalar>::bind_parameters() {
 template <class Scalar>
 void Network<Scalar>::initialize(uint64_t seed) {
   Rng rng(seed, kInitStream);
-  for (const auto& op : ops_)
-    if (op) op->initialize(rng);
+  for (const auto& sets : ops_)
+    for (const auto& op : sets) op->initialize(rng);
   for (const auto& adapter : adapters_) adapter->initialize(rng);
 }
 
@@ -126,11 +133,12 @@ void Network<Scalar>::forward(std::span<const std::vector<const Tensor<Scalar>*>
                     step, node.name, shape_string(state.value->shape), shape_string(batched(batch_, node.shape)));
       } else {
         const Tensor<Scalar>& in = *states_[step][node.inputs[0]].consumed;
-        if (ops_[n]->is_identity(mode)) {
+        Op<Scalar>& op = op_at(step, n);
+        if (op.is_identity(mode)) {
           state.value = &in;
         } else {
           state.output.resize(batched(batch_, node.shape));
-          ops_[n]->forward(in, state.output, mode, dropout_rng, step);
+          op.forward(in, state.output, mode, dropout_rng, step);
           state.value = &state.output;
         }
       }
@@ -154,18 +162,19 @@ void Network<Scalar>::forward(std::span<const std::vector<const Tensor<Scalar>*>
 
 template <class Scalar>
 void Network<Scalar>::set_frozen(const std::string& name, bool frozen) {
-  std::pair<int64_t, int64_t> range;
+  std::vector<Range> ranges;
   const auto edge = std::find_if(graph_.edges.begin(), graph_.edges.end(), [&](const Edge& e) { return e.name == name; });
   if (edge != graph_.edges.end()) {
     edge_frozen_[edge - graph_.edges.begin()] = frozen;
-    range = edge_ranges_[edge - graph_.edges.begin()];
+    ranges = {edge_ranges_[edge - graph_.edges.begin()]};
   } else {
     const int n = graph_.node_index(name, "frozen (a node or an edge)");
     frozen_[n] = frozen;
-    range = node_ranges_[n];
+    ranges = node_ranges_[n];
   }
   // A frozen node's or edge's gradient is zero, and backward never writes it.
-  std::fill(parameters_.grads().begin() + range.first, parameters_.grads().begin() + range.second, Scalar{0});
+  for (const Range& range : ranges)
+    std::fill(parameters_.grads().begin() + range.first, parameters_.grads().begin() + range.second, Scalar{0});
 }
 
 template <class Scalar>
@@ -192,7 +201,7 @@ const Tensor<Scalar>& Network<Scalar>::dropout_mask(int step, const std::string&
               to_string(graph_.nodes[n].op));
   FBNET_ASSERT(has_forward_ && last_mode_ == Mode::kTrain && schedule_.computed[step][n],
               "dropout_mask: '{}' did not run in training at step {}", node, step);
-  return static_cast<const DropoutOp<Scalar>&>(*ops_[n]).mask(step);
+  return static_cast<const DropoutOp<Scalar>&>(op_at(step, n)).mask(step);
 }
 
 template <class Scalar>
@@ -244,7 +253,8 @@ void Network<Scalar>::backward(const GradientsReady& on_ready) {
     readout.value_grad.values = logit_grads_[k].values;
     readout.value_grad_written = true;
   }
-  node_grad_written_.assign(graph_.nodes.size(), 0);
+  node_grad_written_.resize(graph_.nodes.size());
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) node_grad_written_[n].assign(node_ranges_[n].size(), 0);
   edge_grad_written_.assign(graph_.edges.size(), 0);
   for (int step = graph_.steps - 1; step >= 0; --step) {
     const std::vector<int>& order = schedule_.nodes_at[step];
@@ -252,13 +262,14 @@ void Network<Scalar>::backward(const GradientsReady& on_ready) {
   }
   // A parameter the backward pass never reached has gradient zero; report
   // every range that was not reported as it became final.
-  auto settle = [&](const std::pair<int64_t, int64_t>& range, char written) {
+  auto settle = [&](const Range& range, char written) {
     if (range.first == range.second || written == 2) return;
     if (written == 0) std::fill(parameters_.grads().begin() + range.first, parameters_.grads().begin() + range.second, Scalar{0});
     if (on_ready) on_ready(range.first, range.second);
   };
   for (size_t n = 0; n < graph_.nodes.size(); ++n)
-    if (!frozen_[n]) settle(node_ranges_[n], node_grad_written_[n]);
+    for (size_t set = 0; set < node_ranges_[n].size() && !frozen_[n]; ++set)
+      settle(node_ranges_[n][set], node_grad_written_[n][set]);
   for (size_t e = 0; e < graph_.edges.size(); ++e)
     if (!edge_frozen_[e]) settle(edge_ranges_[e], edge_grad_written_[e]);
 }
@@ -273,7 +284,7 @@ void Network<Scalar>::backward_node(int step, int n, const GradientsReady& on_re
   const Node& node = graph_.nodes[n];
   NodeState& state = states_[step][n];
   // Parameter-gradient flags: 0 unwritten, 1 written, 2 final and reported.
-  auto report_if_final = [&](char& written, bool final_step, const std::pair<int64_t, int64_t>& range) {
+  auto report_if_final = [&](char& written, bool final_step, const Range& range) {
     if (!final_step) return;
     written = 2;
     if (on_ready) on_ready(range.first, range.second);
@@ -318,19 +329,24 @@ void Network<Scalar>::backward_node(int step, int n, const GradientsReady& on_re
   const int in = node.inputs[0];
   bool accumulate_input = false;
   Tensor<Scalar>* d_input = schedule_.needs_grad(step, in) ? &consumed_grad(step, in, accumulate_input) : nullptr;
-  Op<Scalar>& op = *ops_[n];
+  Op<Scalar>& op = op_at(step, n);
   if (op.is_identity(Mode::kTrain)) {
     if (d_input == nullptr) return;
     for (int64_t i = 0; i < d_input->size(); ++i)
       d_input->values[i] = (accumulate_input ? d_input->values[i] : Scalar{0}) + state.value_grad.values[i];
     return;
   }
-  const bool train_parameters = node_ranges_[n].first != node_ranges_[n].second && !frozen_[n];
+  const int set = graph_.weight_set_at(step, n);
+  const Range& range = node_ranges_[n][set];
+  char& written = node_grad_written_[n][set];
+  const bool train_parameters = range.first != range.second && !frozen_[n];
   op.backward(*states_[step][in].consumed, *state.value, state.value_grad, d_input, accumulate_input, train_parameters,
-              train_parameters && node_grad_written_[n] != 0, step);
+              train_parameters && written != 0, step);
   if (!train_parameters) return;
-  node_grad_written_[n] = 1;
-  report_if_final(node_grad_written_[n], step == schedule_.node_first_step[n], node_ranges_[n]);
+  written = 1;
+  // Backward runs the steps downwards: a shared set is final at its node's
+  // first step, an untied one at its own step.
+  report_if_final(written, graph_.nodes[n].untied || step == schedule_.node_first_step[n], range);
 }
 
 template class Network<float>;

@@ -1,6 +1,6 @@
 // Network: executes a Graph, unrolled over its steps, and trains it by
 // backpropagation through those steps. Weights are shared across steps, so
-// their gradients sum over steps.
+// their gradients sum over steps (an untied node has one set per step).
 //
 // Per step t, for each node n the schedule computes (topological order):
 //   v_n(t) = input_n(t)                     (input node: the caller's [B, shape])
@@ -97,9 +97,13 @@ class Network final : public Model<Scalar> {
   Graph graph_;
   Schedule schedule_;
   ParameterStore<Scalar> parameters_;
-  std::vector<std::unique_ptr<Op<Scalar>>> ops_;            // [node], null for input nodes
-  std::vector<std::unique_ptr<Adapter<Scalar>>> adapters_;  // [edge]
-  std::vector<std::pair<int64_t, int64_t>> node_ranges_, edge_ranges_;  // parameter ranges, empty when none
+  using Range = std::pair<int64_t, int64_t>;  // parameter range [first, last); empty when none
+  // The op of `node` at `step`: its one instance, or (untied) the step's own.
+  Op<Scalar>& op_at(int step, int node) const { return *ops_[node][graph_.weight_set_at(step, node)]; }
+  std::vector<std::vector<std::unique_ptr<Op<Scalar>>>> ops_;  // [node][weight set], none for input nodes
+  std::vector<std::unique_ptr<Adapter<Scalar>>> adapters_;     // [edge]
+  std::vector<std::vector<Range>> node_ranges_;                // [node][weight set]
+  std::vector<Range> edge_ranges_;                             // [edge]
   std::vector<char> frozen_, edge_frozen_;                              // [node], [edge]
 
   // Caches of the last forward and buffers of backward, [step][node].
@@ -115,9 +119,10 @@ class Network final : public Model<Scalar> {
   Mode last_mode_ = Mode::kEval;
   bool has_forward_ = false;
   std::vector<Tensor<Scalar>> logit_grads_;  // [readout]
-  // Whether a node's (edge's) parameter gradient has had its first
+  // Whether a weight set's (edge's) parameter gradient has had its first
   // contribution in the running backward; later ones accumulate.
-  std::vector<char> node_grad_written_, edge_grad_written_;
+  std::vector<std::vector<char>> node_grad_written_;  // [node][weight set]
+  std::vector<char> edge_grad_written_;               // [edge]
 };
 
 // The (name, shape, offset) layout of a graph's parameters, without

@@ -52,7 +52,7 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
                 "--out: {} already holds a run; pass --resume to continue it, or choose another --out", folder);
     network.initialize(config.training.seed);
   }
-  for (const std::string& name : frozen_names(config)) network.set_frozen(name, true);
+  for (const std::string& name : split_names(config.frozen)) network.set_frozen(name, true);
   fs::create_directories(folder, error);
   FBNET_CHECK(!error, "--out: cannot create run folder {}: {}", folder, error.message());
   const nlohmann::ordered_json run_description = {{"config", config_json},

@@ -2,12 +2,13 @@
 """Parity of fbnet with PyTorch on identical weights and batches, for any graph.
 
 Each case is a graph in fbnet's JSON (src/formats/graph_json.hpp): the report's
-FF and FB nets and FB unrolled over 4 steps as `fbnet info --graph-json`
+FF and FB nets, FB unrolled over 4 steps and the controls ff-deep, fb-fixed
+and fb-untied as `fbnet info --graph-json`
 describes them (so the presets are never re-described here), and small graphs
 written below: several edges, add-combine with per-edge alphas, a readout at
 every step with zero first-step feedback, dropout on the input and between
 hidden layers, a lateral edge, an edge from the logits, frozen lower layers,
-and a second input node. tests/peer/graph_case.cpp (a real subprocess) trains
+weights per step (untied), and a second input node. tests/peer/graph_case.cpp (a real subprocess) trains
 the graph for four steps as training_loop.cpp trains (updates applied inside
 backward as ranges become final, gradients never zeroed) and writes fbnet's
 initial weights, the batches, its dropout masks and its results. This script
@@ -95,6 +96,7 @@ CASES = {
     "fb 4 steps": (["--model", "fb", "--steps", "4"], {"learning_rate": 0.02, "momentum": 0.3}),
     "ff-deep": (["--model", "ff-deep"], {"learning_rate": 0.04, "momentum": 0.5}),
     "fb-fixed": (["--model", "fb-fixed"], {"learning_rate": 0.02, "momentum": 0.3, "frozen": "feedback.0"}),
+    "fb-untied": (["--model", "fb-untied"], {"learning_rate": 0.02, "momentum": 0.3}),
     "h2->h1, h1->x": (graph(TWO_HIDDEN, [edge("feedback.0", "h2", "h1", "mix", 0.3),
                                          edge("feedback.1", "h1", "x", "mix", 0.3)], steps=3), HAND_TRAINING),
     # Two edges into x combine in order (add, then mix); one enters a Linear's output (pre-activation).
@@ -125,6 +127,10 @@ CASES = {
                                                edge("feedback.1", "h1", "x", "mix", 0.25)], steps=4,
                                   readout_steps="every-step", first_step_feedback="zero"),
                             {**HAND_TRAINING, "frozen": "layers.0,layers.1"}),
+    # Weights per step (untied) on the first layer and the readout, read out at every step.
+    "untied, every step": (graph([{**n, "untied": True} if n["name"] in ("layers.0", "layers.1") else n for n in ONE_HIDDEN],
+                                 [edge("feedback.0", "h1", "x", "mix", 0.4)], steps=3, readout_steps="every-step",
+                                 first_step_feedback="zero"), HAND_TRAINING),
     # A second input node read only through an edge, at steps 0..S-2.
     "cue input": (graph([
         node("x", "input", [], [20]),
@@ -164,6 +170,7 @@ class GraphModel(torch.nn.Module):
 
     Per step t, each node n the schedule computes, in order:
       v_n(t) = input | linear(u_in(t)) | relu(u_in(t)) | u_in(t) * mask_n(t)
+    (an untied linear node has weights of its own at each step),
       u_n(t) = v_n(t), then for each edge e into n, in declaration order,
       u_n   <- keep_e u_n + alpha_e (W_e v_source(t-1) + b_e)   (fb = 0 at t = 0),
     keep_e = 1 - alpha_e (mix) or 1 (add). Consumers read u, edges send v, and
@@ -185,11 +192,17 @@ class GraphModel(torch.nn.Module):
             if entry["op"] not in ("input", "linear", "relu", "dropout"):
                 raise ValueError(f"node {entry['name']!r}: unknown op {entry['op']!r}")
             if entry["op"] == "linear":
-                self._add_linear(entry["name"], self._size(entry["inputs"][0]), self._size(entry["name"]))
+                for step in range(graph["steps"] if entry.get("untied") else 1):
+                    self._add_linear(self._weights(entry, step), self._size(entry["inputs"][0]), self._size(entry["name"]))
         for e in graph["edges"]:
             if e["adapter"] != "linear" or e["combine"] not in ("mix", "add"):
                 raise ValueError(f"edge {e['name']!r}: adapter {e['adapter']!r}, combine {e['combine']!r}")
             self._add_linear(e["name"], self._size(e["source"]), self._size(e["target"]))
+
+    @staticmethod
+    def _weights(entry, step):
+        """The weights a linear node uses at `step`: its own, or (untied) the step's, NAME.stepT for T >= 1."""
+        return f"{entry['name']}.step{step}" if entry.get("untied") and step > 0 else entry["name"]
 
     def _size(self, name):
         (size,) = self._graph["nodes"][self._index[name]]["shape"]  # Linear maps vectors
@@ -222,7 +235,7 @@ class GraphModel(torch.nn.Module):
                 else:
                     x = consumed[step][self._index[entry["inputs"][0]]]
                     if op == "linear":
-                        v = self._linear_of[name](x)
+                        v = self._linear_of[self._weights(entry, step)](x)
                     elif op == "relu":
                         v = F.relu(x)
                     else:  # dropout: fbnet's mask already holds 0 or 1 / (1 - p), torch.nn.Dropout's scaling;

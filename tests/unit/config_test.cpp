@@ -46,7 +46,7 @@ TEST(Config, PresetsCarryTheReportsChosenHyperparameters) {
   EXPECT_EQ(fixed.feedback, "h1->x");
   EXPECT_EQ(fixed.steps, 2);
   EXPECT_EQ(fixed.frozen, "feedback.0");
-  EXPECT_EQ(frozen_names(fixed), (std::vector<std::string>{"feedback.0"}));
+  EXPECT_EQ(split_names(fixed.frozen), (std::vector<std::string>{"feedback.0"}));
   EXPECT_EQ(fixed.training.momentum, 0.3);
 }
 

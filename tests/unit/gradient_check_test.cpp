@@ -221,6 +221,12 @@ Graph two_hidden(int steps, const std::vector<std::string>& dropout_after, const
   return graph;
 }
 
+// `graph` with weights of their own at each step for the named nodes.
+Graph untied(Graph graph, const std::vector<std::string>& names) {
+  for (const std::string& name : names) graph.nodes[graph.node_index(name)].untied = true;
+  return graph;
+}
+
 class NetworkGradients : public ::testing::TestWithParam<NetworkCase> {};
 
 TEST_P(NetworkGradients, MatchFiniteDifferences) {
@@ -313,6 +319,8 @@ INSTANTIATE_TEST_SUITE_P(
         NetworkCase{"two_hidden_lower_layers_frozen", report_family({10, 8}, {{2, 1}, {1, 0}}, 3), {"layers.0", "layers.1"}},
         // fb-fixed: the edge keeps its weights, but gradient still flows through it into layers.0.
         NetworkCase{"report_fb_feedback_frozen", report_family({10}, {{1, 0}}, 2), {"feedback.0"}},
+        // fb-untied: the second pass has first-layer weights of its own.
+        NetworkCase{"report_fb_first_layer_untied", untied(report_family({10}, {{1, 0}}, 2), {"layers.0"})},
         // Beyond the report's family: what the graph allows.
         NetworkCase{"dropout_on_input_and_hidden", two_hidden(3, {"x", "h1"}, [](Graph& g) {
                       g.add_edge("fb.h2_h1", "h2", "h1", FeedbackCombine::kMix, 0.3);
@@ -333,6 +341,9 @@ INSTANTIATE_TEST_SUITE_P(
         NetworkCase{"every_step_readout_middle_frozen", two_hidden(3, {"h1"}, [](Graph& g) {
                       g.add_edge("fb.h2_x", "h2", "x", FeedbackCombine::kMix, 0.3);
                     }, Readout::kEveryStep), {"layers.1"}},
+        NetworkCase{"untied_every_step_readout_one_frozen", untied(two_hidden(3, {"h1"}, [](Graph& g) {
+                      g.add_edge("fb.h2_x", "h2", "x", FeedbackCombine::kMix, 0.3);
+                    }, Readout::kEveryStep), {"layers.0", "layers.2"}), {"layers.2"}},
         // Dropout with p = 0 is the identity in training too: its node passes values and gradients through.
         NetworkCase{"identity_dropout_with_an_edge_into_it", two_hidden(3, {"h1"}, [](Graph& g) {
                       g.add_edge("fb.h2_dropout", "h2", "dropout_h1", FeedbackCombine::kMix, 0.4);

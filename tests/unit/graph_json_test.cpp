@@ -22,6 +22,7 @@ void expect_same_graph(const Graph& a, const Graph& b) {
     EXPECT_EQ(a.nodes[n].shape, b.nodes[n].shape) << a.nodes[n].name;
     EXPECT_EQ(a.nodes[n].dropout, b.nodes[n].dropout) << a.nodes[n].name;
     EXPECT_EQ(a.nodes[n].alias, b.nodes[n].alias) << a.nodes[n].name;
+    EXPECT_EQ(a.nodes[n].untied, b.nodes[n].untied) << a.nodes[n].name;
   }
   ASSERT_EQ(a.edges.size(), b.edges.size());
   for (size_t e = 0; e < a.edges.size(); ++e) {
@@ -47,7 +48,8 @@ void expect_round_trip(const Graph& graph) {
 }
 
 // x [6] and a cue [3] -> input dropout -> h1 [5] -> dropout -> h2 [4] -> out [3],
-// with edges of every kind: top-down, lateral, from the logits, from the cue, add and mix.
+// with edges of every kind: top-down, lateral, from the logits, from the cue, add and mix,
+// and l1 untied (weights per step).
 Graph hand_built_graph() {
   Graph graph;
   graph.add_node("x", OpKind::kInput, {}, {6});
@@ -67,11 +69,12 @@ Graph hand_built_graph() {
   graph.steps = 3;
   graph.readout_steps = Readout::kEveryStep;
   graph.first_step_feedback = FirstStepFeedback::kZero;
+  graph.nodes[graph.node_index("l1")].untied = true;
   return graph;
 }
 
 TEST(GraphJson, ThePresetsRoundTrip) {
-  for (const char* model : {"ff", "ff-large", "fb"}) {
+  for (const char* model : {"ff", "ff-large", "fb", "ff-deep", "fb-untied", "fb-fixed"}) {
     SCOPED_TRACE(model);
     expect_round_trip(graph_of(architecture_from(resolve_config({{"model", model}}), 784, 26)));
   }
@@ -116,6 +119,10 @@ TEST(GraphJson, BadFilesNameTheFileAndTheField) {
        "g.json: graph has no field 'readout_steps'"},
       {"dropout on a Linear", [](nlohmann::json& j) { j["nodes"][3]["dropout"] = 0.5; },
        "g.json: node 3 ('l1') field 'dropout': only dropout nodes have it"},
+      {"untied as a string", [](nlohmann::json& j) { j["nodes"][3]["untied"] = "yes"; },
+       "g.json: node 3 ('l1') field 'untied' must be true or false"},
+      {"untied without weights", [](nlohmann::json& j) { j["nodes"][4]["untied"] = true; },
+       "g.json: graph: node 'h1' is untied, but only an op with weights can have weights per step"},
       {"an alpha out of range (the graph's own check)", [](nlohmann::json& j) { j["edges"][0]["alpha"] = 1.5; },
        "g.json: graph: edge 'down': alpha must be in [0, 1], got 1.5"},
   };
