@@ -55,6 +55,7 @@ class Rng {
 //   4 kValidationSplitStream, 5 kNoiseStream   data/transforms.hpp
 //   6, 7, 9, 10 the sequence streams        data/sequences.hpp
 //   8 kHoldoutSplitStream                   data/dataset.hpp
+//   11 kSwapPartnerStream                   train/interventions.hpp
 
 std::vector<int64_t> random_permutation(int64_t n, Rng& rng);
 

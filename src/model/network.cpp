@@ -63,6 +63,7 @@ Network<Scalar>::Network(Graph graph) : graph_(std::move(graph)) {
   bind_parameters();
   frozen_.assign(graph_.nodes.size(), 0);
   edge_frozen_.assign(graph_.edges.size(), 0);
+  interventions_.resize(graph_.edges.size());
   states_.assign(graph_.steps, std::vector<NodeState>(graph_.nodes.size()));
   logit_grads_.resize(schedule_.readout_steps.size());
 }
@@ -120,6 +121,9 @@ void Network<Scalar>::forward(std::span<const std::vector<const Tensor<Scalar>*>
     FBNET_ASSERT(static_cast<int>(inputs[k].size()) == graph_.steps, "forward: expected {} step inputs for '{}', got {}",
                 graph_.steps, graph_.nodes[input_nodes[k]].name, inputs[k].size());
   batch_ = inputs[0][0]->rows();
+  FBNET_ASSERT(mode == Mode::kEval || std::all_of(interventions_.begin(), interventions_.end(), [](const auto& i) {
+                 return i.kind == InterventionKind::kNone;
+               }), "forward: interventions are for evaluation, not training");
   last_mode_ = mode;
   has_forward_ = true;
   for (int step = 0; step < graph_.steps; ++step) {
@@ -150,10 +154,30 @@ void Network<Scalar>::forward(std::span<const std::vector<const Tensor<Scalar>*>
       std::copy(state.value->values.begin(), state.value->values.end(), combined.values.begin());
       for (int e : schedule_.edges_into[n]) {
         const Edge& edge = graph_.edges[e];
+        const EdgeIntervention<Scalar>& intervention = interventions_[e];
+        if (intervention.kind == InterventionKind::kOff) continue;
         const Scalar keep = static_cast<Scalar>(edge.keep());
+        const Scalar alpha = static_cast<Scalar>(edge.alpha);
         if (keep != Scalar{1})
           for (Scalar& value : combined.values) value *= keep;
-        if (step > 0) adapters_[e]->forward_add(*states_[step - 1][edge.source].value, combined, static_cast<Scalar>(edge.alpha));
+        if (step == 0) continue;
+        const Tensor<Scalar>& source = *states_[step - 1][edge.source].value;
+        if (intervention.kind == InterventionKind::kMean) {
+          const Tensor<Scalar>& mean = intervention.mean[step];  // [1, target shape]
+          for (int64_t b = 0; b < batch_; ++b)
+            for (int64_t i = 0; i < mean.size(); ++i) combined.values[b * mean.size() + i] += alpha * mean.values[i];
+        } else if (intervention.kind == InterventionKind::kSwap) {
+          FBNET_ASSERT(static_cast<int64_t>(intervention.partner.size()) == batch_,
+                      "forward: edge '{}' swaps among {} samples, the batch has {}", edge.name,
+                      intervention.partner.size(), batch_);
+          swapped_source_.resize(source.shape);
+          const int64_t row = source.row_size();
+          for (int64_t b = 0; b < batch_; ++b)
+            std::copy_n(source.values.begin() + intervention.partner[b] * row, row, swapped_source_.values.begin() + b * row);
+          adapters_[e]->forward_add(swapped_source_, combined, alpha);
+        } else {
+          adapters_[e]->forward_add(source, combined, alpha);
+        }
       }
       state.consumed = &combined;
     }
@@ -175,6 +199,20 @@ void Network<Scalar>::set_frozen(const std::string& name, bool frozen) {
   // A frozen node's or edge's gradient is zero, and backward never writes it.
   for (const Range& range : ranges)
     std::fill(parameters_.grads().begin() + range.first, parameters_.grads().begin() + range.second, Scalar{0});
+}
+
+template <class Scalar>
+void Network<Scalar>::set_intervention(int edge, EdgeIntervention<Scalar> intervention) {
+  FBNET_ASSERT(edge >= 0 && edge < static_cast<int>(graph_.edges.size()), "set_intervention: no edge {}", edge);
+  const Shape target = batched(1, graph_.nodes[graph_.edges[edge].target].shape);
+  if (intervention.kind == InterventionKind::kMean) {
+    FBNET_ASSERT(static_cast<int>(intervention.mean.size()) == graph_.steps, "set_intervention: {} means for {} steps",
+                intervention.mean.size(), graph_.steps);
+    for (int step = 1; step < graph_.steps; ++step)
+      FBNET_ASSERT(intervention.mean[step].shape == target, "set_intervention: the mean of step {} has shape {}, expected {}",
+                  step, shape_string(intervention.mean[step].shape), shape_string(target));
+  }
+  interventions_[edge] = std::move(intervention);
 }
 
 template <class Scalar>

@@ -24,6 +24,7 @@
 #include "model/architecture.hpp"
 #include "model/graph.hpp"
 #include "model/kernels/log_softmax_nll.hpp"
+#include "model/intervention.hpp"
 #include "model/model.hpp"
 #include "model/ops/op.hpp"
 #include "model/parameters.hpp"
@@ -75,6 +76,10 @@ class Network final : public Model<Scalar> {
   // net; the fb-fixed control freezes the feedback edge at its initial values.
   void set_frozen(const std::string& name, bool frozen);
 
+  // Replaces what edge `edge` combines in the evaluation forwards that follow
+  // (model/intervention.hpp); kind kNone restores the edge.
+  void set_intervention(int edge, EdgeIntervention<Scalar> intervention);
+
   // The value of `node` (name or alias) at `step` of the last forward, before
   // incoming edges combined: what its outgoing edges send. [B, shape]
   const Tensor<Scalar>& value(int step, const std::string& node) const;
@@ -105,6 +110,8 @@ class Network final : public Model<Scalar> {
   std::vector<std::vector<Range>> node_ranges_;                // [node][weight set]
   std::vector<Range> edge_ranges_;                             // [edge]
   std::vector<char> frozen_, edge_frozen_;                              // [node], [edge]
+  std::vector<EdgeIntervention<Scalar>> interventions_;                // [edge]
+  Tensor<Scalar> swapped_source_;  // [B, source shape]: a swapped edge's source rows, gathered by partner
 
   // Caches of the last forward and buffers of backward, [step][node].
   struct NodeState {

@@ -39,11 +39,13 @@ double Evaluation::mean_accuracy() const {
   return accuracy.empty() ? 0.0 : sum / static_cast<double>(accuracy.size());
 }
 
-Evaluation evaluate(Model<float>& model, Batches& set, int64_t batch_size) {
+Evaluation evaluate(Model<float>& model, Batches& set, int64_t batch_size,
+                    const std::function<void(const Batches&)>& before_batch) {
   const std::vector<int64_t> order = identity_order(set.count());
   Scores scores{std::vector<int64_t>(model.readout_count(), 0)};
   for (int64_t begin = 0; begin < set.count(); begin += batch_size) {
     set.gather(order, begin, std::min(batch_size, set.count() - begin));
+    if (before_batch) before_batch(set);
     model.forward(set.inputs(), Mode::kEval, nullptr);
     FBNET_ASSERT(static_cast<int>(set.labels().size()) == model.readout_count(),
                 "evaluate: {} label arrays for {} readouts", set.labels().size(), model.readout_count());

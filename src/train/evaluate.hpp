@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "model/model.hpp"
@@ -18,7 +19,10 @@ struct Evaluation {
   double mean_accuracy() const;  // over readouts
 };
 
-Evaluation evaluate(Model<float>& model, Batches& set, int64_t batch_size);
+// `before_batch` (optional) runs after each batch is gathered and before its
+// forward, e.g. to set the batch's swap partners.
+Evaluation evaluate(Model<float>& model, Batches& set, int64_t batch_size,
+                    const std::function<void(const Batches&)>& before_batch = nullptr);
 // A one-step model applied to each step's input on its own, scored against
 // that step's labels: the FF control of experiment 2.
 Evaluation evaluate_each_step(Model<float>& one_step_model, Batches& set, int64_t batch_size);

@@ -9,6 +9,7 @@
 #include "data/sequences.hpp"
 #include "data/transforms.hpp"
 #include "model/model.hpp"
+#include "train/interventions.hpp"
 #include "train/training_loop.hpp"
 
 namespace fbnet {
@@ -18,7 +19,7 @@ TEST(RandomStreams, AreDistinct) {
   const uint64_t streams[] = {kInitStream,          kShuffleStream,         kDropoutStream,
                               kValidationSplitStream, kNoiseStream,         kAllowedSequenceStream,
                               kTrainSequenceStream,  kHoldoutSplitStream,   kTestSequenceStream,
-                              kValidationSequenceStream};
+                              kValidationSequenceStream, kSwapPartnerStream};
   EXPECT_EQ(std::set<uint64_t>(std::begin(streams), std::end(streams)).size(), std::size(streams));
 }
 
