@@ -9,6 +9,7 @@
 #include "cli/setting_flags.hpp"
 #include "config/config.hpp"
 #include "config/sequence_config.hpp"
+#include "experiments/controls.hpp"
 #include "experiments/figure1.hpp"
 #include "experiments/table1.hpp"
 
@@ -40,6 +41,37 @@ void add_reproduce_command(CLI::App& app) {
   table1->callback([state] {
     state->options.settings = state->flags.given();
     reproduce_table1(state->options);
+  });
+
+  struct ControlsState {
+    ControlsOptions options;
+    SettingFlags flags;
+  };
+  auto controls_state = std::make_shared<ControlsState>();
+  ControlsOptions& controls_options = controls_state->options;
+  CLI::App* controls = reproduce->add_subcommand(
+      "controls", "what feedback adds: FF, FF large, FF deep, FB, FB untied and FB fixed over several seeds, clean, "
+                  "under noise and with FB's feedback switched off, replaced by its mean or swapped between images");
+  controls->add_option("--out", controls_options.out, "folder for the runs, the tables and the figures")->capture_default_str();
+  controls->add_option("--seeds", controls_options.seeds, "training seeds per network")->capture_default_str();
+  controls->add_option("--jobs", controls_options.jobs, "training processes at a time (0: one per core)")->capture_default_str();
+  controls->add_option("--hyperparameters", controls_options.hyperparameters,
+                       "report: each preset's (the report's choices); sweep: each net's learning rate chosen on the "
+                       "validation split from --sweep-learning-rates")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, ControlsHyperparameters>{
+          {"report", ControlsHyperparameters::kReport}, {"sweep", ControlsHyperparameters::kSweep}}))
+      ->default_str("report");
+  controls->add_option("--sweep-learning-rates", controls_options.sweep_learning_rates,
+                       "learning rates the sweep tries per net on seed 0, comma separated")
+      ->delimiter(',')
+      ->default_str(fmt::format("{}", fmt::join(ControlsOptions{}.sweep_learning_rates, ",")));
+  controls_state->flags.add_to<RunConfig>(*controls, {"dataset", "data-dir", "epochs", "validation-size", "split-seed",
+                                          "train-limit", "noise-scale", "noise-seed", "eval-batch-size", "threads",
+                                          "progress"});
+  for (CLI::Option* option : controls->get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  controls->callback([controls_state] {
+    controls_state->options.settings = controls_state->flags.given();
+    reproduce_controls(controls_state->options);
   });
 
   struct Figure1State {

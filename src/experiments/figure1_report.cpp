@@ -110,7 +110,7 @@ void accuracy_table(const Figure1Results& results, const Figure1Variant& variant
   BarFigure figure{(fs::path(results.out) / "figures" / ("figure1-" + variant.name)).string(),
                    fmt::format("Accuracy per position, FB {} ({}, mean ± std over {} seed(s))", variant.name,
                                shared.data.dataset, results.seeds),
-                   "test accuracy (%)", {}};
+                   "test accuracy (%)", "position", {}};
   for (size_t c = 0; c < std::size(kConditions); ++c) {
     const std::string condition = kConditions[c];
     BarPanel panel{condition == "noisy" ? fmt::format("noisy at {}", fmt::join(shared.noisy_positions, ","))

@@ -119,8 +119,8 @@ void draw_bar_figure(const BarFigure& figure) {
             "set grid ytics\n"
             "set style data histogram\nset style histogram errorbars gap 1 lw 1\nset style fill solid 0.8 border -1\n"
             "set boxwidth 0.9\n";
-    body += fmt::format("set title {}\nset ylabel {}\nset xlabel 'position'\n", quoted(panel.title),
-                        p == 0 ? quoted(figure.y_label) : "''");
+    body += fmt::format("set title {}\nset ylabel {}\nset xlabel {}\n", quoted(panel.title),
+                        p == 0 ? quoted(figure.y_label) : "''", quoted(figure.x_label));
     data += fmt::format("# {}: category", panel.title);
     for (const Series& series : panel.series) data += fmt::format(" | {} mean, error", series.title);
     data += "\n";

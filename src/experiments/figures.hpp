@@ -52,6 +52,7 @@ struct BarFigure {
   std::string stem;
   std::string title;
   std::string y_label;
+  std::string x_label;           // under each panel's categories
   std::vector<BarPanel> panels;  // side by side
 };
 

@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
 namespace fbnet {
 
 double student_t_975(int df) {
@@ -25,6 +27,15 @@ Summary summarize(const std::vector<double>& values) {
   s.std = std::sqrt(squares / (values.size() - 1));
   s.ci95_half = student_t_975(s.count - 1) * s.std / std::sqrt(static_cast<double>(s.count));
   return s;
+}
+
+std::string mean_std_text(const Summary& s) {
+  return s.count > 1 ? fmt::format("{:.2f} ± {:.2f} %", s.mean, s.std) : fmt::format("{:.2f} %", s.mean);
+}
+
+std::string mean_ci_text(const Summary& s) {
+  return s.count > 1 ? fmt::format("{:+.2f} [{:+.2f}, {:+.2f}]", s.mean, s.mean - s.ci95_half, s.mean + s.ci95_half)
+                     : fmt::format("{:+.2f}", s.mean);
 }
 
 }  // namespace fbnet

@@ -2,6 +2,7 @@
 // confidence interval of a mean (Student's t), used for paired differences.
 #pragma once
 
+#include <string>
 #include <vector>
 
 namespace fbnet {
@@ -17,5 +18,10 @@ Summary summarize(const std::vector<double>& values);
 
 // Two-sided 97.5% quantile of Student's t with `df` degrees of freedom.
 double student_t_975(int df);
+
+// "91.20 ± 0.31 %" (one value: "91.20 %"), for accuracies over seeds.
+std::string mean_std_text(const Summary& s);
+// "+1.20 [+0.50, +1.90]" (one value: "+1.20"), for paired differences.
+std::string mean_ci_text(const Summary& s);
 
 }  // namespace fbnet

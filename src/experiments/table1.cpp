@@ -15,6 +15,7 @@
 #include "experiments/figures.hpp"
 #include "experiments/grid.hpp"
 #include "experiments/statistics.hpp"
+#include "experiments/test_conditions.hpp"
 #include "formats/atomic_file.hpp"
 #include "formats/model_file.hpp"
 #include "train/evaluate.hpp"
@@ -37,7 +38,7 @@ constexpr ReportRow kReportRows[] = {
     {"ff-large", "FF net (large)", 811026, 91.8, 40.2},
     {"fb", "FB net", 798310, 92.2, 51.2},
 };
-constexpr double kNoiseScales[] = {0, 0.5, 1, 2, 3, 4};
+const std::vector<double> kNoiseScales(std::begin(kReportNoiseScales), std::end(kReportNoiseScales));
 
 // One model's runs: the chosen settings and a run folder per seed.
 struct ModelRuns {
@@ -102,33 +103,15 @@ double final_metric(const std::string& folder, const char* key) {
 // Accuracy of every run's final model at each noise scale: [model][scale][seed].
 std::vector<std::vector<std::vector<double>>> noise_curves(const std::vector<ModelRuns>& models,
                                                            const RunConfig& shared) {
-  set_blas_threads(1);  // as the runs' own evaluations, so that s = noise-scale reproduces them exactly
-  const DatasetPair data = load_dataset(shared.data.dataset, shared.data.data_dir, shared.data.split_seed);
-  std::vector<LabeledImages> noisy_sets;
-  for (double scale : kNoiseScales)
-    noisy_sets.push_back({normalize(add_gaussian_noise(data.test, scale, shared.data.noise_seed)), data.test.labels});
-  std::vector<std::vector<std::vector<double>>> accuracy(models.size(),
-                                                         std::vector<std::vector<double>>(std::size(kNoiseScales)));
+  const NoisyTestSets sets = noisy_test_sets(shared, kNoiseScales);
+  std::vector<std::vector<std::vector<double>>> accuracy(models.size(), std::vector<std::vector<double>>(kNoiseScales.size()));
   for (size_t m = 0; m < models.size(); ++m)
     for (const std::string& folder : models[m].folders) {
-      const Checkpoint checkpoint = read_checkpoint((fs::path(folder) / "model.safetensors").string());
-      Network<float> network(checkpoint.architecture);
-      load_weights(checkpoint, network);
-      for (size_t s = 0; s < std::size(kNoiseScales); ++s) {
-        ImageBatches batches(noisy_sets[s], network.steps(), network.readout_count());
-        accuracy[m][s].push_back(evaluate(network, batches, shared.training.eval_batch_size).mean_accuracy());
-      }
+      Network<float> network = load_run_network(folder);
+      const std::vector<double> curve = noise_curve(network, sets, shared.training.eval_batch_size);
+      for (size_t s = 0; s < kNoiseScales.size(); ++s) accuracy[m][s].push_back(curve[s]);
     }
   return accuracy;
-}
-
-std::string mean_std(const Summary& s) {
-  return s.count > 1 ? fmt::format("{:.2f} ± {:.2f} %", s.mean, s.std) : fmt::format("{:.2f} %", s.mean);
-}
-
-std::string mean_ci(const Summary& s) {
-  return s.count > 1 ? fmt::format("{:+.2f} [{:+.2f}, {:+.2f}]", s.mean, s.mean - s.ci95_half, s.mean + s.ci95_half)
-                     : fmt::format("{:+.2f}", s.mean);
 }
 
 }  // namespace
@@ -153,8 +136,8 @@ void reproduce_table1(const Table1Options& options) {
 
   const std::vector<ModelRuns> models = train_all(options);
   const auto noise = noise_curves(models, shared);
-  const size_t noise_index = std::find(std::begin(kNoiseScales), std::end(kNoiseScales), shared.data.noise_scale) -
-                             std::begin(kNoiseScales);
+  const size_t noise_index = std::find(kNoiseScales.begin(), kNoiseScales.end(), shared.data.noise_scale) -
+                             kNoiseScales.begin();
 
   const bool grid = options.hyperparameters == Hyperparameters::kGrid;
   std::string markdown = fmt::format(
@@ -184,7 +167,7 @@ void reproduce_table1(const Table1Options& options) {
     const int64_t parameters = read_json_file((fs::path(runs.folders[0]) / "config.json").string())["parameters"];
     markdown += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.2f} s | {:.1f} % | {:.1f} % |\n",
                             runs.row->label, parameters, config.training.learning_rate, config.training.momentum, config.training.batch_size, alpha,
-                            mean_std(c), mean_std(n), median_epoch, runs.row->accuracy, runs.row->noisy_accuracy);
+                            mean_std_text(c), mean_std_text(n), median_epoch, runs.row->accuracy, runs.row->noisy_accuracy);
     csv += fmt::format("{},{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{},{}\n", runs.row->model, parameters,
                        config.training.learning_rate, config.training.momentum, config.training.batch_size, config.feedback.empty() ? "" : alpha,
                        c.count, c.mean, c.std, n.mean, n.std, median_epoch, runs.row->accuracy,
@@ -203,11 +186,11 @@ void reproduce_table1(const Table1Options& options) {
     const ReportRow& report_other = *std::find_if(std::begin(kReportRows), std::end(kReportRows),
                                                   [&](const ReportRow& r) { return std::string(r.model) == other; });
     markdown += fmt::format("| FB − {} | {} | {} | {:+.1f} / {:+.1f} |\n", report_other.label,
-                            mean_ci(summarize(clean_difference)), mean_ci(summarize(noisy_difference)),
+                            mean_ci_text(summarize(clean_difference)), mean_ci_text(summarize(noisy_difference)),
                             kReportRows[2].accuracy - report_other.accuracy,
                             kReportRows[2].noisy_accuracy - report_other.noisy_accuracy);
   }
-  if (noise_index < std::size(kNoiseScales)) {
+  if (noise_index < kNoiseScales.size()) {
     // The noisy column re-measured through the noise curve must agree with training's own evaluation.
     for (size_t m = 0; m < models.size(); ++m)
       FBNET_CHECK(noise[m][noise_index] == noisy[models[m].row->model],
@@ -224,7 +207,7 @@ void reproduce_table1(const Table1Options& options) {
                 "epoch", "validation accuracy (%)", {}};
   for (size_t m = 0; m < models.size(); ++m) {
     Series series{models[m].row->label, {}, {}, {}};
-    for (size_t s = 0; s < std::size(kNoiseScales); ++s) {
+    for (size_t s = 0; s < kNoiseScales.size(); ++s) {
       const Summary summary = summarize(noise[m][s]);
       series.x.push_back(kNoiseScales[s]);
       series.y.push_back(summary.mean);

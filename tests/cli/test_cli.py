@@ -111,6 +111,23 @@ class TrainEvalResume(unittest.TestCase):
         text = fbnet("eval", checkpoint, "--split", "validation").stdout
         self.assertIn("validation", text)
 
+    def test_eval_interventions(self):
+        (record,) = read_jsonl(os.path.join(self.run_dir, "metrics.jsonl"))
+        model = os.path.join(self.run_dir, "model.safetensors")
+        lines = [json.loads(line) for line in
+                 fbnet("eval", model, "--noise-scale", "0", "--interventions", "--json").stdout.splitlines()]
+        self.assertEqual([(l["intervention"], l["edges"]) for l in lines],
+                         [("none", []), ("off", ["feedback.0"]), ("mean", ["feedback.0"]), ("swap", ["feedback.0"])])
+        self.assertAlmostEqual(lines[0]["accuracy"], record["test_accuracy"], places=9)
+        self.assertEqual({l["count"] for l in lines}, {10000})
+        self.assertIn("swap", fbnet("eval", model, "--interventions").stdout)
+        ff = os.path.join(self.tmp, "ff-for-interventions")
+        fbnet("train", "--model", "ff", "--epochs", "1", "--out", ff, *SMALL)
+        refused = fbnet("eval", os.path.join(ff, "model.safetensors"), "--interventions", check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("--interventions: ", refused.stderr)
+        self.assertIn("has no feedback edges", refused.stderr)
+
     def test_info_describes_presets_and_checkpoints(self):
         text = fbnet("info", "--model", "fb", "--dataset", "emnist-letters").stdout
         self.assertIn("parameters: 798310", text)
@@ -296,6 +313,45 @@ class ConfigFilesAndTable(unittest.TestCase):
         self.assertNotIn("to run in this shard", again.stdout)
         with open(os.path.join(out, "table1.md")) as f:
             self.assertEqual(f.read(), text)
+
+    def test_reproduce_controls_tables_figures_and_resume(self):
+        out = os.path.join(self.tmp, "controls")
+        args = ["reproduce", "controls", "--seeds", "2", "--out", out, "--epochs", "1", *SMALL]
+        result = fbnet(*args)
+        self.assertIn("| FB − FF deep |", result.stdout)
+        with open(os.path.join(out, "controls.csv")) as f:
+            rows = [r.split(",") for r in f.read().splitlines()[1:]]
+        self.assertEqual([r[0] for r in rows], ["ff", "ff-large", "ff-deep", "fb", "fb-untied", "fb-fixed"])
+        self.assertEqual([r[1] for r in rows], ["397510", "795010", "648010", "790294", "1182794", "790294"])
+        self.assertEqual(len({r[2] for r in rows[3:]}), 1)  # the feedback nets' FLOPs are equal
+        self.assertEqual({r[6] for r in rows}, {"2"})  # seeds
+        with open(os.path.join(out, "interventions.csv")) as f:
+            interventions = [r.split(",") for r in f.read().splitlines()[1:]]
+        self.assertEqual(len(interventions), 3 * 4 * 2)  # feedback nets x (none, off, mean, swap) x (clean, noisy)
+        self.assertEqual({r[0] for r in interventions}, {"fb", "fb-untied", "fb-fixed"})
+        self.assertEqual({float(r[6]) for r in interventions if r[1] == "none"}, {0.0})  # change against itself
+        for name in ("noise", "interventions"):
+            for extension in ("png", "svg"):
+                self.assertGreater(os.path.getsize(os.path.join(out, "figures", f"{name}.{extension}")), 1000)
+        with open(os.path.join(out, "controls.md")) as f:
+            text = f.read()
+        again = fbnet(*args)  # reuses the finished runs
+        self.assertNotIn("to run in this shard", again.stdout)
+        with open(os.path.join(out, "controls.md")) as f:
+            self.assertEqual(f.read(), text)
+
+    def test_reproduce_controls_sweeps_each_nets_learning_rate(self):
+        out = os.path.join(self.tmp, "sweep")
+        fbnet("reproduce", "controls", "--hyperparameters", "sweep", "--sweep-learning-rates", "0.005,0.05",
+              "--seeds", "1", "--out", out, "--epochs", "1", *SMALL)
+        with open(os.path.join(out, "sweep", "best.json")) as f:
+            best = json.load(f)
+        with open(os.path.join(out, "controls.csv")) as f:
+            rows = [r.split(",") for r in f.read().splitlines()[1:]]
+        self.assertEqual(len(rows), 6)
+        for row in rows:
+            self.assertIn(float(row[3]), (0.005, 0.05))
+            self.assertEqual(float(row[3]), best[row[0]]["resolved"]["learning-rate"])
 
 
 GRID = """epochs = 3

@@ -1,0 +1,48 @@
+// Noisy test sets and the evaluation of run folders on them.
+#include "experiments/test_conditions.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "data/dataset.hpp"
+#include "data/transforms.hpp"
+#include "engine/blas.hpp"
+#include "engine/error.hpp"
+#include "formats/model_file.hpp"
+#include "train/batches.hpp"
+#include "train/evaluate.hpp"
+
+namespace fbnet {
+
+const LabeledImages& NoisyTestSets::at(double scale) const {
+  const auto it = std::find(scales.begin(), scales.end(), scale);
+  FBNET_CHECK(it != scales.end(), "no test set with noise scale {} was built", scale);
+  return sets[it - scales.begin()];
+}
+
+NoisyTestSets noisy_test_sets(const RunConfig& shared, const std::vector<double>& scales) {
+  set_blas_threads(1);  // as the runs' own evaluations, so that s = noise-scale reproduces them exactly
+  const DatasetPair data = load_dataset(shared.data.dataset, shared.data.data_dir, shared.data.split_seed);
+  NoisyTestSets result{scales, {}};
+  for (double scale : scales)
+    result.sets.push_back({normalize(add_gaussian_noise(data.test, scale, shared.data.noise_seed)), data.test.labels});
+  return result;
+}
+
+Network<float> load_run_network(const std::string& folder) {
+  const Checkpoint checkpoint = read_checkpoint((std::filesystem::path(folder) / "model.safetensors").string());
+  Network<float> network(checkpoint.architecture);
+  load_weights(checkpoint, network);
+  return network;
+}
+
+std::vector<double> noise_curve(Network<float>& network, const NoisyTestSets& sets, int64_t batch_size) {
+  std::vector<double> accuracy;
+  for (const LabeledImages& set : sets.sets) {
+    ImageBatches batches(set, network.steps(), network.readout_count());
+    accuracy.push_back(evaluate(network, batches, batch_size).mean_accuracy());
+  }
+  return accuracy;
+}
+
+}  // namespace fbnet

@@ -1,0 +1,34 @@
+// The test conditions the reports evaluate trained runs under: the test set
+// at each noise scale, built once and shared by every run, exactly as the
+// runs' own evaluations build it (so that s = --noise-scale reproduces them).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "model/network.hpp"
+#include "train/prepared_data.hpp"
+
+namespace fbnet {
+
+inline constexpr double kReportNoiseScales[] = {0, 0.5, 1, 2, 3, 4};
+
+struct NoisyTestSets {
+  std::vector<double> scales;
+  std::vector<LabeledImages> sets;  // [scale], normalised; scale 0 is the clean test set
+  // The set at `scale`; throws fbnet::Error when it was not built.
+  const LabeledImages& at(double scale) const;
+};
+
+// The test set of shared.data.dataset with noise of shared.data.noise_seed at
+// each of `scales`. Sets single-threaded BLAS, as the runs evaluate.
+NoisyTestSets noisy_test_sets(const RunConfig& shared, const std::vector<double>& scales);
+
+// The final model of a run folder (FOLDER/model.safetensors), weights loaded.
+Network<float> load_run_network(const std::string& folder);
+
+// Accuracy (%) of `network` on each set: [scale].
+std::vector<double> noise_curve(Network<float>& network, const NoisyTestSets& sets, int64_t batch_size);
+
+}  // namespace fbnet
