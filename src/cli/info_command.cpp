@@ -5,6 +5,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
@@ -33,15 +34,20 @@ void add_info_command(CLI::App& app) {
   command->callback([state] {
     Architecture architecture;
     std::string title;
+    std::vector<std::string> frozen;
     if (!state->checkpoint_path.empty()) {
-      architecture = read_checkpoint(state->checkpoint_path).architecture;
+      const Checkpoint checkpoint = read_checkpoint(state->checkpoint_path);
+      architecture = checkpoint.architecture;
       title = state->checkpoint_path;
+      if (checkpoint.config.contains("frozen") && checkpoint.config["frozen"].is_string())
+        frozen = split_names(checkpoint.config["frozen"].get<std::string>());
     } else {
       const RunConfig config = resolve_config(explicit_settings<RunConfig>("", state->config_path, state->flags));
       validate(config);
       const DatasetSpec& spec = dataset_spec(config.data.dataset);
       architecture = architecture_from(config, element_count(spec.image_shape), spec.classes);
       title = fmt::format("model {} on {}", model_name(config.model), config.data.dataset);
+      frozen = split_names(config.frozen);
     }
     architecture.validate();
     const Graph graph = graph_of(architecture);
@@ -51,8 +57,9 @@ void add_info_command(CLI::App& app) {
     }
     fmt::print("{}\n{}", title, describe(graph));
     fmt::print("parameters: {}\n", parameter_count(graph));
-    fmt::print("matrix-product FLOPs per sample: {} inference, {} training step\n",
-               matmul_flops_per_sample(graph, false), matmul_flops_per_sample(graph, true));
+    fmt::print("matrix-product FLOPs per sample: {} inference, {} training step{}\n",
+               matmul_flops_per_sample(graph, false), matmul_flops_per_sample(graph, true, frozen),
+               frozen.empty() ? "" : fmt::format(" ({} frozen)", fmt::join(frozen, ", ")));
   });
 }
 

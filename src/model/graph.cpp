@@ -211,9 +211,10 @@ int64_t parameter_count(const Graph& graph) {
   return count;
 }
 
-int64_t matmul_flops_per_sample(const Graph& graph, bool training) {
+int64_t matmul_flops_per_sample(const Graph& graph, bool training, const std::vector<std::string>& frozen) {
   // Follows Network::forward and Network::backward product by product.
   const Schedule schedule = schedule_of(graph);
+  auto trains = [&](const std::string& name) { return std::find(frozen.begin(), frozen.end(), name) == frozen.end(); };
   int64_t flops = 0;
   for (int step = 0; step < graph.steps; ++step) {
     for (int n : schedule.nodes_at[step]) {
@@ -223,7 +224,7 @@ int64_t matmul_flops_per_sample(const Graph& graph, bool training) {
       const MatmulFlops f = op->matmul_flops();
       flops += f.forward;
       if (!training) continue;
-      if (!op->parameter_shapes().empty()) flops += f.parameter_grad;
+      if (!op->parameter_shapes().empty() && trains(node.name)) flops += f.parameter_grad;
       if (schedule.needs_grad(step, node.inputs[0])) flops += f.input_grad;
     }
     if (step == 0) continue;
@@ -232,7 +233,9 @@ int64_t matmul_flops_per_sample(const Graph& graph, bool training) {
       if (!schedule.computed[step][edge.target]) continue;
       const MatmulFlops f = make_adapter<float>(graph, static_cast<int>(e))->matmul_flops();
       flops += f.forward;
-      if (training) flops += f.parameter_grad + (graph.nodes[edge.source].op != OpKind::kInput ? f.input_grad : 0);
+      if (training)
+        flops += (trains(edge.name) ? f.parameter_grad : 0) +
+                 (graph.nodes[edge.source].op != OpKind::kInput ? f.input_grad : 0);
     }
   }
   return flops;

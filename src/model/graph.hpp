@@ -116,8 +116,9 @@ Schedule schedule_of(const Graph& graph);
 // Trainable parameters of the graph's ops and edges.
 int64_t parameter_count(const Graph& graph);
 // Multiply-adds x 2 of all matrix products for one sample: the forward pass
-// (inference), or forward plus backward (a training step).
-int64_t matmul_flops_per_sample(const Graph& graph, bool training);
+// (inference), or forward plus backward (a training step), where the nodes
+// and edges named in `frozen` compute no weight gradient.
+int64_t matmul_flops_per_sample(const Graph& graph, bool training, const std::vector<std::string>& frozen = {});
 // One line per node and edge, with shapes and parameter counts, then the schedule.
 std::string describe(const Graph& graph);
 
