@@ -8,13 +8,19 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cli/did_you_mean.hpp"
 #include "config/settings.hpp"
 #include "engine/error.hpp"
+#include "train/environment.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"fbnet: neural networks with top-down feedback connections"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "show help for all subcommands");
+  const nlohmann::json environment = fbnet::environment_description();
+  app.set_version_flag("--version", fmt::format("fbnet {}\ncompiler: {}\nBLAS: {}", environment["fbnet"].get<std::string>(),
+                                                environment["compiler"].get<std::string>(),
+                                                environment["blas"].get<std::string>()));
   try {
     fbnet::add_train_command(app);
     fbnet::add_eval_command(app);
@@ -30,8 +36,16 @@ int main(int argc, char** argv) {
         fbnet::fail("unknown command '{}'; expected train, eval, info, grid, sequence, show-feedback or reproduce (see fbnet --help)", argv[1]);
     }
     app.parse(argc, argv);
+  } catch (const CLI::ExtrasError& error) {
+    // An unknown flag: name it, and the closest known flag of the command that was given.
+    fmt::print(stderr, "fbnet: error: {}{}\n", error.what(), fbnet::closest_flag_hint(app, argc, argv));
+    return 2;
   } catch (const CLI::ParseError& error) {
-    return app.exit(error) == 0 ? 0 : 2;
+    if (error.get_exit_code() != 0) {
+      fmt::print(stderr, "fbnet: error: {}\nRun with --help for more information.\n", error.what());
+      return 2;
+    }
+    return app.exit(error);
   } catch (const fbnet::FieldError& error) {
     fmt::print(stderr, "fbnet: error: {}\n", fbnet::message_for_user(error));
     return 2;

@@ -52,7 +52,8 @@ void for_each_setting(Config& c, Visitor&& visit) {
   visit_settings(c.data, visit);
   visit("train-limit", c.train_limit, "train on only the first N training images (0: all), for quick runs");
   visit("hidden", c.hidden, "hidden layer sizes, comma separated (e.g. 500 or 500,500)");
-  visit("feedback", c.feedback, "feedback edges SOURCE->TARGET, comma separated (e.g. h1->x or h2->h1,h1->x); empty: feedforward");
+  visit("feedback", c.feedback, "feedback edges SOURCE:TARGET (or SOURCE->TARGET, quoted in a shell), comma separated (e.g. "
+        "h1:x or h2:h1,h1:x); empty: feedforward");
   visit("feedback-alpha", c.feedback_alpha, "feedback strength alpha in [0, 1]");
   visit("feedback-combine", c.feedback_combine, "how feedback enters a layer's input: mix ((1-alpha) x + alpha fb) or add (x + alpha fb)");
   visit("first-step-feedback", c.first_step_feedback, "feedback at the first step: none (no mixing) or zero (mix with fb = 0)");

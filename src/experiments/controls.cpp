@@ -147,6 +147,7 @@ void reproduce_controls(const ControlsOptions& options) {
   FBNET_CHECK(options.seeds >= 1, "--seeds: must be at least 1, got {}", options.seeds);
   FBNET_CHECK(options.hyperparameters == ControlsHyperparameters::kReport || !options.sweep_learning_rates.empty(),
               "--sweep-learning-rates: needs at least one learning rate");
+  validate_learning_rate_sweep(options.sweep_learning_rates);
   const RunConfig shared = resolve_config(options.settings);
   validate(shared);
   FBNET_CHECK(std::find(std::begin(kReportNoiseScales), std::end(kReportNoiseScales), shared.data.noise_scale) !=

@@ -160,13 +160,7 @@ void reproduce_figure1(const Figure1Options& options) {
   const bool authors = options.variants != Figure1Variants::kSgd;
   const bool sgd = options.variants != Figure1Variants::kAuthors;
   FBNET_CHECK(!sgd || !options.sweep_learning_rates.empty(), "--sweep-learning-rates: the sgd variant needs at least one");
-  for (size_t i = 0; i < options.sweep_learning_rates.size(); ++i) {
-    const double learning_rate = options.sweep_learning_rates[i];
-    FBNET_CHECK(learning_rate > 0, "--sweep-learning-rates: must be positive, got {}", learning_rate);
-    FBNET_CHECK(std::find(options.sweep_learning_rates.begin(), options.sweep_learning_rates.begin() + i,
-                          learning_rate) == options.sweep_learning_rates.begin() + i,
-                "--sweep-learning-rates: {} is given twice", learning_rate);
-  }
+  validate_learning_rate_sweep(options.sweep_learning_rates);
   for (const auto& [name, text] : options.settings)
     FBNET_CHECK(name != "net" && name != "seed" && name != "sequence-seed" && name != "out" && name != "ff-model" &&
                     name != "progress" && name != "threads" && name != "gradient-accumulation",

@@ -187,12 +187,22 @@ std::vector<GridRunResult> run_grid_document(const nlohmann::ordered_json& docum
   return results;
 }
 
+void validate_learning_rate_sweep(const std::vector<double>& learning_rates) {
+  for (size_t i = 0; i < learning_rates.size(); ++i) {
+    FBNET_CHECK(learning_rates[i] > 0, "--sweep-learning-rates: must be positive, got {}", learning_rates[i]);
+    FBNET_CHECK(std::find(learning_rates.begin(), learning_rates.begin() + i, learning_rates[i]) ==
+                    learning_rates.begin() + i,
+                "--sweep-learning-rates: {} is given twice", learning_rates[i]);
+  }
+}
+
 std::pair<int, int> parse_shard(const std::string& text) {
   int k = 0, n = 0;
   char slash = 0;
   std::istringstream stream(text);
   FBNET_CHECK((stream >> k >> slash >> n) && slash == '/' && stream.eof() && n >= 1 && k >= 1 && k <= n,
-              "--shard: expected K/N with 1 <= K <= N, got '{}'", text);
+              "--shard: expected K/N with 1 <= K <= N (1-based; under a Slurm array of 0-based ids pass "
+              "$((SLURM_ARRAY_TASK_ID + 1))/N), got '{}'", text);
   return {k - 1, n};
 }
 

@@ -55,7 +55,11 @@ std::vector<GridRunResult> run_grid(const GridOptions& options);
 std::vector<GridRunResult> run_grid_document(const nlohmann::ordered_json& document, const std::string& folder,
                                              const std::string& name, int jobs);
 
-// "k/n" -> (k - 1, n), 1-based on the command line like Slurm's array indices.
+// Throws fbnet::Error naming --sweep-learning-rates when a rate is not
+// positive or is given twice (a sweep is a grid over these rates).
+void validate_learning_rate_sweep(const std::vector<double>& learning_rates);
+
+// "k/n" -> (k - 1, n), 1-based on the command line.
 std::pair<int, int> parse_shard(const std::string& text);
 
 }  // namespace fbnet

@@ -71,6 +71,9 @@ void Architecture::validate() const {
                     "{} parameters is more than the {} fbnet allows", parameter_count(), kMaxParameters);
   FBNET_CHECK_FIELD(!(feedback.empty() && steps > 1 && readout == Readout::kLastStep), owner, "steps",
                     "{} steps without feedback edges repeat the same pass; use 1", steps);
+  FBNET_CHECK_FIELD(feedback.empty() || steps >= 2, owner, "steps",
+                    "feedback fires from the second pass on, so with 1 step its weights would never be used; set "
+                    "--steps 2 or more (the report's FB: 2)");
   for (int layer : untied_layers)
     FBNET_CHECK_FIELD(layer >= 0 && layer <= hidden_count, owner, "untied_layers", "layer {} is not one of 0..{}", layer,
                       hidden_count);
@@ -115,11 +118,14 @@ std::vector<FeedbackEdge> parse_feedback_edges(const std::string& text, int hidd
     if (end == std::string::npos) end = text.size();
     std::string edge_text = text.substr(start, end - start);
     std::erase(edge_text, ' ');
+    // SOURCE->TARGET, or SOURCE:TARGET, which a shell leaves alone unquoted.
     const size_t arrow = edge_text.find("->");
-    FBNET_CHECK_FIELD(arrow != std::string::npos, "architecture", "feedback",
-                      "edge '{}' must look like SOURCE->TARGET, e.g. h1->x", edge_text);
-    FeedbackEdge edge{parse_activation(edge_text.substr(0, arrow), hidden_count, edge_text),
-                      parse_activation(edge_text.substr(arrow + 2), hidden_count, edge_text)};
+    const size_t colon = edge_text.find(':');
+    FBNET_CHECK_FIELD((arrow != std::string::npos) != (colon != std::string::npos), "architecture", "feedback",
+                      "edge '{}' must look like SOURCE->TARGET or SOURCE:TARGET, e.g. h1->x or h1:x", edge_text);
+    const size_t split = arrow != std::string::npos ? arrow : colon;
+    FeedbackEdge edge{parse_activation(edge_text.substr(0, split), hidden_count, edge_text),
+                      parse_activation(edge_text.substr(split + (arrow != std::string::npos ? 2 : 1)), hidden_count, edge_text)};
     FBNET_CHECK_FIELD(edge.target < edge.source, "architecture", "feedback",
                       "edge '{}' must go from a higher to a lower layer", edge_text);
     edges.push_back(edge);

@@ -75,7 +75,7 @@ FirstStepFeedback parse_first_step_feedback(const std::string& text, const std::
 Readout parse_readout(const std::string& text, const std::string& what);
 
 std::string activation_name(int index, int hidden_count);
-// "h1->x,h2->h1" -> edges; throws fbnet::Error on malformed text.
+// "h1->x,h2->h1" (or "h1:x,h2:h1") -> edges; throws fbnet::FieldError on malformed text.
 std::vector<FeedbackEdge> parse_feedback_edges(const std::string& text, int hidden_count);
 // {"layers.0"} -> {0}; throws fbnet::FieldError (untied_layers) on another name.
 std::vector<int> parse_untied_layers(const std::vector<std::string>& names, int hidden_count);

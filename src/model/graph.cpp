@@ -123,6 +123,9 @@ void Graph::validate() const {
     make_adapter<float>(*this, static_cast<int>(&edge - edges.data()));
   }
   const Schedule schedule = schedule_of(*this);
+  for (size_t e = 0; e < edges.size(); ++e)
+    FBNET_CHECK(schedule.edge_signal_steps[e] >= 0, "graph: edge '{}' never carries a signal: its target '{}' does not "
+                "run after step 0 of {}; raise steps", edges[e].name, nodes[edges[e].target].name, steps);
   for (size_t n = 0; n < nodes.size(); ++n) {
     if (!nodes[n].untied) continue;
     FBNET_CHECK(nodes[n].op != OpKind::kInput && parameters_of(*make_op<float>(*this, static_cast<int>(n))) > 0,

@@ -714,10 +714,25 @@ class BadInput(unittest.TestCase):
             (["reproduce", "figure1", "--sweep-learning-rates", "0.01,0"], "--sweep-learning-rates"),
             (["reproduce", "figure1", "--sweep-learning-rates", "0.1,1e-1"], "0.1 is given twice"),
             (["reproduce", "figure1", "--variants", "sgd", "--validation-sequences", "0"], "--validation-sequences"),
+            # An unknown flag gets the closest known flag of its command.
+            (["train", "--epoch", "3"], "--epoch: did you mean --epochs?"),
+            (["reproduce", "controls", "--seed", "3"], "--seed: did you mean --seeds?"),
+            # Feedback that could never fire (one step) is refused, not trained as dead weights.
+            (["train", "--feedback", "h1:x"], "--steps: feedback fires from the second pass on"),
+            (["train", "--model", "fb", "--untied", "layers.1"], "--untied: layers.1 does not run at step 0"),
+            (["reproduce", "controls", "--noise-scale", "2.5"], "--noise-scale"),
+            (["reproduce", "controls", "--hyperparameters", "sweep", "--sweep-learning-rates", ""], "--sweep-learning-rates"),
+            (["grid", "/nonexistent.toml", "--shard", "0/4"], "1-based"),
         ]
         for args, needle in cases:
             with self.subTest(args=args):
                 self.expect_error(args, needle)
+
+    def test_version_names_fbnet_compiler_and_blas(self):
+        text = fbnet("--version").stdout
+        self.assertRegex(text, r"^fbnet \d+\.\d+\.\d+")
+        self.assertIn("compiler: ", text)
+        self.assertIn("BLAS: ", text)
 
     def test_bad_data_files(self):
         images = os.path.join(self.tmp, "train-images-idx3-ubyte.gz")

@@ -48,6 +48,22 @@ TEST(Config, PresetsCarryTheReportsChosenHyperparameters) {
   EXPECT_EQ(fixed.frozen, "feedback.0");
   EXPECT_EQ(split_names(fixed.frozen), (std::vector<std::string>{"feedback.0"}));
   EXPECT_EQ(fixed.training.momentum, 0.3);
+  // Compute against parameters: fb-untied is FB with its first layer untied across the two passes.
+  const RunConfig untied = resolve_config({{"model", "fb-untied"}});
+  EXPECT_EQ(untied.feedback, "h1->x");
+  EXPECT_EQ(untied.untied, "layers.0");
+  EXPECT_EQ(architecture_from(untied, 784, 26).untied_layers, (std::vector<int>{0}));
+  EXPECT_EQ(untied.training.learning_rate, 0.02);
+}
+
+TEST(Config, FeedbackEdgesSpelledWithAColonNeedNoShellQuoting) {
+  auto edges = [](const char* text) {
+    return architecture_from(resolve_config({{"model", "custom"}, {"hidden", "50,30"}, {"feedback", text}, {"steps", "3"}}),
+                             784, 10).feedback;
+  };
+  EXPECT_EQ(edges("h2:h1,h1:x"), edges("h2->h1,h1->x"));
+  EXPECT_EQ(edges("h2:h1, h1->x"), edges("h2->h1,h1->x"));
+  testing::expect_error([&] { edges("h2:h1->x"); }, "must look like SOURCE->TARGET or SOURCE:TARGET");
 }
 
 TEST(Config, ExplicitSettingsOverrideThePresetWhateverTheirOrder) {

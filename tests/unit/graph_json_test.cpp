@@ -123,6 +123,8 @@ TEST(GraphJson, BadFilesNameTheFileAndTheField) {
        "g.json: node 3 ('l1') field 'untied' must be true or false"},
       {"untied without weights", [](nlohmann::json& j) { j["nodes"][4]["untied"] = true; },
        "g.json: graph: node 'h1' is untied, but only an op with weights can have weights per step"},
+      {"an edge that never fires", [](nlohmann::json& j) { j["steps"] = 1; },
+       "g.json: graph: edge 'down' never carries a signal: its target 'h1' does not run after step 0 of 1"},
       {"an alpha out of range (the graph's own check)", [](nlohmann::json& j) { j["edges"][0]["alpha"] = 1.5; },
        "g.json: graph: edge 'down': alpha must be in [0, 1], got 1.5"},
   };
