@@ -1,6 +1,8 @@
 // fbnet train: one run, from flags and/or a config file, or resumed.
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "cli/commands.hpp"
 #include "cli/setting_flags.hpp"
 #include "train/image_run.hpp"
@@ -27,7 +29,10 @@ void add_train_command(CLI::App& app) {
     const RunConfig config = resolve_config(explicit_settings<RunConfig>(state->resume_folder, state->config_path, state->flags));
     validate(config);
     const PreparedData data = prepare_data(config);
+    const std::string folder = config.output.out.empty() ? default_run_folder(config) : config.output.out;
+    fmt::print("run folder: {}\n", folder);
     train_run(config, data, !state->resume_folder.empty());
+    fmt::print("finished; the run is in {}\n", folder);
   });
 }
 

@@ -12,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "engine/error.hpp"
+#include "engine/hash.hpp"
 #include "experiments/process_pool.hpp"
 #include "formats/atomic_file.hpp"
 #include "formats/model_file.hpp"
@@ -50,12 +51,6 @@ void expand_into(const nlohmann::ordered_json& grid, const std::string& source, 
     while (a > 0 && ++position[a - 1] == axes[a - 1].second.size()) position[--a] = 0;
     if (a == 0) break;
   }
-}
-
-uint64_t fnv1a(const std::string& text) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
-  return hash;
 }
 
 std::string run_folder(const GridOptions& options, const GridRun& run) {

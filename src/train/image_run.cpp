@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "engine/blas.hpp"
+#include "engine/hash.hpp"
 #include "formats/atomic_file.hpp"
 #include "formats/model_file.hpp"
 #include "train/batches.hpp"
@@ -27,7 +28,19 @@ void add_eval(nlohmann::ordered_json& record, const char* name, const Evaluation
 }  // namespace
 
 std::string default_run_folder(const RunConfig& config) {
-  return fmt::format("runs/{}-seed{}", model_name(config.model), config.training.seed);
+  // The preset's name while the architecture is the preset's, and a digest of
+  // every setting that changes the result, so that other settings never
+  // collide with an earlier run.
+  // (Sizes of inputs and classes do not matter for the comparison.)
+  const RunConfig preset_config = resolve_config({{"model", model_name(config.model)}});
+  const Architecture given = architecture_from(config, 1, 2), preset = architecture_from(preset_config, 1, 2);
+  const bool preset_architecture = given.hidden_sizes == preset.hidden_sizes && given.feedback == preset.feedback &&
+                                   given.steps == preset.steps && given.untied_layers == preset.untied_layers &&
+                                   split_names(config.frozen) == split_names(preset_config.frozen);
+  nlohmann::ordered_json settings = config_to_json(config);
+  for (const char* output_only : {"out", "progress"}) settings.erase(output_only);
+  return fmt::format("runs/{}-seed{}-{:08x}", preset_architecture ? model_name(config.model) : "custom",
+                     config.training.seed, fnv1a(settings.dump()) & 0xffffffffULL);
 }
 
 RunResult train_run(const RunConfig& config, const PreparedData& data, bool resume) {

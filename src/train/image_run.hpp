@@ -27,6 +27,8 @@ struct RunResult {
   std::vector<nlohmann::ordered_json> epochs;  // as written to metrics.jsonl
 };
 
+// runs/MODEL-seedS-DIGEST: the preset's name ("custom" once flags change its
+// architecture) and 8 hex digits of a hash of every setting but out and progress.
 std::string default_run_folder(const RunConfig& config);
 
 // resume: continue the run in config.output.out from its checkpoint (which must exist
