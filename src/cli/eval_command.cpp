@@ -63,9 +63,10 @@ void add_eval_command(CLI::App& app) {
       for (const InterventionResult& r : results) {
         const std::string edges = r.edges.empty() ? "-" : fmt::format("{}", fmt::join(r.edges, ","));
         if (state->json) {
-          const nlohmann::ordered_json line = {{"checkpoint", state->checkpoint_path}, {"split", state->split},
-                                               {"noise_scale", noise_scale},           {"intervention", to_string(r.kind)},
-                                               {"edges", r.edges},                     {"count", r.evaluation.count},
+          const nlohmann::ordered_json line = {{"checkpoint", state->checkpoint_path}, {"epoch", checkpoint.epoch},
+                                               {"dataset", config.data.dataset},         {"split", state->split},
+                                               {"noise_scale", noise_scale},             {"intervention", to_string(r.kind)},
+                                               {"edges", r.edges},                       {"count", r.evaluation.count},
                                                {"accuracy", r.evaluation.mean_accuracy()}, {"loss", r.evaluation.loss}};
           fmt::print("{}\n", line.dump());
         } else {

@@ -23,7 +23,7 @@ void add_grid_command(CLI::App& app) {
   command->add_option("--threads-per-job", state->options.threads_per_job, "OpenBLAS threads of each process")
       ->capture_default_str();
   command->add_option("--shard", state->shard,
-                      "run only shard K of N (configurations i with i mod N = K - 1), e.g. --shard $SLURM_ARRAY_TASK_ID/8")
+                      "run only shard K of N (configurations i with i mod N = K - 1), 1-based: e.g. --shard $SLURM_ARRAY_TASK_ID/8 under sbatch --array=1-8")
       ->capture_default_str();
   command->add_flag("--report-only", state->options.report_only,
                     "train nothing; (re)write the report from the runs the folder holds (merges shards)");

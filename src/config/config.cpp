@@ -14,6 +14,7 @@
 #include "engine/error.hpp"
 #include "model/graph.hpp"
 #include "model/network.hpp"
+#include "model/ops/op.hpp"
 
 namespace fbnet {
 namespace {
@@ -102,11 +103,11 @@ void validate(const RunConfig& config) {
   }
   // Each frozen name is a node with weights or an edge of this net.
   const Graph graph = graph_of(architecture);
-  std::vector<std::string> trainable;
-  for (const ParameterInfo& info : parameter_layout(graph)) {
-    const std::string owner = info.name.substr(0, info.name.rfind('.'));
-    if (trainable.empty() || trainable.back() != owner) trainable.push_back(owner);
-  }
+  std::vector<std::string> trainable;  // nodes with weights (every step's, when untied), then edges
+  for (size_t n = 0; n < graph.nodes.size(); ++n)
+    if (graph.nodes[n].op != OpKind::kInput && !make_op<float>(graph, static_cast<int>(n))->parameter_shapes().empty())
+      trainable.push_back(graph.nodes[n].name);
+  for (const Edge& edge : graph.edges) trainable.push_back(edge.name);
   for (const std::string& name : split_names(config.frozen))
     FBNET_CHECK(std::find(trainable.begin(), trainable.end(), name) != trainable.end(),
                 "--frozen: '{}' is not a node or edge with weights in this net; it has {}", name, fmt::join(trainable, ", "));

@@ -17,6 +17,7 @@
 #include "experiments/test_conditions.hpp"
 #include "formats/atomic_file.hpp"
 #include "formats/metrics_file.hpp"
+#include "formats/model_file.hpp"
 #include "train/batches.hpp"
 #include "train/interventions.hpp"
 
@@ -51,12 +52,6 @@ struct NetResults {
   std::map<InterventionKind, std::vector<double>> clean_interventions, noisy_interventions;
   std::vector<double> epoch_seconds;  // every epoch of every seed
 };
-
-nlohmann::ordered_json with_settings(nlohmann::ordered_json document,
-                                     const std::vector<std::pair<std::string, std::string>>& settings) {
-  for (const auto& [name, text] : settings) document[name] = text;
-  return document;
-}
 
 std::vector<NetResults> train_all(const ControlsOptions& options) {
   std::vector<NetResults> nets;
@@ -100,45 +95,33 @@ std::vector<NetResults> train_all(const ControlsOptions& options) {
 }
 
 void evaluate_all(std::vector<NetResults>& nets, const RunConfig& shared) {
-  const NoisyTestSets sets = noisy_test_sets(shared, std::vector<double>(std::begin(kReportNoiseScales),
-                                                                         std::end(kReportNoiseScales)));
+  const NoisyTestSets sets = noisy_test_sets(shared, kReportNoiseScales);
   const int64_t batch_size = shared.training.eval_batch_size;
   for (NetResults& net : nets) {
     net.noise.assign(sets.scales.size(), {});
-    for (size_t k = 0; k < net.folders.size(); ++k) {
-      const std::string& folder = net.folders[k];
-      Network<float> network = load_run_network(folder);
+    for (const std::string& folder : net.folders) {
+      const std::unique_ptr<Network<float>> loaded = load_run_network(folder);
+      Network<float>& network = *loaded;
       const std::vector<double> curve = noise_curve(network, sets, batch_size);
       for (size_t s = 0; s < curve.size(); ++s) net.noise[s].push_back(curve[s]);
       // The run's own evaluation at --noise-scale must be what the shared sets give.
-      const auto records = read_metrics(folder);
-      FBNET_CHECK(!records.empty() && records.back()["noisy_test_accuracy"].get<double>() == curve[std::find(
-                      sets.scales.begin(), sets.scales.end(), shared.data.noise_scale) - sets.scales.begin()],
+      FBNET_CHECK(final_metric(folder, "noisy_test_accuracy") ==
+                      curve[std::find(sets.scales.begin(), sets.scales.end(), shared.data.noise_scale) - sets.scales.begin()],
                   "{}: its noisy test accuracy differs from the shared noisy test set's; were its data settings "
                   "changed?", folder);
-      for (const auto& record : records) net.epoch_seconds.push_back(record["train_seconds"].get<double>());
+      for (const auto& record : read_metrics(folder)) net.epoch_seconds.push_back(record["train_seconds"].get<double>());
       if (network.graph().edges.empty()) continue;
+      // Swap partners drawn from the run's own training seed, as fbnet eval --interventions draws them.
+      const uint64_t seed = read_json_file(path_in(folder, "config.json"))["config"]["seed"].get<uint64_t>();
       for (auto [set, results] : {std::pair{&sets.at(0), &net.clean_interventions},
                                   std::pair{&sets.at(shared.data.noise_scale), &net.noisy_interventions}}) {
         ImageBatches batches(*set, network.steps(), network.readout_count());
-        for (const InterventionResult& result : evaluate_interventions(network, batches, batch_size, k))
+        for (const InterventionResult& result : evaluate_interventions(network, batches, batch_size, seed))
           if (result.edges.size() == network.graph().edges.size() || result.kind == InterventionKind::kNone)
             (*results)[result.kind].push_back(result.evaluation.mean_accuracy());
       }
     }
   }
-}
-
-std::vector<double> differences(const std::vector<double>& a, const std::vector<double>& b) {
-  std::vector<double> d;
-  for (size_t k = 0; k < a.size() && k < b.size(); ++k) d.push_back(a[k] - b[k]);
-  return d;
-}
-
-double median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 }  // namespace
@@ -179,9 +162,9 @@ void reproduce_controls(const ControlsOptions& options) {
                     "noisy_accuracy_mean,noisy_accuracy_std,median_epoch_seconds\n";
   for (const NetResults& net : nets) {
     const RunConfig config = resolve_config(settings_from_json<RunConfig>(net.settings, net.control->model));
-    const Network<float> network = load_run_network(net.folders[0]);
-    const int64_t parameters = parameter_count(network.graph());
-    const int64_t flops = matmul_flops_per_sample(network.graph(), false);
+    const Graph graph = graph_of(read_checkpoint(path_in(net.folders[0], "model.safetensors")).architecture);
+    const int64_t parameters = parameter_count(graph);
+    const int64_t flops = matmul_flops_per_sample(graph, false);
     const Summary c = summarize(net.noise[clean]), n = summarize(net.noise[noisy]);
     markdown += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.2f} s |\n", net.control->label, parameters, flops,
                             config.training.learning_rate, config.training.momentum, config.training.batch_size,
@@ -196,8 +179,8 @@ void reproduce_controls(const ControlsOptions& options) {
   for (const NetResults& net : nets) {
     if (&net == &fb) continue;
     markdown += fmt::format("| FB − {} | {} | {} | {} |\n", net.control->label,
-                            mean_ci_text(summarize(differences(fb.noise[clean], net.noise[clean]))),
-                            mean_ci_text(summarize(differences(fb.noise[noisy], net.noise[noisy]))), net.control->question);
+                            mean_ci_text(summarize(paired_differences(fb.noise[clean], net.noise[clean]))),
+                            mean_ci_text(summarize(paired_differences(fb.noise[noisy], net.noise[noisy]))), net.control->question);
   }
 
   markdown += fmt::format(
@@ -222,7 +205,7 @@ void reproduce_controls(const ControlsOptions& options) {
         const Summary s = summarize(results.at(kInterventions[i]));
         panel.series[i].y.push_back(s.mean);
         panel.series[i].error.push_back(s.std);
-        const Summary change = summarize(differences(results.at(kInterventions[i]), results.at(InterventionKind::kNone)));
+        const Summary change = summarize(paired_differences(results.at(kInterventions[i]), results.at(InterventionKind::kNone)));
         interventions_csv += fmt::format("{},{},{},{},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f}\n", net.control->model,
                                          to_string(kInterventions[i]), test_set, s.count, s.mean, s.std, change.mean,
                                          change.mean - change.ci95_half, change.mean + change.ci95_half);
@@ -236,7 +219,7 @@ void reproduce_controls(const ControlsOptions& options) {
       if (kind == InterventionKind::kNone) continue;
       auto cell = [&](const std::map<InterventionKind, std::vector<double>>& results) {
         return std::pair{mean_std_text(summarize(results.at(kind))),
-                         mean_ci_text(summarize(differences(results.at(kind), results.at(InterventionKind::kNone))))};
+                         mean_ci_text(summarize(paired_differences(results.at(kind), results.at(InterventionKind::kNone))))};
       };
       const auto [clean_accuracy, clean_change] = cell(net.clean_interventions);
       const auto [noisy_accuracy, noisy_change] = cell(net.noisy_interventions);

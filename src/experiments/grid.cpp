@@ -182,6 +182,12 @@ std::vector<GridRunResult> run_grid_document(const nlohmann::ordered_json& docum
   return results;
 }
 
+nlohmann::ordered_json with_settings(nlohmann::ordered_json document,
+                                     const std::vector<std::pair<std::string, std::string>>& settings) {
+  for (const auto& [name, text] : settings) document[name] = text;
+  return document;
+}
+
 void validate_learning_rate_sweep(const std::vector<double>& learning_rates) {
   for (size_t i = 0; i < learning_rates.size(); ++i) {
     FBNET_CHECK(learning_rates[i] > 0, "--sweep-learning-rates: must be positive, got {}", learning_rates[i]);

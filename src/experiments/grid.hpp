@@ -55,6 +55,11 @@ std::vector<GridRunResult> run_grid(const GridOptions& options);
 std::vector<GridRunResult> run_grid_document(const nlohmann::ordered_json& document, const std::string& folder,
                                              const std::string& name, int jobs);
 
+// `document` with each (setting, value) set in it: the flags a reproduce
+// command passes on to every run of its grids.
+nlohmann::ordered_json with_settings(nlohmann::ordered_json document,
+                                     const std::vector<std::pair<std::string, std::string>>& settings);
+
 // Throws fbnet::Error naming --sweep-learning-rates when a rate is not
 // positive or is given twice (a sweep is a grid over these rates).
 void validate_learning_rate_sweep(const std::vector<double>& learning_rates);

@@ -1,6 +1,7 @@
 // Mean, standard deviation and t-based confidence intervals.
 #include "experiments/statistics.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -27,6 +28,18 @@ Summary summarize(const std::vector<double>& values) {
   s.std = std::sqrt(squares / (values.size() - 1));
   s.ci95_half = student_t_975(s.count - 1) * s.std / std::sqrt(static_cast<double>(s.count));
   return s;
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+std::vector<double> paired_differences(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> differences;
+  for (size_t k = 0; k < a.size() && k < b.size(); ++k) differences.push_back(a[k] - b[k]);
+  return differences;
 }
 
 std::string mean_std_text(const Summary& s) {

@@ -19,6 +19,11 @@ Summary summarize(const std::vector<double>& values);
 // Two-sided 97.5% quantile of Student's t with `df` degrees of freedom.
 double student_t_975(int df);
 
+// The upper median (the middle value, or the higher of the two middle ones); 0 for none.
+double median(std::vector<double> values);
+// a[k] - b[k] for the seeds both have: paired differences over seeds.
+std::vector<double> paired_differences(const std::vector<double>& a, const std::vector<double>& b);
+
 // "91.20 ± 0.31 %" (one value: "91.20 %"), for accuracies over seeds.
 std::string mean_std_text(const Summary& s);
 // "+1.20 [+0.50, +1.90]" (one value: "+1.20"), for paired differences.

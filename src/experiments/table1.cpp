@@ -38,7 +38,7 @@ constexpr ReportRow kReportRows[] = {
     {"ff-large", "FF net (large)", 811026, 91.8, 40.2},
     {"fb", "FB net", 798310, 92.2, 51.2},
 };
-const std::vector<double> kNoiseScales(std::begin(kReportNoiseScales), std::end(kReportNoiseScales));
+constexpr std::span<const double> kNoiseScales = kReportNoiseScales;
 
 // One model's runs: the chosen settings and a run folder per seed.
 struct ModelRuns {
@@ -47,18 +47,12 @@ struct ModelRuns {
   std::vector<std::string> folders;  // [seed]
 };
 
-nlohmann::ordered_json with_overrides(nlohmann::ordered_json document,
-                                      const std::vector<std::pair<std::string, std::string>>& settings) {
-  for (const auto& [name, text] : settings) document[name] = text;
-  return document;
-}
-
 std::vector<ModelRuns> train_all(const Table1Options& options) {
   std::vector<ModelRuns> models;
   std::map<std::string, nlohmann::ordered_json> chosen;  // model -> settings as the grid file gave them
   std::map<std::string, std::string> seed0_folder;
   if (options.hyperparameters == Hyperparameters::kGrid) {
-    run_grid_document(with_overrides(report_grid(), options.settings), options.out, "grid", options.jobs);
+    run_grid_document(with_settings(report_grid(), options.settings), options.out, "grid", options.jobs);
     const nlohmann::json best = read_json_file((fs::path(options.out) / "grid" / "best.json").string());
     for (const ReportRow& row : kReportRows) {
       FBNET_CHECK(best.contains(row.model), "the grid chose no configuration for {}", row.model);
@@ -67,7 +61,7 @@ std::vector<ModelRuns> train_all(const Table1Options& options) {
     }
   } else {
     for (const ReportRow& row : kReportRows)
-      chosen[row.model] = with_overrides({{"model", row.model}}, options.settings);
+      chosen[row.model] = with_settings({{"model", row.model}}, options.settings);
   }
 
   // Seeds: every seed in report mode, seeds 1.. on top of the grid's seed 0.
@@ -94,12 +88,6 @@ std::vector<ModelRuns> train_all(const Table1Options& options) {
   return models;
 }
 
-double final_metric(const std::string& folder, const char* key) {
-  const auto records = read_metrics(folder);
-  FBNET_CHECK(!records.empty() && records.back().contains(key), "{}: no {} in metrics.jsonl", folder, key);
-  return records.back()[key].get<double>();
-}
-
 // Accuracy of every run's final model at each noise scale: [model][scale][seed].
 std::vector<std::vector<std::vector<double>>> noise_curves(const std::vector<ModelRuns>& models,
                                                            const RunConfig& shared) {
@@ -107,8 +95,7 @@ std::vector<std::vector<std::vector<double>>> noise_curves(const std::vector<Mod
   std::vector<std::vector<std::vector<double>>> accuracy(models.size(), std::vector<std::vector<double>>(kNoiseScales.size()));
   for (size_t m = 0; m < models.size(); ++m)
     for (const std::string& folder : models[m].folders) {
-      Network<float> network = load_run_network(folder);
-      const std::vector<double> curve = noise_curve(network, sets, shared.training.eval_batch_size);
+      const std::vector<double> curve = noise_curve(*load_run_network(folder), sets, shared.training.eval_batch_size);
       for (size_t s = 0; s < kNoiseScales.size(); ++s) accuracy[m][s].push_back(curve[s]);
     }
   return accuracy;
@@ -158,8 +145,7 @@ void reproduce_table1(const Table1Options& options) {
       noisy[runs.row->model].push_back(final_metric(folder, "noisy_test_accuracy"));
       for (const auto& record : read_metrics(folder)) epoch_seconds.push_back(record["train_seconds"].get<double>());
     }
-    std::sort(epoch_seconds.begin(), epoch_seconds.end());
-    const double median_epoch = epoch_seconds[epoch_seconds.size() / 2];
+    const double median_epoch = median(epoch_seconds);
     const Summary c = summarize(clean[runs.row->model]);
     const Summary n = summarize(noisy[runs.row->model]);
     const RunConfig config = resolve_config(settings_from_json<RunConfig>(runs.settings, runs.row->model));
@@ -178,11 +164,8 @@ void reproduce_table1(const Table1Options& options) {
                           "points:\n\n| Comparison | Clean | With noise | Report (clean / noise) |\n|---|---|---|---|\n",
                           options.seeds);
   for (const char* other : {"ff", "ff-large"}) {
-    std::vector<double> clean_difference, noisy_difference;
-    for (size_t k = 0; k < clean["fb"].size() && k < clean[other].size(); ++k) {
-      clean_difference.push_back(clean["fb"][k] - clean[other][k]);
-      noisy_difference.push_back(noisy["fb"][k] - noisy[other][k]);
-    }
+    const std::vector<double> clean_difference = paired_differences(clean["fb"], clean[other]);
+    const std::vector<double> noisy_difference = paired_differences(noisy["fb"], noisy[other]);
     const ReportRow& report_other = *std::find_if(std::begin(kReportRows), std::end(kReportRows),
                                                   [&](const ReportRow& r) { return std::string(r.model) == other; });
     markdown += fmt::format("| FB − {} | {} | {} | {:+.1f} / {:+.1f} |\n", report_other.label,

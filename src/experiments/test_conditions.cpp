@@ -8,6 +8,7 @@
 #include "data/transforms.hpp"
 #include "engine/blas.hpp"
 #include "engine/error.hpp"
+#include "formats/metrics_file.hpp"
 #include "formats/model_file.hpp"
 #include "train/batches.hpp"
 #include "train/evaluate.hpp"
@@ -16,24 +17,30 @@ namespace fbnet {
 
 const LabeledImages& NoisyTestSets::at(double scale) const {
   const auto it = std::find(scales.begin(), scales.end(), scale);
-  FBNET_CHECK(it != scales.end(), "no test set with noise scale {} was built", scale);
+  FBNET_ASSERT(it != scales.end(), "no test set with noise scale {} was built", scale);
   return sets[it - scales.begin()];
 }
 
-NoisyTestSets noisy_test_sets(const RunConfig& shared, const std::vector<double>& scales) {
+NoisyTestSets noisy_test_sets(const RunConfig& shared, std::span<const double> scales) {
   set_blas_threads(1);  // as the runs' own evaluations, so that s = noise-scale reproduces them exactly
   const DatasetPair data = load_dataset(shared.data.dataset, shared.data.data_dir, shared.data.split_seed);
-  NoisyTestSets result{scales, {}};
+  NoisyTestSets result{{scales.begin(), scales.end()}, {}};
   for (double scale : scales)
     result.sets.push_back({normalize(add_gaussian_noise(data.test, scale, shared.data.noise_seed)), data.test.labels});
   return result;
 }
 
-Network<float> load_run_network(const std::string& folder) {
+std::unique_ptr<Network<float>> load_run_network(const std::string& folder) {
   const Checkpoint checkpoint = read_checkpoint((std::filesystem::path(folder) / "model.safetensors").string());
-  Network<float> network(checkpoint.architecture);
-  load_weights(checkpoint, network);
+  auto network = std::make_unique<Network<float>>(checkpoint.architecture);
+  load_weights(checkpoint, *network);
   return network;
+}
+
+double final_metric(const std::string& folder, const char* key) {
+  const auto records = read_metrics(folder);
+  FBNET_CHECK(!records.empty() && records.back().contains(key), "{}: no {} in metrics.jsonl", folder, key);
+  return records.back()[key].get<double>();
 }
 
 std::vector<double> noise_curve(Network<float>& network, const NoisyTestSets& sets, int64_t batch_size) {

@@ -3,6 +3,8 @@
 // runs' own evaluations build it (so that s = --noise-scale reproduces them).
 #pragma once
 
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,16 +19,18 @@ inline constexpr double kReportNoiseScales[] = {0, 0.5, 1, 2, 3, 4};
 struct NoisyTestSets {
   std::vector<double> scales;
   std::vector<LabeledImages> sets;  // [scale], normalised; scale 0 is the clean test set
-  // The set at `scale`; throws fbnet::Error when it was not built.
+  // The set at `scale`, which must have been built.
   const LabeledImages& at(double scale) const;
 };
 
 // The test set of shared.data.dataset with noise of shared.data.noise_seed at
 // each of `scales`. Sets single-threaded BLAS, as the runs evaluate.
-NoisyTestSets noisy_test_sets(const RunConfig& shared, const std::vector<double>& scales);
+NoisyTestSets noisy_test_sets(const RunConfig& shared, std::span<const double> scales);
 
 // The final model of a run folder (FOLDER/model.safetensors), weights loaded.
-Network<float> load_run_network(const std::string& folder);
+std::unique_ptr<Network<float>> load_run_network(const std::string& folder);
+// The value of `key` in the last epoch of FOLDER/metrics.jsonl; throws naming both when absent.
+double final_metric(const std::string& folder, const char* key);
 
 // Accuracy (%) of `network` on each set: [scale].
 std::vector<double> noise_curve(Network<float>& network, const NoisyTestSets& sets, int64_t batch_size);

@@ -72,11 +72,16 @@ void Architecture::validate() const {
   FBNET_CHECK_FIELD(!(feedback.empty() && steps > 1 && readout == Readout::kLastStep), owner, "steps",
                     "{} steps without feedback edges repeat the same pass; use 1", steps);
   FBNET_CHECK_FIELD(feedback.empty() || steps >= 2, owner, "steps",
-                    "feedback fires from the second pass on, so with 1 step its weights would never be used; set "
-                    "--steps 2 or more (the report's FB: 2)");
-  for (int layer : untied_layers)
-    FBNET_CHECK_FIELD(layer >= 0 && layer <= hidden_count, owner, "untied_layers", "layer {} is not one of 0..{}", layer,
-                      hidden_count);
+                    "feedback fires from the second pass on, so with 1 step its weights would never be used; it "
+                    "needs 2 or more (the report's FB: 2)");
+  for (size_t i = 0; i < untied_layers.size(); ++i) {
+    FBNET_CHECK_FIELD(untied_layers[i] >= 0 && untied_layers[i] <= hidden_count, owner, "untied_layers",
+                      "layer {} is not one of 0..{}", untied_layers[i], hidden_count);
+    FBNET_CHECK_FIELD(std::find(untied_layers.begin(), untied_layers.begin() + i, untied_layers[i]) ==
+                          untied_layers.begin() + i,
+                      owner, "untied_layers", "layers.{} is named twice", untied_layers[i]);
+  }
+  // Graph::validate checks the same of any graph; here the message names the setting.
   if (untied_layers.empty()) return;
   const Graph graph = graph_of(*this);
   const Schedule schedule = schedule_of(graph);
@@ -144,8 +149,6 @@ std::vector<int> parse_untied_layers(const std::vector<std::string>& names, int 
                           layer >= 0 && layer <= hidden_count,
                       "architecture", "untied_layers", "'{}' is not a linear layer of this net; expected layers.0..layers.{}",
                       name, hidden_count);
-    FBNET_CHECK_FIELD(std::find(layers.begin(), layers.end(), layer) == layers.end(), "architecture", "untied_layers",
-                      "'{}' is named twice", name);
     layers.push_back(layer);
   }
   return layers;

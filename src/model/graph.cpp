@@ -130,6 +130,12 @@ void Graph::validate() const {
     if (!nodes[n].untied) continue;
     FBNET_CHECK(nodes[n].op != OpKind::kInput && parameters_of(*make_op<float>(*this, static_cast<int>(n))) > 0,
                 "graph: node '{}' is untied, but only an op with weights can have weights per step", nodes[n].name);
+    for (int set = 1; set < steps; ++set) {
+      const std::string name = weights_name(static_cast<int>(n), set);
+      FBNET_CHECK(!names.contains(name) && !edge_names.contains(name),
+                  "graph: the name '{}' is taken, but untied node '{}' names its weights of step {} so", name,
+                  nodes[n].name, set);
+    }
     for (int step = 0; step < steps; ++step)
       FBNET_CHECK(schedule.computed[step][n], "graph: node '{}' is untied but does not run at step {}; untied weights "
                   "are per step, for a node that runs at every step", nodes[n].name, step);

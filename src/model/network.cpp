@@ -172,8 +172,12 @@ void Network<Scalar>::forward(std::span<const std::vector<const Tensor<Scalar>*>
                       intervention.partner.size(), batch_);
           swapped_source_.resize(source.shape);
           const int64_t row = source.row_size();
-          for (int64_t b = 0; b < batch_; ++b)
+          for (int64_t b = 0; b < batch_; ++b) {
+            FBNET_ASSERT(intervention.partner[b] >= 0 && intervention.partner[b] < batch_,
+                        "forward: edge '{}' swaps sample {} with {}, outside the batch of {}", edge.name, b,
+                        intervention.partner[b], batch_);
             std::copy_n(source.values.begin() + intervention.partner[b] * row, row, swapped_source_.values.begin() + b * row);
+          }
           adapters_[e]->forward_add(swapped_source_, combined, alpha);
         } else {
           adapters_[e]->forward_add(source, combined, alpha);

@@ -39,6 +39,10 @@ class Network final : public Model<Scalar> {
   // The report's family of nets (graph_of); architecture() stays available.
   explicit Network(Architecture architecture);
   explicit Network(Graph graph);
+  // The schedule points at graph_: a copied or moved Network would point at
+  // another's graph, so it stays where it was built (hold it by unique_ptr).
+  Network(const Network&) = delete;
+  Network& operator=(const Network&) = delete;
 
   // The description a net of the report's family was built from; a net built
   // from a bare Graph has none, and asking for it is a bug.
@@ -83,8 +87,9 @@ class Network final : public Model<Scalar> {
   // The value of `node` (name or alias) at `step` of the last forward, before
   // incoming edges combined: what its outgoing edges send. [B, shape]
   const Tensor<Scalar>& value(int step, const std::string& node) const;
-  // What edge `edge` sent into its target at `step` of the last forward,
-  // before alpha: W v_source(step - 1) + b, zero at step 0. [B, target shape]
+  // What edge `edge` sends into its target at `step` of the last forward,
+  // before alpha and without any intervention: W v_source(step - 1) + b, zero
+  // at step 0. [B, target shape]
   Tensor<Scalar> feedback_signal(int step, int edge) const;
   // The mask [B, shape] of dropout node `node` (name or alias) at `step` in
   // the last training forward: 0 or 1 / (1 - p); tests replay it in PyTorch.

@@ -720,6 +720,7 @@ class BadInput(unittest.TestCase):
             # Feedback that could never fire (one step) is refused, not trained as dead weights.
             (["train", "--feedback", "h1:x"], "--steps: feedback fires from the second pass on"),
             (["train", "--model", "fb", "--untied", "layers.1"], "--untied: layers.1 does not run at step 0"),
+            (["train", "--model", "fb-untied", "--frozen", "layers.0.step1"], "--frozen: 'layers.0.step1' is not a node"),
             (["reproduce", "controls", "--noise-scale", "2.5"], "--noise-scale"),
             (["reproduce", "controls", "--hyperparameters", "sweep", "--sweep-learning-rates", ""], "--sweep-learning-rates"),
             (["grid", "/nonexistent.toml", "--shard", "0/4"], "1-based"),

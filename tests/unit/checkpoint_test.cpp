@@ -3,6 +3,8 @@
 // large allocation.
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,9 +17,9 @@
 namespace fbnet {
 namespace {
 
-Network<float> make_network(const char* model, uint64_t seed) {
-  Network<float> network(architecture_from(resolve_config({{"model", model}}), 784, 10));
-  network.initialize(seed);
+std::unique_ptr<Network<float>> make_network(const char* model, uint64_t seed) {
+  auto network = std::make_unique<Network<float>>(architecture_from(resolve_config({{"model", model}}), 784, 10));
+  network->initialize(seed);
   return network;
 }
 
@@ -31,7 +33,8 @@ void write_raw_safetensors(const std::string& path, const std::string& header, s
 
 TEST(Checkpoint, RoundTripKeepsWeightsMomentumAndMetadata) {
   testing::TempDir dir;
-  Network<float> network = make_network("fb", 1);
+  const auto network_owner = make_network("fb", 1);
+  Network<float>& network = *network_owner;
   std::vector<float> velocity(network.parameters().values().size());
   for (size_t i = 0; i < velocity.size(); ++i) velocity[i] = static_cast<float>(i % 97) * 0.5f;
   SgdMomentum<float> optimizer(0.1, 0.9, network.parameters().values().size());
@@ -58,7 +61,8 @@ TEST(Checkpoint, RoundTripKeepsWeightsMomentumAndMetadata) {
 // --gradient-accumulation running-sum: G travels with the momentum buffer.
 TEST(Checkpoint, RoundTripKeepsTheRunningGradientSum) {
   testing::TempDir dir;
-  Network<float> network = make_network("fb", 1);
+  const auto network_owner = make_network("fb", 1);
+  Network<float>& network = *network_owner;
   const size_t count = network.parameters().values().size();
   SgdMomentum<float> optimizer(0.1, 0.5, count, GradientAccumulation::kRunningSum);
   for (size_t i = 0; i < count; ++i) {
@@ -84,9 +88,10 @@ TEST(Checkpoint, RoundTripKeepsTheRunningGradientSum) {
 
 TEST(Checkpoint, AnotherArchitectureIsRefusedByName) {
   testing::TempDir dir;
-  save_checkpoint(dir.file("ff.safetensors"), make_network("ff", 1), nullptr, 1, nlohmann::json::object());
+  save_checkpoint(dir.file("ff.safetensors"), *make_network("ff", 1), nullptr, 1, nlohmann::json::object());
   const Checkpoint checkpoint = read_checkpoint(dir.file("ff.safetensors"));
-  Network<float> large = make_network("ff-large", 1);
+  const auto large_owner = make_network("ff-large", 1);
+  Network<float>& large = *large_owner;
   try {
     load_weights(checkpoint, large);
     ADD_FAILURE() << "no error";
@@ -95,9 +100,11 @@ TEST(Checkpoint, AnotherArchitectureIsRefusedByName) {
     EXPECT_NE(message.find("layers.0.weight"), std::string::npos) << message;
     EXPECT_NE(message.find("different architecture"), std::string::npos) << message;
   }
-  Network<float> fb = make_network("fb", 1);
+  const auto fb_owner = make_network("fb", 1);
+  Network<float>& fb = *fb_owner;
   EXPECT_THROW(load_weights(checkpoint, fb), Error);  // has no feedback.0.weight
-  Network<float> ff = make_network("ff", 2);
+  const auto ff_owner = make_network("ff", 2);
+  Network<float>& ff = *ff_owner;
   SgdMomentum<float> optimizer(0.1, 0.9, ff.parameters().values().size());
   EXPECT_THROW(load_optimizer_state(checkpoint, ff.parameters().infos(), optimizer), Error);  // weights-only file
 }
@@ -105,7 +112,7 @@ TEST(Checkpoint, AnotherArchitectureIsRefusedByName) {
 // An fbnet-looking checkpoint whose metadata is edited after the fact.
 void write_with_metadata(const std::string& path, const std::string& key, const std::string& value) {
   testing::TempDir dir;
-  save_checkpoint(dir.file("c.safetensors"), make_network("ff", 1), nullptr, 3, nlohmann::json::object());
+  save_checkpoint(dir.file("c.safetensors"), *make_network("ff", 1), nullptr, 3, nlohmann::json::object());
   SafetensorsFile file = read_safetensors(dir.file("c.safetensors"));
   file.metadata[key] = value;
   write_safetensors(path, file);
@@ -113,7 +120,7 @@ void write_with_metadata(const std::string& path, const std::string& key, const 
 
 // The FF net's architecture metadata with one field replaced.
 std::string architecture_with(const char* key, const nlohmann::json& value) {
-  nlohmann::json json = architecture_to_json(make_network("ff", 1).architecture());
+  nlohmann::json json = architecture_to_json(make_network("ff", 1)->architecture());
   json[key] = value;
   return json.dump();
 }

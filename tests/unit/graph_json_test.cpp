@@ -123,6 +123,8 @@ TEST(GraphJson, BadFilesNameTheFileAndTheField) {
        "g.json: node 3 ('l1') field 'untied' must be true or false"},
       {"untied without weights", [](nlohmann::json& j) { j["nodes"][4]["untied"] = true; },
        "g.json: graph: node 'h1' is untied, but only an op with weights can have weights per step"},
+      {"an edge named as an untied node's weights", [](nlohmann::json& j) { j["edges"][1]["name"] = "l1.step2"; },
+       "g.json: graph: the name 'l1.step2' is taken, but untied node 'l1' names its weights of step 2 so"},
       {"an edge that never fires", [](nlohmann::json& j) { j["steps"] = 1; },
        "g.json: graph: edge 'down' never carries a signal: its target 'h1' does not run after step 0 of 1"},
       {"an alpha out of range (the graph's own check)", [](nlohmann::json& j) { j["edges"][0]["alpha"] = 1.5; },

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "model/network.hpp"
 #include "train/batches.hpp"
@@ -32,12 +33,12 @@ Architecture report_fb(double alpha) {
 }
 
 // FB's feedforward layers alone (same parameter names), to compute by hand what a pass sees.
-Network<float> feedforward_part(const Network<float>& fb) {
+std::unique_ptr<Network<float>> feedforward_part(const Network<float>& fb) {
   Architecture arch = fb.architecture();
   arch.feedback.clear();
   arch.steps = 1;
-  Network<float> ff(arch);
-  copy_parameters_by_name(fb.parameters(), ff.parameters(), ff.parameters().infos());
+  auto ff = std::make_unique<Network<float>>(arch);
+  copy_parameters_by_name(fb.parameters(), ff->parameters(), ff->parameters().infos());
   return ff;
 }
 
@@ -74,7 +75,8 @@ TEST(Interventions, OffWithAlphaZeroChangesNothing) {
 TEST(Interventions, OffMakesEveryPassTheFeedforwardPass) {
   Network<float> fb(report_fb(0.3));
   fb.initialize(3);
-  Network<float> ff = feedforward_part(fb);
+  const auto feedforward_owner = feedforward_part(fb);
+  Network<float>& ff = *feedforward_owner;
   const LabeledImages set = images(9, 1);
   const Tensor<float> with_feedback = run(fb, set.images);
   fb.set_intervention(0, {InterventionKind::kOff});
@@ -101,7 +103,8 @@ TEST(Interventions, SwapAmongIdenticalImagesIsNoSwap) {
 TEST(Interventions, SwapGivesEachImageItsPartnersFeedback) {
   Network<float> fb(report_fb(0.3));
   fb.initialize(5);
-  Network<float> ff = feedforward_part(fb);
+  const auto feedforward_owner = feedforward_part(fb);
+  Network<float>& ff = *feedforward_owner;
   const LabeledImages set = images(8, 2);
   run(fb, set.images);
   const Tensor<float> signal = fb.feedback_signal(1, 0);  // [8, 7]: what h1 of pass 1 sends into x
@@ -118,7 +121,8 @@ TEST(Interventions, SwapGivesEachImageItsPartnersFeedback) {
 TEST(Interventions, MeanUsesTheMeanOverTheWholeSet) {
   Network<float> fb(report_fb(0.3));
   fb.initialize(7);
-  Network<float> ff = feedforward_part(fb);
+  const auto feedforward_owner = feedforward_part(fb);
+  Network<float>& ff = *feedforward_owner;
   const LabeledImages set = images(20, 4);
   // In batches of 7 (7 + 7 + 6), against the average of one forward over all 20.
   ImageBatches batches(set, fb.steps(), fb.readout_count());
@@ -169,6 +173,31 @@ TEST(Interventions, OneEdgeAtATimeLeavesTheOthersAlone) {
   EXPECT_EQ(results[9].edges, (std::vector<std::string>{"feedback.1"}));
   // The net is left as it was.
   EXPECT_EQ(evaluate(network, batches, 4).loss, results[0].evaluation.loss);
+}
+
+// With feedback.0 at alpha = 0 (mix), an intervention on it alone changes
+// nothing, and one on both edges is one on feedback.1 alone: each
+// intervention reaches exactly the edges it names.
+TEST(Interventions, ReachOnlyTheEdgesTheyName) {
+  Architecture arch = report_fb(0.3);
+  arch.hidden_sizes = {kHidden, 6};
+  arch.feedback = {{2, 0}, {1, 0}};
+  arch.steps = 3;
+  Graph graph = graph_of(arch);
+  graph.edges[0].alpha = 0.0;
+  Network<float> network(graph);
+  network.initialize(9);
+  const LabeledImages set = images(40, 6);
+  ImageBatches batches(set, network.steps(), network.readout_count());
+  const auto means = mean_signals(network, batches, 16);
+  const double unchanged = evaluate(network, batches, 16).loss;
+  for (InterventionKind kind : {InterventionKind::kOff, InterventionKind::kMean, InterventionKind::kSwap}) {
+    SCOPED_TRACE(to_string(kind));
+    EXPECT_EQ(evaluate_intervention(network, batches, 16, kind, {0}, means, 1).loss, unchanged);
+    const double second_alone = evaluate_intervention(network, batches, 16, kind, {1}, means, 1).loss;
+    EXPECT_NE(second_alone, unchanged);
+    EXPECT_EQ(evaluate_intervention(network, batches, 16, kind, {0, 1}, means, 1).loss, second_alone);
+  }
 }
 
 TEST(Interventions, AreRefusedInTraining) {
