@@ -14,6 +14,27 @@
 #include "experiments/table1.hpp"
 
 namespace fbnet {
+namespace {
+
+// --out, --seeds and --jobs of every reproduce command (each Options struct has the three).
+template <class Options>
+void add_run_set_options(CLI::App& command, Options& options, const char* out_help, const char* seeds_help) {
+  command.add_option("--out", options.out, out_help)->capture_default_str();
+  command.add_option("--seeds", options.seeds, seeds_help)->capture_default_str();
+  command.add_option("--jobs", options.jobs, "training processes at a time (0: one per core)")->capture_default_str();
+}
+
+// A later flag overrides an earlier one (scripts/run passes defaults before the user's flags).
+void let_the_last_flag_win(CLI::App& command) {
+  for (CLI::Option* option : command.get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+}
+
+// The run settings that experiment 1's commands (table1, controls) pass on to every run.
+const std::vector<std::string> kImageRunFlags = {"dataset",     "data-dir",   "epochs",     "validation-size",
+                                                 "split-seed",  "train-limit", "noise-scale", "noise-seed",
+                                                 "eval-batch-size", "threads", "progress"};
+
+}  // namespace
 
 void add_reproduce_command(CLI::App& app) {
   CLI::App* reproduce = app.add_subcommand("reproduce", "run one of the report's experiments end to end");
@@ -26,18 +47,14 @@ void add_reproduce_command(CLI::App& app) {
   auto state = std::make_shared<State>();
   CLI::App* table1 = reproduce->add_subcommand(
       "table1", "experiment 1: the report's grid for FF, FF large and FB, the chosen ones over several seeds, as Table 1");
-  table1->add_option("--out", state->options.out, "folder for the runs and the table")->capture_default_str();
-  table1->add_option("--seeds", state->options.seeds, "training seeds per network")->capture_default_str();
+  add_run_set_options(*table1, state->options, "folder for the runs and the table", "training seeds per network");
   table1->add_option("--hyperparameters", state->options.hyperparameters,
                      "grid: search the report's grid (120 runs) on the validation split; report: the values the report chose")
       ->transform(CLI::CheckedTransformer(std::map<std::string, Hyperparameters>{{"grid", Hyperparameters::kGrid},
                                                                                   {"report", Hyperparameters::kReport}}))
       ->default_str("grid");
-  table1->add_option("--jobs", state->options.jobs, "training processes at a time (0: one per core)")->capture_default_str();
-  state->flags.add_to<RunConfig>(*table1, {"dataset", "data-dir", "epochs", "validation-size", "split-seed", "train-limit",
-                                "noise-scale", "noise-seed", "eval-batch-size", "threads", "progress"});
-  // A later flag overrides an earlier one (scripts/run passes defaults before the user's flags).
-  for (CLI::Option* option : table1->get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  state->flags.add_to<RunConfig>(*table1, kImageRunFlags);
+  let_the_last_flag_win(*table1);
   table1->callback([state] {
     state->options.settings = state->flags.given();
     reproduce_table1(state->options);
@@ -52,9 +69,8 @@ void add_reproduce_command(CLI::App& app) {
   CLI::App* controls = reproduce->add_subcommand(
       "controls", "what feedback adds: FF, FF large, FF deep, FB, FB untied and FB fixed over several seeds, clean, "
                   "under noise and with FB's feedback switched off, replaced by its mean or swapped between images");
-  controls->add_option("--out", controls_options.out, "folder for the runs, the tables and the figures")->capture_default_str();
-  controls->add_option("--seeds", controls_options.seeds, "training seeds per network")->capture_default_str();
-  controls->add_option("--jobs", controls_options.jobs, "training processes at a time (0: one per core)")->capture_default_str();
+  add_run_set_options(*controls, controls_options, "folder for the runs, the tables and the figures",
+                      "training seeds per network");
   controls->add_option("--hyperparameters", controls_options.hyperparameters,
                        "report: each preset's (the report's choices); sweep: each net's learning rate chosen on the "
                        "validation split from --sweep-learning-rates")
@@ -65,10 +81,8 @@ void add_reproduce_command(CLI::App& app) {
                        "learning rates the sweep tries per net on seed 0, comma separated")
       ->delimiter(',')
       ->default_str(fmt::format("{}", fmt::join(ControlsOptions{}.sweep_learning_rates, ",")));
-  controls_state->flags.add_to<RunConfig>(*controls, {"dataset", "data-dir", "epochs", "validation-size", "split-seed",
-                                          "train-limit", "noise-scale", "noise-seed", "eval-batch-size", "threads",
-                                          "progress"});
-  for (CLI::Option* option : controls->get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  controls_state->flags.add_to<RunConfig>(*controls, kImageRunFlags);
+  let_the_last_flag_win(*controls);
   controls->callback([controls_state] {
     controls_state->options.settings = controls_state->flags.given();
     reproduce_controls(controls_state->options);
@@ -84,9 +98,8 @@ void add_reproduce_command(CLI::App& app) {
   CLI::App* figure1 = reproduce->add_subcommand(
       "figure1", "experiment 2: FF nets, the feedback net on their frozen weights and an LSTM on sequences, accuracy "
                  "per position on normal, noisy and random sequences over several seeds, as Figure 1");
-  figure1->add_option("--out", figure1_options.out, "folder for the runs, the table and the figure")->capture_default_str();
-  figure1->add_option("--seeds", figure1_options.seeds, "seeds (each: FF net, sequences, FB and LSTM)")->capture_default_str();
-  figure1->add_option("--jobs", figure1_options.jobs, "training processes at a time (0: one per core)")->capture_default_str();
+  add_run_set_options(*figure1, figure1_options, "folder for the runs, the table and the figure",
+                      "seeds (each: FF net, sequences, FB and LSTM)");
   figure1->add_option("--ff-epochs", figure1_options.ff_epochs, "epochs of the FF nets (experiment 1's hyperparameters)")
       ->capture_default_str();
   figure1->add_option("--variants", figure1_options.variants,
@@ -110,7 +123,7 @@ void add_reproduce_command(CLI::App& app) {
                  "words", "missing-letters", "train-sequences", "test-sequences", "validation-sequences", "noisy-positions",
                  "feedback-alpha",
                  "lstm-hidden", "epochs", "learning-rate", "momentum", "batch-size", "eval-batch-size"});
-  for (CLI::Option* option : figure1->get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  let_the_last_flag_win(*figure1);
   figure1->callback([figure1_state] {
     SettingList settings;
     if (!figure1_state->config_path.empty()) settings = read_config_file<SequenceConfig>(figure1_state->config_path);

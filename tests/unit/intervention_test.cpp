@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <memory>
 
 #include "model/network.hpp"
@@ -46,6 +47,15 @@ const Tensor<float>& run(Network<float>& network, const Tensor<float>& x) {
   const std::vector<const Tensor<float>*> steps(network.steps(), &x);
   network.forward(steps, Mode::kEval, nullptr);
   return network.logits(network.readout_count() - 1);
+}
+
+// What FB's second pass sees when image b receives the feedback row feedback(b):
+// (1 - alpha) x_b + alpha feedback(b), alpha = 0.3. [B, 7]
+Tensor<float> second_pass_input(const Tensor<float>& x, const std::function<const float*(int64_t)>& feedback) {
+  Tensor<float> mixed(x.shape);
+  for (int64_t b = 0; b < x.rows(); ++b)
+    for (int64_t i = 0; i < kInputs; ++i) mixed.row(b)[i] = 0.7f * x.row(b)[i] + 0.3f * feedback(b)[i];
+  return mixed;
 }
 
 void expect_near(const Tensor<float>& a, const Tensor<float>& b, double tolerance) {
@@ -109,13 +119,10 @@ TEST(Interventions, SwapGivesEachImageItsPartnersFeedback) {
   run(fb, set.images);
   const Tensor<float> signal = fb.feedback_signal(1, 0);  // [8, 7]: what h1 of pass 1 sends into x
   const std::vector<int64_t> partner = {3, 2, 1, 0, 7, 6, 5, 4};
-  // Pass 2 sees (1 - alpha) x_b + alpha s_partner(b).
-  Tensor<float> second_pass_input(set.images.shape);
-  for (int64_t b = 0; b < set.count(); ++b)
-    for (int64_t i = 0; i < kInputs; ++i)
-      second_pass_input.row(b)[i] = 0.7f * set.images.row(b)[i] + 0.3f * signal.row(partner[b])[i];
+  const Tensor<float> expected_input =
+      second_pass_input(set.images, [&](int64_t b) { return signal.row(partner[b]); });
   fb.set_intervention(0, {InterventionKind::kSwap, {}, partner});
-  expect_near(run(fb, set.images), run(ff, second_pass_input), 1e-5);
+  expect_near(run(fb, set.images), run(ff, expected_input), 1e-5);
 }
 
 TEST(Interventions, MeanUsesTheMeanOverTheWholeSet) {
@@ -135,13 +142,10 @@ TEST(Interventions, MeanUsesTheMeanOverTheWholeSet) {
   ASSERT_EQ(means.size(), 1u);
   expect_near(means[0][1], expected, 1e-5);
   for (float value : means[0][0].values) EXPECT_EQ(value, 0.0f);  // nothing fired before step 1
-  // Every image's pass 2 sees (1 - alpha) x_b + alpha mean.
-  Tensor<float> second_pass_input(set.images.shape);
-  for (int64_t b = 0; b < set.count(); ++b)
-    for (int64_t i = 0; i < kInputs; ++i)
-      second_pass_input.row(b)[i] = 0.7f * set.images.row(b)[i] + 0.3f * means[0][1].values[i];
+  // Every image's pass 2 sees the mean.
+  const Tensor<float> expected_input = second_pass_input(set.images, [&](int64_t) { return means[0][1].values.data(); });
   fb.set_intervention(0, {InterventionKind::kMean, means[0], {}});
-  expect_near(run(fb, set.images), run(ff, second_pass_input), 1e-5);
+  expect_near(run(fb, set.images), run(ff, expected_input), 1e-5);
 }
 
 // Two edges into x; intervening on one leaves the other as it was: off on
