@@ -22,7 +22,7 @@ struct ControlsOptions {
   int seeds = 3;
   int jobs = 0;  // parallel training processes (0: one per core)
   ControlsHyperparameters hyperparameters = ControlsHyperparameters::kReport;
-  std::vector<double> sweep_learning_rates = {0.005, 0.01, 0.02, 0.04, 0.08};
+  std::vector<double> sweep_learning_rates = {0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32};
   // Settings applied to every run (dataset, data-dir, epochs, ...), as flags give them.
   std::vector<std::pair<std::string, std::string>> settings;
 };
