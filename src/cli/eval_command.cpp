@@ -1,5 +1,7 @@
-// fbnet eval: a checkpoint on the test (or validation) set at any noise scale.
+// fbnet eval: a checkpoint under every condition its run reports (validation,
+// clean test, noisy test), or some of them, optionally with interventions.
 #include <memory>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -14,27 +16,56 @@
 #include "train/prepared_data.hpp"
 
 namespace fbnet {
+namespace {
+
+// One evaluated set: the run's split and the noise on it.
+struct Condition {
+  const char* split;
+  double noise_scale;
+  const LabeledImages* images;
+};
+
+// One table row: a condition, and the intervention it ran under ("none" without --interventions).
+struct Row {
+  const Condition* condition;
+  InterventionResult result;
+};
+
+}  // namespace
 
 void add_eval_command(CLI::App& app) {
   struct State {
     std::string checkpoint_path;
-    std::string split = "test";
+    std::string split = "all";
     bool json = false;
     bool interventions = false;
     SettingFlags flags;
   };
   auto state = std::make_shared<State>();
-  CLI::App* command = app.add_subcommand("eval", "evaluate a checkpoint on clean or noisy images");
+  CLI::App* command = app.add_subcommand(
+      "eval", "evaluate a checkpoint on the conditions its run reports: validation, clean test and noisy test images");
   command->add_option("checkpoint", state->checkpoint_path, "checkpoint.safetensors or model.safetensors of a run")->required();
-  command->add_option("--split", state->split, "test or validation")->check(CLI::IsMember({"test", "validation"}))->capture_default_str();
-  command->add_flag("--json", state->json, "print the result as one JSON line");
+  command->add_option("--split", state->split,
+                      "all: validation, clean test and noisy test; test: clean and noisy test; validation")
+      ->check(CLI::IsMember({"all", "test", "validation"}))
+      ->capture_default_str();
+  command->add_flag("--json", state->json, "print one JSON line per row instead of the table");
   command->add_flag("--interventions", state->interventions,
                     "also evaluate with the feedback switched off, replaced by its mean over the evaluated set, and "
                     "swapped between images of different classes: on all edges at once, then on each edge alone");
-  state->flags.add_to<RunConfig>(*command, {"dataset", "data-dir", "noise-scale", "noise-seed", "validation-size", "split-seed",
-                                 "eval-batch-size", "threads"});
+  state->flags.add_to<RunConfig>(*command, {"dataset", "data-dir", "noise-scale", "noise-seed", "validation-size",
+                                            "split-seed", "eval-batch-size", "threads"},
+                                 "the run's");
   command->callback([state] {
     const Checkpoint checkpoint = read_checkpoint(state->checkpoint_path);
+    FBNET_CHECK(!checkpoint.config.contains("net"),
+                "{} is from a sequence run (experiment 2), which fbnet eval does not take: its results are in the "
+                "run folder's results.json, fbnet sequence --resume FOLDER continues it and fbnet show-feedback "
+                "FOLDER shows its feedback", state->checkpoint_path);
+    for (const auto& [name, value] : state->flags.given())
+      FBNET_CHECK(!(name == "noise-scale" && state->split == "validation"),
+                  "--noise-scale: noise applies to the test images; --split validation has none (use --split test "
+                  "or all)");
     // The run's own data settings, unless flags override them.
     auto settings = settings_from_json<RunConfig>(checkpoint.config, state->checkpoint_path);
     for (auto& setting : state->flags.given()) settings.push_back(std::move(setting));
@@ -48,45 +79,54 @@ void add_eval_command(CLI::App& app) {
                 data.classes);
     Network<float> network(checkpoint.architecture);
     load_weights(checkpoint, network);
-    const bool noisy = state->split == "test" && config.data.noise_scale > 0;
-    const LabeledImages& set = state->split == "validation" ? data.validation : noisy ? data.noisy_test : data.test;
-    ImageBatches batches(set, network.steps(), network.readout_count());
-    const double noise_scale = state->split == "test" ? config.data.noise_scale : 0.0;
-    if (state->interventions) {
-      FBNET_CHECK(!network.graph().edges.empty(), "--interventions: {} has no feedback edges to intervene on",
-                  state->checkpoint_path);
-      const auto results = evaluate_interventions(network, batches, config.training.eval_batch_size, config.training.seed);
-      if (!state->json)
-        fmt::print("{} (epoch {}) on {} {}, noise scale {}, {} images:\n  {:<12} {:<24} {:>9} {:>8}\n",
-                   state->checkpoint_path, checkpoint.epoch, config.data.dataset, state->split, noise_scale,
-                   results[0].evaluation.count, "intervention", "edges", "accuracy", "loss");
-      for (const InterventionResult& r : results) {
-        const std::string edges = r.edges.empty() ? "-" : fmt::format("{}", fmt::join(r.edges, ","));
-        if (state->json) {
-          const nlohmann::ordered_json line = {{"checkpoint", state->checkpoint_path}, {"epoch", checkpoint.epoch},
-                                               {"dataset", config.data.dataset},         {"split", state->split},
-                                               {"noise_scale", noise_scale},             {"intervention", to_string(r.kind)},
-                                               {"edges", r.edges},                       {"count", r.evaluation.count},
-                                               {"accuracy", r.evaluation.mean_accuracy()}, {"loss", r.evaluation.loss}};
-          fmt::print("{}\n", line.dump());
-        } else {
-          fmt::print("  {:<12} {:<24} {:>8.2f}% {:>8.4f}\n", to_string(r.kind), edges, r.evaluation.mean_accuracy(),
-                     r.evaluation.loss);
-        }
-      }
-      return;
+    FBNET_CHECK(!state->interventions || !network.graph().edges.empty(),
+                "--interventions: {} has no feedback edges to intervene on", state->checkpoint_path);
+
+    std::vector<Condition> conditions;
+    if (state->split != "test") conditions.push_back({"validation", 0.0, &data.validation});
+    if (state->split != "validation") {
+      conditions.push_back({"test", 0.0, &data.test});
+      if (config.data.noise_scale > 0) conditions.push_back({"test", config.data.noise_scale, &data.noisy_test});
     }
-    const Evaluation result = evaluate(network, batches, config.training.eval_batch_size);
-    if (state->json) {
-      const nlohmann::ordered_json line = {{"checkpoint", state->checkpoint_path}, {"epoch", checkpoint.epoch},
-                                           {"dataset", config.data.dataset},         {"split", state->split},
-                                           {"noise_scale", noise_scale},        {"count", result.count},
-                                           {"accuracy", result.mean_accuracy()},       {"loss", result.loss}};
-      fmt::print("{}\n", line.dump());
-    } else {
-      fmt::print("{} (epoch {}) on {} {}, noise scale {}: accuracy {:.2f}% ({} images), loss {:.4f}\n",
-                 state->checkpoint_path, checkpoint.epoch, config.data.dataset, state->split, noise_scale, result.mean_accuracy(),
-                 result.count, result.loss);
+    std::vector<Row> rows;
+    for (const Condition& condition : conditions) {
+      ImageBatches batches(*condition.images, network.steps(), network.readout_count());
+      if (!state->interventions) {
+        rows.push_back({&condition, {InterventionKind::kNone, {}, evaluate(network, batches, config.training.eval_batch_size)}});
+        continue;
+      }
+      for (InterventionResult& result :
+           evaluate_interventions(network, batches, config.training.eval_batch_size, config.training.seed))
+        rows.push_back({&condition, std::move(result)});
+    }
+
+    if (!state->json)
+      fmt::print("{} (epoch {}) on {}\n  {:<22} {:>7}{} {:>9} {:>8}\n", state->checkpoint_path, checkpoint.epoch,
+                 config.data.dataset, "condition", "images",
+                 state->interventions ? fmt::format(" {:<12} {:<24}", "intervention", "edges") : "", "accuracy", "loss");
+    for (const Row& row : rows) {
+      const Evaluation& evaluation = row.result.evaluation;
+      if (state->json) {
+        nlohmann::ordered_json line = {{"checkpoint", state->checkpoint_path}, {"epoch", checkpoint.epoch},
+                                       {"dataset", config.data.dataset},         {"split", row.condition->split},
+                                       {"noise_scale", row.condition->noise_scale}};
+        if (state->interventions) {
+          line["intervention"] = to_string(row.result.kind);
+          line["edges"] = row.result.edges;
+        }
+        line["count"] = evaluation.count;
+        line["accuracy"] = evaluation.mean_accuracy();
+        line["loss"] = evaluation.loss;
+        fmt::print("{}\n", line.dump());
+        continue;
+      }
+      const std::string condition = row.condition->noise_scale > 0
+                                        ? fmt::format("{}, noise s = {}", row.condition->split, row.condition->noise_scale)
+                                        : row.condition->split;
+      const std::string edges = row.result.edges.empty() ? "-" : fmt::format("{}", fmt::join(row.result.edges, ","));
+      fmt::print("  {:<22} {:>7}{} {:>8.2f}% {:>8.4f}\n", condition, evaluation.count,
+                 state->interventions ? fmt::format(" {:<12} {:<24}", to_string(row.result.kind), edges) : "",
+                 evaluation.mean_accuracy(), evaluation.loss);
     }
   });
 }

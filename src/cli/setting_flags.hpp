@@ -21,13 +21,15 @@ nlohmann::json resumed_config(const std::string& folder);
 
 class SettingFlags {
  public:
-  // Adds --NAME for every setting of Config, or only for `only` when it is non-empty.
+  // Adds --NAME for every setting of Config, or only for `only` when it is
+  // non-empty. --help shows Config's defaults, or `default_text` for every
+  // flag where the defaults come from elsewhere (e.g. "the run's").
   template <class Config>
-  void add_to(CLI::App& app, const std::vector<std::string>& only = {}) {
+  void add_to(CLI::App& app, const std::vector<std::string>& only = {}, const char* default_text = nullptr) {
     const Config defaults;
     for_each_setting(defaults, [&](const char* name, const auto& field, const char* help) {
       if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) return;
-      add_flag(app, name, help, format_setting(defaults, name), type_name(field));
+      add_flag(app, name, help, default_text ? default_text : format_setting(defaults, name), type_name(field));
     });
   }
   // (name, text) of the flags given on the command line.
@@ -57,12 +59,23 @@ SettingList explicit_settings(const std::string& resume_folder, const std::strin
                               const SettingFlags& flags) {
   SettingList settings;
   if (!resume_folder.empty()) {
-    settings = settings_from_json<Config>(resumed_config(resume_folder), resume_folder + "/config.json");
+    // A run of the other experiment, or another folder to write to, would fail later with a misleading message.
+    const nlohmann::json resumed = resumed_config(resume_folder);
+    const bool sequence_run = resumed.contains("net"), sequence_command = is_setting<Config>("net");
+    FBNET_CHECK(sequence_run == sequence_command, "--resume: {} is {}; continue it with {} --resume {}", resume_folder,
+                sequence_run ? "a sequence run (experiment 2)" : "an experiment-1 run",
+                sequence_run ? "fbnet sequence" : "fbnet train", resume_folder);
+    settings = settings_from_json<Config>(resumed, resume_folder + "/config.json");
     settings.emplace_back("out", resume_folder);
   }
   if (!config_path.empty())
     for (auto& setting : read_config_file<Config>(config_path)) settings.push_back(std::move(setting));
-  for (auto& setting : flags.given()) settings.push_back(std::move(setting));
+  for (auto& setting : flags.given()) {
+    FBNET_CHECK(resume_folder.empty() || setting.first != "out" || setting.second == resume_folder,
+                "--out: --resume continues the run in its own folder {}; leave out --out (or copy the folder to {} "
+                "and resume that)", resume_folder, setting.second);
+    settings.push_back(std::move(setting));
+  }
   return settings;
 }
 

@@ -22,6 +22,9 @@ std::string draw_feedback_figure(const FeedbackFigureOptions& options) {
               options.run_folder);
   const nlohmann::json run = read_json_file(config_path);
   FBNET_CHECK(run.is_object() && run.contains("config"), "{}: has no 'config' entry", config_path);
+  FBNET_CHECK(run["config"].contains("net"), "{} is an experiment-1 run (fbnet train), not a sequence run: "
+              "show-feedback takes the folders of fbnet sequence --net fb runs; evaluate this one with fbnet eval "
+              "{}/model.safetensors", options.run_folder, options.run_folder);
   SequenceConfig config = resolve_sequence_config(settings_from_json<SequenceConfig>(run["config"], config_path));
   FBNET_CHECK(config.net == SequenceNet::kFeedback, "{}: a --net {} run has no feedback to show", options.run_folder,
               net_name(config.net));

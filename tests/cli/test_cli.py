@@ -98,24 +98,33 @@ class TrainEvalResume(unittest.TestCase):
         full = safetensors_header(os.path.join(self.run_dir, "checkpoint.safetensors"))
         self.assertIn("optimizer.momentum.layers.0.weight", full)
 
-    def test_eval_reproduces_the_runs_test_metrics(self):
+    def test_eval_shows_every_condition_the_run_reports(self):
         (record,) = read_jsonl(os.path.join(self.run_dir, "metrics.jsonl"))
         checkpoint = os.path.join(self.run_dir, "checkpoint.safetensors")
-        clean = json.loads(fbnet("eval", checkpoint, "--noise-scale", "0", "--json").stdout)
-        noisy = json.loads(fbnet("eval", checkpoint, "--json").stdout)
-        self.assertAlmostEqual(clean["accuracy"], record["test_accuracy"], places=9)
-        self.assertAlmostEqual(noisy["accuracy"], record["noisy_test_accuracy"], places=9)
-        self.assertEqual(noisy["noise_scale"], 2)
-        louder = json.loads(fbnet("eval", os.path.join(self.run_dir, "model.safetensors"), "--noise-scale", "4", "--json").stdout)
-        self.assertLess(louder["accuracy"], noisy["accuracy"])
-        text = fbnet("eval", checkpoint, "--split", "validation").stdout
-        self.assertIn("validation", text)
+        rows = [json.loads(line) for line in fbnet("eval", checkpoint, "--json").stdout.splitlines()]
+        self.assertEqual([(r["split"], r["noise_scale"]) for r in rows], [("validation", 0), ("test", 0), ("test", 2)])
+        for row, key in zip(rows, ("validation_accuracy", "test_accuracy", "noisy_test_accuracy")):
+            self.assertAlmostEqual(row["accuracy"], record[key], places=9)
+        text = fbnet("eval", checkpoint).stdout
+        for condition in ("validation", "test", "test, noise s = 2"):
+            self.assertIn(f"  {condition} ", text)
+        louder = [json.loads(line) for line in fbnet("eval", os.path.join(self.run_dir, "model.safetensors"), "--split",
+                                                     "test", "--noise-scale", "4", "--json").stdout.splitlines()]
+        self.assertEqual([(r["split"], r["noise_scale"]) for r in louder], [("test", 0), ("test", 4)])
+        self.assertLess(louder[1]["accuracy"], rows[2]["accuracy"])
+        only_validation = fbnet("eval", checkpoint, "--split", "validation", "--json").stdout.splitlines()
+        self.assertEqual([json.loads(line)["split"] for line in only_validation], ["validation"])
+        # What eval cannot honour is refused, and --help says where the defaults come from.
+        refused = fbnet("eval", checkpoint, "--split", "validation", "--noise-scale", "3", check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("--noise-scale: noise applies to the test images", refused.stderr)
+        self.assertIn("--noise-scale FLOAT=the run's", fbnet("eval", "--help").stdout)
 
     def test_eval_interventions(self):
         (record,) = read_jsonl(os.path.join(self.run_dir, "metrics.jsonl"))
         model = os.path.join(self.run_dir, "model.safetensors")
         lines = [json.loads(line) for line in
-                 fbnet("eval", model, "--noise-scale", "0", "--interventions", "--json").stdout.splitlines()]
+                 fbnet("eval", model, "--split", "test", "--noise-scale", "0", "--interventions", "--json").stdout.splitlines()]
         self.assertEqual([(l["intervention"], l["edges"]) for l in lines],
                          [("none", []), ("off", ["feedback.0"]), ("mean", ["feedback.0"]), ("swap", ["feedback.0"])])
         self.assertAlmostEqual(lines[0]["accuracy"], record["test_accuracy"], places=9)
@@ -142,6 +151,18 @@ class TrainEvalResume(unittest.TestCase):
         self.assertEqual([node["name"] for node in graph["nodes"]], ["x", "layers.0", "h1", "dropout", "layers.1"])
         self.assertEqual([(e["source"], e["target"], e["combine"]) for e in graph["edges"]], [("h1", "x", "mix")])
         self.assertEqual((graph["readout"], graph["steps"]), ("layers.1", 2))
+
+    def test_a_run_given_to_the_wrong_command_is_named(self):
+        cases = [(["train", "--resume", self.run_dir, "--out", self.run_dir + "-other"],
+                  f"--out: --resume continues the run in its own folder {self.run_dir}"),
+                 (["sequence", "--resume", self.run_dir], "is an experiment-1 run; continue it with fbnet train --resume"),
+                 (["show-feedback", self.run_dir], "is an experiment-1 run (fbnet train), not a sequence run")]
+        for args, needle in cases:
+            with self.subTest(args=args):
+                result = fbnet(*args, check=False)
+                self.assertEqual(result.returncode, 2)
+                self.assertIn(needle, result.stderr)
+        self.assertFalse(os.path.exists(self.run_dir + "-other"))
 
     def test_resume_equals_an_uninterrupted_run(self):
         resumed = os.path.join(self.tmp, "resumed")

@@ -160,6 +160,18 @@ class Sequences(unittest.TestCase):
         self.assertEqual(result.returncode, 2)
         self.assertIn("has no feedback to show", result.stderr)
 
+    def test_a_run_given_to_the_other_experiments_command_is_named(self):
+        fb = os.path.join(self.out, "sequences", "fb-authors-seed0")
+        cases = [(["eval", os.path.join(fb, "model.safetensors")], "is from a sequence run (experiment 2)"),
+                 (["train", "--resume", fb], f"--resume: {fb} is a sequence run (experiment 2); continue it with "
+                                             f"fbnet sequence --resume {fb}"),
+                 (["sequence", "--resume", fb, "--out", fb + "-copy"], "--out: --resume continues the run in its own folder")]
+        for args, needle in cases:
+            with self.subTest(args=args):
+                result = fbnet(*args, check=False)
+                self.assertEqual(result.returncode, 2)
+                self.assertIn(needle, result.stderr)
+
     def test_a_finished_run_is_not_overwritten(self):
         fb = os.path.join(self.out, "sequences", "fb-authors-seed0")
         with open(os.path.join(fb, "results.json")) as f:
