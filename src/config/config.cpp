@@ -84,6 +84,7 @@ RunConfig resolve_config(const SettingList& explicit_settings) {
     if (name == "model") parse_setting(config, name, text);
   apply_preset(config);
   for (const auto& [name, text] : explicit_settings) parse_setting(config, name, text);
+  apply_dataset_defaults(config.data, explicit_settings);
   return config;
 }
 

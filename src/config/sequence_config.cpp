@@ -24,6 +24,7 @@ std::string net_name(SequenceNet net) { return enum_name(kNetNames, net); }
 SequenceConfig resolve_sequence_config(const SettingList& explicit_settings) {
   SequenceConfig config;
   for (const auto& [name, text] : explicit_settings) parse_setting(config, name, text);
+  apply_dataset_defaults(config.data, explicit_settings);
   return config;
 }
 

@@ -1,6 +1,7 @@
 // Enum spellings and validation of the setting groups.
 #include "config/setting_groups.hpp"
 
+#include "data/dataset.hpp"
 #include "engine/enum_names.hpp"
 #include "engine/error.hpp"
 
@@ -18,6 +19,16 @@ void parse_value(const std::string& setting, const std::string& text, ProgressMo
 void parse_value(const std::string& setting, const std::string& text, GradientAccumulation& field) { field = parse_enum(kAccumulationNames, "--" + setting, text); }
 nlohmann::json json_value(ProgressMode field) { return enum_name(kProgressNames, field); }
 nlohmann::json json_value(GradientAccumulation field) { return enum_name(kAccumulationNames, field); }
+
+void apply_dataset_defaults(ImageDataSettings& settings, const std::vector<std::pair<std::string, std::string>>& given) {
+  for (const auto& [name, text] : given)
+    if (name == "validation-size") return;
+  try {
+    settings.validation_size = dataset_spec(settings.dataset).default_validation_size;
+  } catch (const Error&) {
+    // An unknown dataset: validate() names it.
+  }
+}
 
 void validate(const ImageDataSettings& s) {
   FBNET_CHECK(s.validation_size >= 0, "--validation-size: must be >= 0, got {}", s.validation_size);

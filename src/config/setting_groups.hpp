@@ -9,6 +9,8 @@
 #include <concepts>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -52,8 +54,8 @@ void visit_settings(Settings& s, Visitor& visit) {
   visit("dataset", s.dataset, "dataset: fashion-mnist, mnist, emnist-letters, emnist-digits, emnist-mnist, "
         "emnist-balanced, emnist-bymerge, emnist-byclass, emnist-letters-partial (letter datasets give sequences of words)");
   visit("data-dir", s.data_dir, "folder with the dataset's gzip IDX files (empty: the dataset's default folder)");
-  visit("validation-size", s.validation_size, "training images held out (seeded) for validation; experiment 2 draws "
-        "its validation sequences from them");
+  visit("validation-size", s.validation_size, "training images held out (seeded) for validation (default 10000; 1000 "
+        "for emnist-letters-partial); experiment 2 draws its validation sequences from them");
   visit("split-seed", s.split_seed, "seed of the validation split (and of the train/test split of emnist-letters-partial)");
   visit("noise-scale", s.noise_scale, "scale s of the noisy test images: clip(x + s * N(0, 64), 0, 255)");
   visit("noise-seed", s.noise_seed, "seed of the noisy test images' noise");
@@ -86,6 +88,10 @@ void parse_value(const std::string& setting, const std::string& text, ProgressMo
 void parse_value(const std::string& setting, const std::string& text, GradientAccumulation& field);
 nlohmann::json json_value(ProgressMode field);
 nlohmann::json json_value(GradientAccumulation field);
+
+// The defaults that depend on the dataset, for what `given` (the settings
+// given, as (name, text)) leaves out: the validation split's size.
+void apply_dataset_defaults(ImageDataSettings& settings, const std::vector<std::pair<std::string, std::string>>& given);
 
 // Throw fbnet::Error naming the setting of the first invalid value.
 void validate(const ImageDataSettings& settings);

@@ -26,7 +26,8 @@ const std::vector<DatasetSpec>& known_datasets() {
       {"emnist-byclass", "emnist-byclass-", "", 62, 0, true},
       // The first 10,000 official EMNIST letters test images (a..l and half of m),
       // all of EMNIST these machines hold: ../shared/data/emnist-letters-partial.
-      {"emnist-letters-partial", "emnist-letters-test-first10000-", "", 26, 1, true, 0.2},
+      // 8,000 training images: 1,000 held out for validation by default.
+      {"emnist-letters-partial", "emnist-letters-test-first10000-", "", 26, 1, true, 0.2, {28, 28}, 1000},
   };
   return specs;
 }

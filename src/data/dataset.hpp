@@ -42,6 +42,9 @@ struct DatasetSpec {
   // The images' [rows, cols] in the official files: what `info` describes a net
   // by without reading them (a loaded Dataset has the files' own rows and cols).
   Shape image_shape = {28, 28};
+  // Training images held out for validation unless --validation-size says
+  // otherwise: 10,000 (the report's), or what a small set can spare.
+  int64_t default_validation_size = 10000;
 };
 
 // Whether `name`'s classes are the letters a..z (the EMNIST letters sets).

@@ -9,6 +9,7 @@
 
 #include "config/config.hpp"
 #include "config/sequence_config.hpp"
+#include "data/dataset.hpp"
 #include "engine/error.hpp"
 #include "test_support.hpp"
 
@@ -54,6 +55,18 @@ TEST(Config, PresetsCarryTheReportsChosenHyperparameters) {
   EXPECT_EQ(untied.untied, "layers.0");
   EXPECT_EQ(architecture_from(untied, 784, 26).untied_layers, (std::vector<int>{0}));
   EXPECT_EQ(untied.training.learning_rate, 0.02);
+}
+
+// emnist-letters-partial has 8,000 training images: 10,000 for validation
+// cannot work, so its default is 1,000, unless a value is given. Its nets keep
+// EMNIST letters' 26 outputs (13 letters present), so they have the shape of
+// nets trained on all letters.
+TEST(Config, DatasetsHaveDefaultsThatWork) {
+  EXPECT_EQ(resolve_config({}).data.validation_size, 10000);
+  EXPECT_EQ(resolve_config({{"dataset", "emnist-letters-partial"}}).data.validation_size, 1000);
+  EXPECT_EQ(resolve_config({{"dataset", "emnist-letters-partial"}, {"validation-size", "500"}}).data.validation_size, 500);
+  EXPECT_EQ(resolve_sequence_config({{"dataset", "emnist-letters-partial"}}).data.validation_size, 1000);
+  EXPECT_EQ(dataset_spec("emnist-letters-partial").classes, 26);
 }
 
 TEST(Config, FeedbackEdgesSpelledWithAColonNeedNoShellQuoting) {
