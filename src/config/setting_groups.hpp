@@ -40,6 +40,7 @@ struct TrainingSettings {
   uint64_t seed = 0;
   int64_t eval_batch_size = 1000;
   int threads = 0;
+  double divergence_factor = 100;  // a batch loss above this times ln(classes) stops the run (0: off)
 };
 
 // Where a run writes, and what it shows while it runs.
@@ -74,6 +75,8 @@ void visit_settings(Settings& s, Visitor& visit) {
   visit("seed", s.seed, "seed of initialisation, shuffling and dropout");
   visit("eval-batch-size", s.eval_batch_size, "batch size for evaluation");
   visit("threads", s.threads, "OpenBLAS threads (0: one per core)");
+  visit("divergence-factor", s.divergence_factor, "stop a run when a batch's mean loss exceeds this many times "
+        "ln(classes), the loss of a uniform guess, as well as when it is NaN or Inf (0: only NaN or Inf)");
 }
 
 template <class Settings, class Visitor>

@@ -68,6 +68,12 @@ EpochTotals train_epoch(const TrainingLoop& loop, SgdMomentum<float>& optimizer,
     const LossAndCorrect result = model.loss(loop.train.labels());
     FBNET_CHECK(std::isfinite(result.loss_sum), "training diverged: the loss is {} at epoch {}, batch {}; {}",
                 result.loss_sum, epoch, b + 1, what_is_kept(loop.folder, epoch));
+    // A loss can explode and stay finite (1e12 at lr 100): bound it by the loss of a uniform guess.
+    const double uniform_loss = std::log(static_cast<double>(model.logits(0).cols()));
+    FBNET_CHECK(t.divergence_factor == 0 || result.loss_sum / batch <= t.divergence_factor * uniform_loss,
+                "training diverged: the loss is {:.4g} at epoch {}, batch {}, more than {} x ln({}) = {:.4g} "
+                "(--divergence-factor); {}", result.loss_sum / batch, epoch, b + 1, t.divergence_factor,
+                model.logits(0).cols(), t.divergence_factor * uniform_loss, what_is_kept(loop.folder, epoch));
     // Each range is updated as soon as its gradient is final, while it is in
     // cache; frozen ranges are never reported.
     model.backward([&](int64_t from, int64_t to) { optimizer.step(parameters.values(), parameters.grads(), from, to); });

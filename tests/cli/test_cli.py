@@ -583,7 +583,9 @@ class Faults(unittest.TestCase):
 
     def test_divergence_names_epoch_and_batch_and_writes_no_checkpoint(self):
         run = os.path.join(self.tmp, "diverged")
-        result = fbnet("train", "--learning-rate", "1e9", "--epochs", "2", "--out", run, *SMALL, check=False)
+        # --divergence-factor 0: only NaN or Inf stop the run, as tested here.
+        result = fbnet("train", "--learning-rate", "1e9", "--epochs", "2", "--divergence-factor", "0", "--out", run,
+                       *SMALL, check=False)
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertRegex(result.stderr, r"training diverged: the loss is -?(nan|inf) at epoch 1, batch \d+; no epoch finished")
         self.assertFalse(os.path.exists(os.path.join(run, "checkpoint.safetensors")))
@@ -592,8 +594,8 @@ class Faults(unittest.TestCase):
     def test_divergence_after_good_epochs_keeps_the_last_good_checkpoint(self):
         run = os.path.join(self.tmp, "late")
         # Momentum 0.99 at this rate is stable for the first epoch and blows up later.
-        result = fbnet("train", "--learning-rate", DIVERGING_LATE_RATE, "--momentum", "0.99", "--epochs", "30", "--out",
-                       run, *SMALL, check=False)
+        result = fbnet("train", "--learning-rate", DIVERGING_LATE_RATE, "--momentum", "0.99", "--epochs", "30",
+                       "--divergence-factor", "0", "--out", run, *SMALL, check=False)
         self.assertEqual(result.returncode, 2, result.stderr)
         import re
         match = re.search(r"training diverged: .* (?:at|after) epoch (\d+), batch \d+; the checkpoint of epoch (\d+)",
@@ -604,8 +606,17 @@ class Faults(unittest.TestCase):
         self.assertEqual(kept, diverged - 1)
         self.assertEqual(checkpoint_epoch(os.path.join(run, "checkpoint.safetensors")), kept)
         self.assertEqual(len(read_jsonl(os.path.join(run, "metrics.jsonl"))), kept)
-        evaluated = json.loads(fbnet("eval", os.path.join(run, "model.safetensors"), "--json").stdout)
+        evaluated = json.loads(fbnet("eval", os.path.join(run, "model.safetensors"), "--json").stdout.splitlines()[0])
         self.assertEqual(evaluated["epoch"], kept)
+
+    def test_a_finite_loss_that_explodes_stops_the_run(self):
+        # At lr 100 the loss grows to ~1e4..1e18 and stays finite for a while.
+        run = os.path.join(self.tmp, "exploded")
+        result = fbnet("train", "--learning-rate", "100", "--epochs", "2", "--out", run, *SMALL, check=False)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertRegex(result.stderr, r"training diverged: the loss is [0-9.e+]+ at epoch 1, batch \d+, more than "
+                                        r"100 x ln\(10\) = 230.3 \(--divergence-factor\); no epoch finished")
+        self.assertFalse(os.path.exists(os.path.join(run, "checkpoint.safetensors")))
 
     def test_grid_marks_a_diverged_run_failed(self):
         grid = os.path.join(self.tmp, "grid.toml")
