@@ -14,6 +14,7 @@
 #include "data/dataset.hpp"
 #include "formats/graph_json.hpp"
 #include "formats/model_file.hpp"
+#include "train/memory_estimate.hpp"
 #include "model/graph.hpp"
 
 namespace fbnet {
@@ -35,12 +36,15 @@ void add_info_command(CLI::App& app) {
     Architecture architecture;
     std::string title;
     std::vector<std::string> frozen;
+    TrainingSettings training;  // the batch sizes of the memory estimate
     if (!state->checkpoint_path.empty()) {
       const Checkpoint checkpoint = read_checkpoint(state->checkpoint_path);
       architecture = checkpoint.architecture;
       title = state->checkpoint_path;
       if (checkpoint.config.contains("frozen") && checkpoint.config["frozen"].is_string())
         frozen = split_names(checkpoint.config["frozen"].get<std::string>());
+      training.batch_size = checkpoint.config.value("batch-size", training.batch_size);
+      training.eval_batch_size = checkpoint.config.value("eval-batch-size", training.eval_batch_size);
     } else {
       const RunConfig config = resolve_config(explicit_settings<RunConfig>("", state->config_path, state->flags));
       validate(config);
@@ -48,6 +52,7 @@ void add_info_command(CLI::App& app) {
       architecture = architecture_from(config, element_count(spec.image_shape), spec.classes);
       title = fmt::format("model {} on {}", model_name(config.model), config.data.dataset);
       frozen = split_names(config.frozen);
+      training = config.training;
     }
     architecture.validate();
     const Graph graph = graph_of(architecture);
@@ -57,6 +62,8 @@ void add_info_command(CLI::App& app) {
     }
     fmt::print("{}\n{}", title, describe(graph));
     fmt::print("parameters: {}\n", parameter_count(graph));
+    fmt::print("training memory, network only: {}\n",
+               estimate_training_memory(graph, training, 0).describe(graph, training));
     fmt::print("matrix-product FLOPs per sample: {} inference, {} training step{}\n",
                matmul_flops_per_sample(graph, false), matmul_flops_per_sample(graph, true, frozen),
                frozen.empty() ? "" : fmt::format(" ({} frozen)", fmt::join(frozen, ", ")));

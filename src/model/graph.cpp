@@ -250,6 +250,15 @@ int64_t matmul_flops_per_sample(const Graph& graph, bool training, const std::ve
   return flops;
 }
 
+int64_t activation_values_per_sample(const Graph& graph) {
+  const Schedule schedule = schedule_of(graph);
+  int64_t values = 0;
+  for (int step = 0; step < graph.steps; ++step)
+    for (int n : schedule.nodes_at[step])
+      values += element_count(graph.nodes[n].shape) * (schedule.combines_at(step, n) ? 2 : 1);
+  return values;
+}
+
 std::string describe(const Graph& graph) {
   std::string text;
   auto params = [](const Op<float>& op) {

@@ -119,6 +119,10 @@ int64_t parameter_count(const Graph& graph);
 // (inference), or forward plus backward (a training step), where the nodes
 // and edges named in `frozen` compute no weight gradient.
 int64_t matmul_flops_per_sample(const Graph& graph, bool training, const std::vector<std::string>& frozen = {});
+// Values one sample keeps over a forward for backward: every computed node's
+// output at every step, and its combined value where edges combine into it.
+// (Identity ops share their input's and count anyway: an upper bound.)
+int64_t activation_values_per_sample(const Graph& graph);
 // One line per node and edge, with shapes and parameter counts, then the schedule.
 std::string describe(const Graph& graph);
 

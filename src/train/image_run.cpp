@@ -13,6 +13,7 @@
 #include "train/batches.hpp"
 #include "train/environment.hpp"
 #include "train/evaluate.hpp"
+#include "train/memory_estimate.hpp"
 #include "train/training_loop.hpp"
 
 namespace fbnet {
@@ -48,8 +49,13 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
   set_blas_threads(config.training.threads);
   const std::string folder = config.output.out.empty() ? default_run_folder(config) : config.output.out;
   const nlohmann::json config_json = config_to_json(config);
+  const Architecture architecture = architecture_from(config, data.input_size, data.classes);
+  architecture.validate();
+  const Graph graph = graph_of(architecture);
+  const int64_t images = data.train.count() + data.validation.count() + data.test.count() + data.noisy_test.count();
+  check_memory(estimate_training_memory(graph, config.training, images * data.input_size), graph, config.training);
 
-  Network<float> network(architecture_from(config, data.input_size, data.classes));
+  Network<float> network(architecture);
   const ModelFormat format = graph_model_format(network.architecture());
   SgdMomentum<float> optimizer(config.training.learning_rate, config.training.momentum,
                                network.parameters().values().size(), config.training.gradient_accumulation);

@@ -19,7 +19,8 @@ using Clock = std::chrono::steady_clock;
 // Settings that may change when a run is resumed; any other difference would
 // make the resumed run a different experiment.
 bool may_change_on_resume(const std::string& key) {
-  return key == "epochs" || key == "threads" || key == "progress" || key == "out" || key == "eval-batch-size";
+  return key == "epochs" || key == "threads" || key == "progress" || key == "out" || key == "eval-batch-size" ||
+         key == "memory-limit";
 }
 
 void check_same_run(const ModelFile& checkpoint, const nlohmann::json& config, const nlohmann::json& default_config) {
@@ -31,8 +32,8 @@ void check_same_run(const ModelFile& checkpoint, const nlohmann::json& config, c
     if (saved_value != value)
       differences += fmt::format("\n  {}: {} in the checkpoint, {} now", key, saved_value.dump(), value.dump());
   }
-  FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only epochs, threads, progress, out "
-              "and eval-batch-size may change:{}", checkpoint.path, differences);
+  FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only epochs, threads, progress, out, "
+              "eval-batch-size and memory-limit may change:{}", checkpoint.path, differences);
 }
 
 // The end of a "training diverged" message: what the folder still holds.

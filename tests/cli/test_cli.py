@@ -756,6 +756,10 @@ class BadInput(unittest.TestCase):
             (["reproduce", "controls", "--noise-scale", "2.5"], "--noise-scale"),
             (["reproduce", "controls", "--hyperparameters", "sweep", "--sweep-learning-rates", ""], "--sweep-learning-rates"),
             (["grid", "/nonexistent.toml", "--shard", "0/4"], "1-based"),
+            # Memory is estimated before anything large is allocated.
+            (["train", "--model", "custom", "--feedback", "h1:x", "--steps", "20000"],
+             "--memory-limit: this run needs about 216"),
+            (["train", "--model", "fb", "--memory-limit", "10"], "more than the 10.0 MiB --memory-limit allows"),
         ]
         for args, needle in cases:
             with self.subTest(args=args):

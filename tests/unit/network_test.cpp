@@ -156,6 +156,16 @@ TEST(Network, FlopsCountEveryProduct) {
   EXPECT_EQ(matmul_flops_per_sample(graph_of(deep), true), 2 * (2 * 784 * 500 + 3 * 500 * 500 + 3 * 500 * 26));
 }
 
+// What backward keeps per sample, the base of the memory estimate: FB on 10
+// classes computes x, layers.0 and h1 at step 0, and at step 1 x with its
+// combined value, layers.0, h1, dropout and layers.1.
+TEST(Network, ActivationValuesCountEveryComputedNodeAndCombine) {
+  const Architecture fb = architecture_from(resolve_config({{"model", "fb"}}), 784, 10);
+  EXPECT_EQ(activation_values_per_sample(graph_of(fb)), (784 + 500 + 500) + (2 * 784 + 500 + 500 + 500 + 10));
+  const Architecture ff = architecture_from(resolve_config({{"model", "ff"}}), 784, 10);
+  EXPECT_EQ(activation_values_per_sample(graph_of(ff)), 784 + 500 + 500 + 500 + 10);
+}
+
 TEST(Network, RecordedProductsOfATrainingStepMatchTheFlopCount) {
   // The FLOP count (fbnet info, the benchmark's floor) and the products the
   // engine really runs must agree.

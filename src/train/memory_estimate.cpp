@@ -1,0 +1,63 @@
+// The estimate's arithmetic, the memory available, and the refusal.
+#include "train/memory_estimate.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "engine/error.hpp"
+
+namespace fbnet {
+namespace {
+
+std::string size_text(int64_t bytes) {
+  const double mib = static_cast<double>(bytes) / (1 << 20);
+  return mib >= 1024 ? fmt::format("{:.2f} GiB", mib / 1024) : fmt::format("{:.1f} MiB", mib);
+}
+
+}  // namespace
+
+MemoryEstimate estimate_training_memory(const Graph& graph, const TrainingSettings& training, int64_t data_values) {
+  constexpr int64_t kFloat = sizeof(float);
+  const int64_t per_sample = activation_values_per_sample(graph);
+  MemoryEstimate estimate;
+  estimate.parameter_bytes = 3 * parameter_count(graph) * kFloat;
+  estimate.activation_bytes =
+      per_sample * (std::max(training.batch_size, training.eval_batch_size) + training.batch_size) * kFloat;
+  estimate.data_bytes = data_values * kFloat;
+  return estimate;
+}
+
+std::string MemoryEstimate::describe(const Graph& graph, const TrainingSettings& training) const {
+  return fmt::format("{}: parameters {}, activations {} ({} steps, {} values per sample, batch {}, eval batch {}){}",
+                     size_text(total()), size_text(parameter_bytes), size_text(activation_bytes), graph.steps,
+                     activation_values_per_sample(graph), training.batch_size, training.eval_batch_size,
+                     data_bytes > 0 ? fmt::format(", images {}", size_text(data_bytes)) : "");
+}
+
+int64_t available_memory_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string line;
+  while (std::getline(meminfo, line)) {
+    std::istringstream fields(line);
+    std::string key;
+    int64_t kib = 0;
+    if (fields >> key >> kib && key == "MemAvailable:") return kib * 1024;
+  }
+  return 0;
+}
+
+void check_memory(const MemoryEstimate& estimate, const Graph& graph, const TrainingSettings& training) {
+  const bool given = training.memory_limit_mb > 0;
+  const int64_t limit = given ? training.memory_limit_mb * (int64_t{1} << 20) : available_memory_bytes();
+  if (limit == 0) return;  // no limit given and /proc/meminfo unreadable: nothing to compare with
+  FBNET_CHECK(estimate.total() <= limit,
+              "--memory-limit: this run needs about {}, more than the {} {}; lower --steps, --batch-size or "
+              "--eval-batch-size, or raise --memory-limit (MiB)",
+              estimate.describe(graph, training), size_text(limit),
+              given ? "--memory-limit allows" : "available now (MemAvailable)");
+}
+
+}  // namespace fbnet
