@@ -1,5 +1,6 @@
 // fbnet eval: a checkpoint under every condition its run reports (validation,
 // clean test, noisy test), or some of them, optionally with interventions.
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -10,6 +11,8 @@
 #include "cli/commands.hpp"
 #include "cli/setting_flags.hpp"
 #include "engine/blas.hpp"
+#include "experiments/figures.hpp"
+#include "formats/atomic_file.hpp"
 #include "formats/model_file.hpp"
 #include "train/evaluate.hpp"
 #include "train/interventions.hpp"
@@ -31,6 +34,56 @@ struct Row {
   InterventionResult result;
 };
 
+std::string condition_name(const Condition& condition) {
+  return condition.noise_scale > 0 ? fmt::format("{}, noise s = {}", condition.split, condition.noise_scale)
+                                   : condition.split;
+}
+
+// FOLDER/confusion-NAME.csv (true class per row, predicted class per column),
+// FOLDER/per-class-NAME.csv, and FOLDER/confusion.{png,svg} with one matrix
+// per condition, each row scaled to its class's count. Prints per-class accuracy.
+void write_confusion(const std::string& folder, const std::vector<Row>& rows) {
+  std::error_code error;
+  std::filesystem::create_directories(folder, error);
+  FBNET_CHECK(!error, "--confusion: cannot create {}: {}", folder, error.message());
+  ImageGrid grid{path_in(folder, "confusion"), "rows: true class, columns: predicted",
+                 static_cast<int>(rows.size()), {}};
+  std::string per_class_text = fmt::format("  {:<6}", "class");
+  for (const Row& row : rows) per_class_text += fmt::format(" {:>22}", condition_name(*row.condition));
+  per_class_text += "\n";
+  const int64_t classes = rows.front().result.evaluation.classes;
+  for (const Row& row : rows) {
+    const Evaluation& e = row.result.evaluation;
+    const std::string name = row.condition->noise_scale > 0
+                                 ? fmt::format("{}-noise{}", row.condition->split, row.condition->noise_scale)
+                                 : row.condition->split;
+    std::string matrix = "true\\predicted";
+    for (int64_t p = 0; p < classes; ++p) matrix += fmt::format(",{}", p);
+    std::string per_class = "class,count,correct,accuracy\n";
+    Image image{std::vector<float>(classes * classes), classes, classes, condition_name(*row.condition)};
+    for (int64_t t = 0; t < classes; ++t) {
+      matrix += fmt::format("\n{}", t);
+      const int64_t count = e.class_count(t);
+      for (int64_t p = 0; p < classes; ++p) {
+        matrix += fmt::format(",{}", e.confusion[t * classes + p]);
+        image.pixels[t * classes + p] = count == 0 ? 0.0f : static_cast<float>(e.confusion[t * classes + p]) / count;
+      }
+      per_class += fmt::format("{},{},{},{:.4f}\n", t, count, e.confusion[t * classes + t], e.class_accuracy(t));
+    }
+    write_file_atomic(path_in(folder, fmt::format("confusion-{}.csv", name)), matrix + "\n");
+    write_file_atomic(path_in(folder, fmt::format("per-class-{}.csv", name)), per_class);
+    grid.images.push_back(std::move(image));
+  }
+  for (int64_t t = 0; t < classes; ++t) {
+    per_class_text += fmt::format("  {:<6}", t);
+    for (const Row& row : rows) per_class_text += fmt::format(" {:>21.2f}%", row.result.evaluation.class_accuracy(t));
+    per_class_text += "\n";
+  }
+  draw_image_grid(grid);
+  fmt::print("accuracy per class (at the last readout):\n{}written: {}/confusion-*.csv, per-class-*.csv, "
+             "confusion.{{png,svg}}\n", per_class_text, folder);
+}
+
 }  // namespace
 
 void add_eval_command(CLI::App& app) {
@@ -39,6 +92,7 @@ void add_eval_command(CLI::App& app) {
     std::string split = "all";
     bool json = false;
     bool interventions = false;
+    std::string confusion_folder;
     SettingFlags flags;
   };
   auto state = std::make_shared<State>();
@@ -53,6 +107,9 @@ void add_eval_command(CLI::App& app) {
   command->add_flag("--interventions", state->interventions,
                     "also evaluate with the feedback switched off, replaced by its mean over the evaluated set, and "
                     "swapped between images of different classes: on all edges at once, then on each edge alone");
+  command->add_option("--confusion", state->confusion_folder,
+                      "also write each condition's confusion matrix and per-class accuracy (CSV) and a figure of the "
+                      "matrices (PNG, SVG) into this folder, and print the per-class accuracy");
   state->flags.add_to<RunConfig>(*command, {"dataset", "data-dir", "noise-scale", "noise-seed", "validation-size",
                                             "split-seed", "eval-batch-size", "threads"},
                                  "the run's");
@@ -79,6 +136,8 @@ void add_eval_command(CLI::App& app) {
                 data.classes);
     Network<float> network(checkpoint.architecture);
     load_weights(checkpoint, network);
+    FBNET_CHECK(state->confusion_folder.empty() || !state->interventions,
+                "--confusion: not with --interventions (one matrix per condition of the unchanged net)");
     FBNET_CHECK(!state->interventions || !network.graph().edges.empty(),
                 "--interventions: {} has no feedback edges to intervene on", state->checkpoint_path);
 
@@ -120,14 +179,13 @@ void add_eval_command(CLI::App& app) {
         fmt::print("{}\n", line.dump());
         continue;
       }
-      const std::string condition = row.condition->noise_scale > 0
-                                        ? fmt::format("{}, noise s = {}", row.condition->split, row.condition->noise_scale)
-                                        : row.condition->split;
+      const std::string condition = condition_name(*row.condition);
       const std::string edges = row.result.edges.empty() ? "-" : fmt::format("{}", fmt::join(row.result.edges, ","));
       fmt::print("  {:<22} {:>7}{} {:>8.2f}% {:>8.4f}\n", condition, evaluation.count,
                  state->interventions ? fmt::format(" {:<12} {:<24}", to_string(row.result.kind), edges) : "",
                  evaluation.mean_accuracy(), evaluation.loss);
     }
+    if (!state->confusion_folder.empty()) write_confusion(state->confusion_folder, rows);
   });
 }
 

@@ -12,11 +12,20 @@ namespace {
 struct Scores {
   std::vector<int64_t> correct;
   double loss = 0;
+  int64_t classes = 0;
+  std::vector<int64_t> confusion;  // of the last readout
 
   void add(const Tensor<float>& logits, const int32_t* labels, int readout) {
-    const int64_t classes = logits.cols();
+    classes = logits.cols();
     for (int64_t b = 0; b < logits.rows(); ++b)
       FBNET_CHECK(labels[b] >= 0 && labels[b] < classes, "evaluate: label {} outside 0..{}", labels[b], classes - 1);
+    if (readout + 1 == static_cast<int>(correct.size())) {
+      confusion.resize(classes * classes);
+      for (int64_t b = 0; b < logits.rows(); ++b) {
+        const float* row = logits.row(b);
+        confusion[labels[b] * classes + (std::max_element(row, row + classes) - row)] += 1;
+      }
+    }
     const LossAndCorrect scored = log_softmax_nll<float>(view(logits), labels, MatrixView<float>{nullptr, 0, 0}, 1.0f);
     correct[readout] += scored.correct;
     loss += scored.loss_sum;
@@ -25,6 +34,8 @@ struct Scores {
   Evaluation finish(int64_t count) const {
     Evaluation result;
     result.count = count;
+    result.classes = classes;
+    result.confusion = confusion;
     for (int64_t hits : correct) result.accuracy.push_back(count == 0 ? 0.0 : 100.0 * hits / count);
     result.loss = count == 0 ? 0.0 : loss / (count * static_cast<double>(correct.size()));
     return result;
@@ -32,6 +43,17 @@ struct Scores {
 };
 
 }  // namespace
+
+int64_t Evaluation::class_count(int64_t t) const {
+  int64_t count_of_t = 0;
+  for (int64_t p = 0; p < classes; ++p) count_of_t += confusion[t * classes + p];
+  return count_of_t;
+}
+
+double Evaluation::class_accuracy(int64_t t) const {
+  const int64_t total = class_count(t);
+  return total == 0 ? 0.0 : 100.0 * static_cast<double>(confusion[t * classes + t]) / static_cast<double>(total);
+}
 
 double Evaluation::mean_accuracy() const {
   double sum = 0;

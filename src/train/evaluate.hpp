@@ -16,7 +16,14 @@ struct Evaluation {
   std::vector<double> accuracy;  // [readout], percent of samples
   double loss = 0;               // mean NLL over samples and readouts
   int64_t count = 0;             // samples
+  int64_t classes = 0;
+  // Samples of true class t predicted (argmax of the logits) as class p, at
+  // the last readout: [t * classes + p].
+  std::vector<int64_t> confusion;
   double mean_accuracy() const;  // over readouts
+  // Percent of the samples of class t that were predicted right, at the last readout (0 for an absent class).
+  double class_accuracy(int64_t t) const;
+  int64_t class_count(int64_t t) const;
 };
 
 // `before_batch` (optional) runs after each batch is gathered and before its

@@ -120,6 +120,23 @@ class TrainEvalResume(unittest.TestCase):
         self.assertIn("--noise-scale: noise applies to the test images", refused.stderr)
         self.assertIn("--noise-scale FLOAT=the run's", fbnet("eval", "--help").stdout)
 
+    def test_eval_confusion_matrices_and_per_class_accuracy(self):
+        model = os.path.join(self.run_dir, "model.safetensors")
+        folder = os.path.join(self.tmp, "confusion")
+        text = fbnet("eval", model, "--split", "test", "--confusion", folder).stdout
+        self.assertIn("accuracy per class", text)
+        rows = [json.loads(line) for line in fbnet("eval", model, "--split", "test", "--json").stdout.splitlines()]
+        for row, name in zip(rows, ("test", "test-noise2")):
+            with open(os.path.join(folder, f"confusion-{name}.csv")) as f:
+                matrix = [[int(v) for v in line.split(",")[1:]] for line in f.read().splitlines()[1:]]
+            self.assertEqual(len(matrix), 10)
+            self.assertEqual(sum(map(sum, matrix)), row["count"])
+            self.assertAlmostEqual(100 * sum(matrix[t][t] for t in range(10)) / row["count"], row["accuracy"], places=9)
+            with open(os.path.join(folder, f"per-class-{name}.csv")) as f:
+                per_class = [line.split(",") for line in f.read().splitlines()[1:]]
+            self.assertEqual([int(r[1]) for r in per_class], [sum(matrix[t]) for t in range(10)])
+        self.assertGreater(os.path.getsize(os.path.join(folder, "confusion.png")), 1000)
+
     def test_eval_interventions(self):
         (record,) = read_jsonl(os.path.join(self.run_dir, "metrics.jsonl"))
         model = os.path.join(self.run_dir, "model.safetensors")
