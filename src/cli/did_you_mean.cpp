@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace fbnet {
 namespace {
@@ -25,7 +26,36 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
+// The name in `names` closest to `given`, when close enough to be a typo; "" otherwise.
+std::string closest(const std::string& given, const std::vector<std::string>& names) {
+  const auto best = std::min_element(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
+    return edit_distance(given, a) < edit_distance(given, b);
+  });
+  return best != names.end() && edit_distance(given, *best) <= std::max<size_t>(2, given.size() / 4) ? *best : "";
+}
+
 }  // namespace
+
+std::string unknown_subcommand_message(CLI::App& app, int argc, char** argv) {
+  CLI::App* command = &app;
+  std::string path = "fbnet";
+  for (int i = 1; i < argc && argv[i][0] != '-'; ++i) {
+    const auto subcommands = command->get_subcommands([](const CLI::App*) { return true; });
+    if (subcommands.empty()) return "";  // a positional argument (eval's checkpoint)
+    const auto found = command->get_subcommands([&](const CLI::App* sub) { return sub->check_name(argv[i]); });
+    if (found.empty()) {
+      std::vector<std::string> names;
+      for (const CLI::App* sub : subcommands) names.push_back(sub->get_name());
+      const std::string suggestion = closest(argv[i], names);
+      return fmt::format("unknown command '{}' for {}; expected {}{} (see {} --help)", argv[i], path,
+                         fmt::join(names, ", "), suggestion.empty() ? "" : fmt::format(" (did you mean {}?)", suggestion),
+                         path);
+    }
+    command = found.front();
+    path += " " + command->get_name();
+  }
+  return "";
+}
 
 std::string closest_flag_hint(CLI::App& app, int argc, char** argv) {
   // The subcommand the words name (fbnet reproduce table1 ...): the deepest match.
@@ -45,11 +75,8 @@ std::string closest_flag_hint(CLI::App& app, int argc, char** argv) {
     if (!given.starts_with("--")) continue;
     given = given.substr(0, given.find('='));
     if (std::find(known.begin(), known.end(), given) != known.end()) continue;
-    const auto closest = std::min_element(known.begin(), known.end(), [&](const std::string& a, const std::string& b) {
-      return edit_distance(given, a) < edit_distance(given, b);
-    });
-    if (closest != known.end() && edit_distance(given, *closest) <= std::max<size_t>(2, given.size() / 4))
-      hints += fmt::format(" ({}: did you mean {}?)", given, *closest);
+    const std::string suggestion = closest(given, known);
+    if (!suggestion.empty()) hints += fmt::format(" ({}: did you mean {}?)", given, suggestion);
   }
   return hints;
 }

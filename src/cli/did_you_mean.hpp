@@ -12,4 +12,9 @@ namespace fbnet {
 // no known flag is close; one hint per unknown flag in argv.
 std::string closest_flag_hint(CLI::App& app, int argc, char** argv);
 
+// The error for a word that names no subcommand where one is expected
+// ("fbnet reproduce tabel1"): the choices and the closest; "" when every
+// word names one.
+std::string unknown_subcommand_message(CLI::App& app, int argc, char** argv);
+
 }  // namespace fbnet

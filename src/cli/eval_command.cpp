@@ -41,8 +41,9 @@ std::string condition_name(const Condition& condition) {
 
 // FOLDER/confusion-NAME.csv (true class per row, predicted class per column),
 // FOLDER/per-class-NAME.csv, and FOLDER/confusion.{png,svg} with one matrix
-// per condition, each row scaled to its class's count. Prints per-class accuracy.
-void write_confusion(const std::string& folder, const std::vector<Row>& rows) {
+// per condition, each row scaled to its class's count; `print`: the per-class
+// accuracy to stdout too (not under --json, whose stdout is JSON lines).
+void write_confusion(const std::string& folder, const std::vector<Row>& rows, int64_t classes, bool print) {
   std::error_code error;
   std::filesystem::create_directories(folder, error);
   FBNET_CHECK(!error, "--confusion: cannot create {}: {}", folder, error.message());
@@ -51,7 +52,6 @@ void write_confusion(const std::string& folder, const std::vector<Row>& rows) {
   std::string per_class_text = fmt::format("  {:<6}", "class");
   for (const Row& row : rows) per_class_text += fmt::format(" {:>22}", condition_name(*row.condition));
   per_class_text += "\n";
-  const int64_t classes = rows.front().result.evaluation.classes;
   for (const Row& row : rows) {
     const Evaluation& e = row.result.evaluation;
     const std::string name = row.condition->noise_scale > 0
@@ -80,7 +80,8 @@ void write_confusion(const std::string& folder, const std::vector<Row>& rows) {
     per_class_text += "\n";
   }
   draw_image_grid(grid);
-  fmt::print("accuracy per class (at the last readout):\n{}written: {}/confusion-*.csv, per-class-*.csv, "
+  if (print)
+    fmt::print("accuracy per class (at the last readout):\n{}written: {}/confusion-*.csv, per-class-*.csv, "
              "confusion.{{png,svg}}\n", per_class_text, folder);
 }
 
@@ -108,8 +109,8 @@ void add_eval_command(CLI::App& app) {
                     "also evaluate with the feedback switched off, replaced by its mean over the evaluated set, and "
                     "swapped between images of different classes: on all edges at once, then on each edge alone");
   command->add_option("--confusion", state->confusion_folder,
-                      "also write each condition's confusion matrix and per-class accuracy (CSV) and a figure of the "
-                      "matrices (PNG, SVG) into this folder, and print the per-class accuracy");
+                      "also write each condition's confusion matrix and per-class accuracy (CSV, at the last readout) "
+                      "and a figure of the matrices (PNG, SVG) into this folder, and print the per-class accuracy");
   state->flags.add_to<RunConfig>(*command, {"dataset", "data-dir", "noise-scale", "noise-seed", "validation-size",
                                             "split-seed", "eval-batch-size", "threads"},
                                  "the run's");
@@ -119,6 +120,8 @@ void add_eval_command(CLI::App& app) {
                 "{} is from a sequence run (experiment 2), which fbnet eval does not take: its results are in the "
                 "run folder's results.json, fbnet sequence --resume FOLDER continues it and fbnet show-feedback "
                 "FOLDER shows its feedback", state->checkpoint_path);
+    FBNET_CHECK(state->confusion_folder.empty() || !state->interventions,
+                "--confusion: not with --interventions (one matrix per condition of the unchanged net)");
     for (const auto& [name, value] : state->flags.given())
       FBNET_CHECK(!(name == "noise-scale" && state->split == "validation"),
                   "--noise-scale: noise applies to the test images; --split validation has none (use --split test "
@@ -136,13 +139,14 @@ void add_eval_command(CLI::App& app) {
                 data.classes);
     Network<float> network(checkpoint.architecture);
     load_weights(checkpoint, network);
-    FBNET_CHECK(state->confusion_folder.empty() || !state->interventions,
-                "--confusion: not with --interventions (one matrix per condition of the unchanged net)");
     FBNET_CHECK(!state->interventions || !network.graph().edges.empty(),
                 "--interventions: {} has no feedback edges to intervene on", state->checkpoint_path);
 
     std::vector<Condition> conditions;
-    if (state->split != "test") conditions.push_back({"validation", 0.0, &data.validation});
+    // A run trained with --validation-size 0 has no validation images to show.
+    if (state->split != "test" && data.validation.count() > 0) conditions.push_back({"validation", 0.0, &data.validation});
+    FBNET_CHECK(!conditions.empty() || state->split != "validation",
+                "--split validation: the run holds out no validation images (--validation-size 0)");
     if (state->split != "validation") {
       conditions.push_back({"test", 0.0, &data.test});
       if (config.data.noise_scale > 0) conditions.push_back({"test", config.data.noise_scale, &data.noisy_test});
@@ -185,7 +189,8 @@ void add_eval_command(CLI::App& app) {
                  state->interventions ? fmt::format(" {:<12} {:<24}", to_string(row.result.kind), edges) : "",
                  evaluation.mean_accuracy(), evaluation.loss);
     }
-    if (!state->confusion_folder.empty()) write_confusion(state->confusion_folder, rows);
+    if (!state->confusion_folder.empty())
+      write_confusion(state->confusion_folder, rows, checkpoint.architecture.classes, !state->json);
   });
 }
 

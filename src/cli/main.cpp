@@ -29,12 +29,9 @@ int main(int argc, char** argv) {
     fbnet::add_grid_command(app);
     fbnet::add_sequence_command(app);
     fbnet::add_show_feedback_command(app);
-    // CLI11 would only say "a subcommand is required"; name the word instead.
-    if (argc > 1 && argv[1][0] != '-') {
-      const auto commands = app.get_subcommands([&](const CLI::App* command) { return command->check_name(argv[1]); });
-      if (commands.empty())
-        fbnet::fail("unknown command '{}'; expected train, eval, info, grid, sequence, show-feedback or reproduce (see fbnet --help)", argv[1]);
-    }
+    // CLI11 would only say "a subcommand is required"; name the word, the choices and the closest.
+    if (const std::string message = fbnet::unknown_subcommand_message(app, argc, argv); !message.empty())
+      fbnet::fail("{}", message);
     app.parse(argc, argv);
   } catch (const CLI::ExtrasError& error) {
     // An unknown flag: name it, and the closest known flag of the command that was given.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <type_traits>
 #include <string>
@@ -71,7 +72,8 @@ SettingList explicit_settings(const std::string& resume_folder, const std::strin
   if (!config_path.empty())
     for (auto& setting : read_config_file<Config>(config_path)) settings.push_back(std::move(setting));
   for (auto& setting : flags.given()) {
-    FBNET_CHECK(resume_folder.empty() || setting.first != "out" || setting.second == resume_folder,
+    FBNET_CHECK(resume_folder.empty() || setting.first != "out" ||
+                    std::filesystem::weakly_canonical(setting.second) == std::filesystem::weakly_canonical(resume_folder),
                 "--out: --resume continues the run in its own folder {}; leave out --out (or copy the folder to {} "
                 "and resume that)", resume_folder, setting.second);
     settings.push_back(std::move(setting));

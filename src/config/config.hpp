@@ -38,6 +38,7 @@ struct RunConfig {
   std::string frozen;  // nodes or edges that keep their initial weights, comma separated
   std::string untied;  // linear layers with weights of their own at each step, comma separated
   TrainingSettings training;
+  int64_t memory_limit_mb = 0;  // a run whose memory estimate exceeds it is refused (0: the machine's memory)
   OutputSettings output;
 };
 
@@ -64,6 +65,8 @@ void for_each_setting(Config& c, Visitor&& visit) {
   visit("untied", c.untied, "linear layers with weights of their own at each step instead of shared ones, comma "
         "separated (e.g. layers.0)");
   visit_settings(c.training, visit);
+  visit("memory-limit", c.memory_limit_mb, "MiB a run may need by fbnet's estimate (fbnet info prints it) before it "
+        "is refused (0: the machine's memory, MemTotal or the cgroup's limit)");
   visit_settings(c.output, visit);
 }
 

@@ -30,6 +30,8 @@ SequenceConfig resolve_sequence_config(const SettingList& explicit_settings) {
 
 void validate(const SequenceConfig& c) {
   FBNET_CHECK(c.length >= 1 && c.length <= 64, "--length: must be in 1..64, got {}", c.length);
+  FBNET_CHECK(c.net != SequenceNet::kFeedback || c.length >= 2,
+              "--length: the feedback net's feedback reaches position 2 on, so it needs 2 or more, got {}", c.length);
   FBNET_CHECK(c.allowed >= 1, "--allowed: must be positive, got {}", c.allowed);
   FBNET_CHECK(c.train_sequences >= 1, "--train-sequences: must be positive, got {}", c.train_sequences);
   FBNET_CHECK(c.test_sequences >= 1, "--test-sequences: must be positive, got {}", c.test_sequences);

@@ -42,7 +42,6 @@ void validate(const TrainingSettings& s) {
   FBNET_CHECK(s.batch_size > 0, "--batch-size: must be positive, got {}", s.batch_size);
   FBNET_CHECK(s.eval_batch_size > 0, "--eval-batch-size: must be positive, got {}", s.eval_batch_size);
   FBNET_CHECK(s.threads >= 0 && s.threads <= 256, "--threads: must be in 0..256, got {}", s.threads);
-  FBNET_CHECK(s.memory_limit_mb >= 0, "--memory-limit: must be >= 0 MiB, got {}", s.memory_limit_mb);
   FBNET_CHECK(s.divergence_factor == 0 || s.divergence_factor >= 1,
               "--divergence-factor: must be 0 (off) or at least 1, got {}", s.divergence_factor);
 }

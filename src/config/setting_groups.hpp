@@ -41,7 +41,6 @@ struct TrainingSettings {
   int64_t eval_batch_size = 1000;
   int threads = 0;
   double divergence_factor = 100;  // a batch loss above this times ln(classes) stops the run (0: off)
-  int64_t memory_limit_mb = 0;     // a run whose estimate exceeds it is refused (0: the memory available)
 };
 
 // Where a run writes, and what it shows while it runs.
@@ -78,8 +77,6 @@ void visit_settings(Settings& s, Visitor& visit) {
   visit("threads", s.threads, "OpenBLAS threads (0: one per core)");
   visit("divergence-factor", s.divergence_factor, "stop a run when a batch's mean loss exceeds this many times "
         "ln(classes), the loss of a uniform guess, as well as when it is NaN or Inf (0: only NaN or Inf)");
-  visit("memory-limit", s.memory_limit_mb, "MiB a run may need by fbnet's estimate (fbnet info prints it) before it "
-        "is refused (0: the memory available now, MemAvailable)");
 }
 
 template <class Settings, class Visitor>

@@ -8,6 +8,7 @@
 
 #include "engine/blas.hpp"
 #include "engine/hash.hpp"
+#include "formats/architecture_json.hpp"
 #include "formats/atomic_file.hpp"
 #include "formats/model_file.hpp"
 #include "train/batches.hpp"
@@ -30,16 +31,15 @@ void add_eval(nlohmann::ordered_json& record, const char* name, const Evaluation
 
 std::string default_run_folder(const RunConfig& config) {
   // The preset's name while the architecture is the preset's, and a digest of
-  // every setting that changes the result, so that other settings never
-  // collide with an earlier run.
+  // the settings, so that other settings never collide with an earlier run.
   // (Sizes of inputs and classes do not matter for the comparison.)
   const RunConfig preset_config = resolve_config({{"model", model_name(config.model)}});
-  const Architecture given = architecture_from(config, 1, 2), preset = architecture_from(preset_config, 1, 2);
-  const bool preset_architecture = given.hidden_sizes == preset.hidden_sizes && given.feedback == preset.feedback &&
-                                   given.steps == preset.steps && given.untied_layers == preset.untied_layers &&
-                                   split_names(config.frozen) == split_names(preset_config.frozen);
+  const bool preset_architecture =
+      architecture_to_json(architecture_from(config, 1, 2)) == architecture_to_json(architecture_from(preset_config, 1, 2)) &&
+      split_names(config.frozen) == split_names(preset_config.frozen);
+  // Settings that cannot change what a finished run holds stay out of the digest.
   nlohmann::ordered_json settings = config_to_json(config);
-  for (const char* output_only : {"out", "progress"}) settings.erase(output_only);
+  for (const char* no_effect : {"out", "progress", "memory-limit", "divergence-factor"}) settings.erase(no_effect);
   return fmt::format("runs/{}-seed{}-{:08x}", preset_architecture ? model_name(config.model) : "custom",
                      config.training.seed, fnv1a(settings.dump()) & 0xffffffffULL);
 }
@@ -53,7 +53,8 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
   architecture.validate();
   const Graph graph = graph_of(architecture);
   const int64_t images = data.train.count() + data.validation.count() + data.test.count() + data.noisy_test.count();
-  check_memory(estimate_training_memory(graph, config.training, images * data.input_size), graph, config.training);
+  check_memory(estimate_training_memory(graph, config.training, images * data.input_size), graph, config.training,
+               config.memory_limit_mb);
 
   Network<float> network(architecture);
   const ModelFormat format = graph_model_format(network.architecture());

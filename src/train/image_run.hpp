@@ -28,7 +28,8 @@ struct RunResult {
 };
 
 // runs/MODEL-seedS-DIGEST: the preset's name ("custom" once flags change its
-// architecture) and 8 hex digits of a hash of every setting but out and progress.
+// architecture) and 8 hex digits of a hash of the settings (all but out,
+// progress, memory-limit and divergence-factor).
 std::string default_run_folder(const RunConfig& config);
 
 // resume: continue the run in config.output.out from its checkpoint (which must exist

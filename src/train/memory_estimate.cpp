@@ -24,8 +24,10 @@ MemoryEstimate estimate_training_memory(const Graph& graph, const TrainingSettin
   const int64_t per_sample = activation_values_per_sample(graph);
   MemoryEstimate estimate;
   estimate.parameter_bytes = 3 * parameter_count(graph) * kFloat;
-  estimate.activation_bytes =
-      per_sample * (std::max(training.batch_size, training.eval_batch_size) + training.batch_size) * kFloat;
+  // In double, then clamped: absurd batch sizes must not overflow the product.
+  const double activations = static_cast<double>(per_sample) *
+                             static_cast<double>(std::max(training.batch_size, training.eval_batch_size) + training.batch_size) * kFloat;
+  estimate.activation_bytes = static_cast<int64_t>(std::min(activations, 0x1p62));
   estimate.data_bytes = data_values * kFloat;
   return estimate;
 }
@@ -37,27 +39,31 @@ std::string MemoryEstimate::describe(const Graph& graph, const TrainingSettings&
                      data_bytes > 0 ? fmt::format(", images {}", size_text(data_bytes)) : "");
 }
 
-int64_t available_memory_bytes() {
+int64_t machine_memory_bytes() {
+  int64_t total = 0;
   std::ifstream meminfo("/proc/meminfo");
   std::string line;
   while (std::getline(meminfo, line)) {
     std::istringstream fields(line);
     std::string key;
     int64_t kib = 0;
-    if (fields >> key >> kib && key == "MemAvailable:") return kib * 1024;
+    if (fields >> key >> kib && key == "MemTotal:") total = kib * 1024;
   }
-  return 0;
+  std::ifstream cgroup("/sys/fs/cgroup/memory.max");  // "max" when unlimited
+  int64_t cgroup_limit = 0;
+  if (cgroup >> cgroup_limit && cgroup_limit > 0 && (total == 0 || cgroup_limit < total)) total = cgroup_limit;
+  return total;
 }
 
-void check_memory(const MemoryEstimate& estimate, const Graph& graph, const TrainingSettings& training) {
-  const bool given = training.memory_limit_mb > 0;
-  const int64_t limit = given ? training.memory_limit_mb * (int64_t{1} << 20) : available_memory_bytes();
-  if (limit == 0) return;  // no limit given and /proc/meminfo unreadable: nothing to compare with
+void check_memory(const MemoryEstimate& estimate, const Graph& graph, const TrainingSettings& training, int64_t limit_mb) {
+  const bool given = limit_mb > 0;
+  const int64_t limit = given ? limit_mb * (int64_t{1} << 20) : machine_memory_bytes();
+  if (limit == 0) return;  // no limit given and no way to read the machine's: nothing to compare with
   FBNET_CHECK(estimate.total() <= limit,
               "--memory-limit: this run needs about {}, more than the {} {}; lower --steps, --batch-size or "
               "--eval-batch-size, or raise --memory-limit (MiB)",
               estimate.describe(graph, training), size_text(limit),
-              given ? "--memory-limit allows" : "available now (MemAvailable)");
+              given ? "--memory-limit allows" : "this machine has");
 }
 
 }  // namespace fbnet

@@ -29,11 +29,13 @@ struct MemoryEstimate {
 // data_values: floats of every image set the run holds (0: leave them out).
 MemoryEstimate estimate_training_memory(const Graph& graph, const TrainingSettings& training, int64_t data_values);
 
-// MemAvailable of /proc/meminfo in bytes, or 0 where it cannot be read.
-int64_t available_memory_bytes();
+// The machine's memory in bytes: MemTotal of /proc/meminfo, or the cgroup's
+// memory.max where that is lower (a Slurm job, a container); 0 where neither
+// can be read. Not what is free now: that changes while grid jobs start.
+int64_t machine_memory_bytes();
 
 // Throws fbnet::Error with the estimate and the settings that drive it when it
-// exceeds --memory-limit (0: the memory available now).
-void check_memory(const MemoryEstimate& estimate, const Graph& graph, const TrainingSettings& training);
+// exceeds limit_mb MiB (0: the machine's memory).
+void check_memory(const MemoryEstimate& estimate, const Graph& graph, const TrainingSettings& training, int64_t limit_mb);
 
 }  // namespace fbnet

@@ -20,7 +20,7 @@ using Clock = std::chrono::steady_clock;
 // make the resumed run a different experiment.
 bool may_change_on_resume(const std::string& key) {
   return key == "epochs" || key == "threads" || key == "progress" || key == "out" || key == "eval-batch-size" ||
-         key == "memory-limit";
+         key == "memory-limit" || key == "divergence-factor";
 }
 
 void check_same_run(const ModelFile& checkpoint, const nlohmann::json& config, const nlohmann::json& default_config) {
@@ -33,7 +33,7 @@ void check_same_run(const ModelFile& checkpoint, const nlohmann::json& config, c
       differences += fmt::format("\n  {}: {} in the checkpoint, {} now", key, saved_value.dump(), value.dump());
   }
   FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only epochs, threads, progress, out, "
-              "eval-batch-size and memory-limit may change:{}", checkpoint.path, differences);
+              "eval-batch-size, memory-limit and divergence-factor may change:{}", checkpoint.path, differences);
 }
 
 // The end of a "training diverged" message: what the folder still holds.

@@ -774,8 +774,11 @@ class BadInput(unittest.TestCase):
             (["reproduce", "controls", "--hyperparameters", "sweep", "--sweep-learning-rates", ""], "--sweep-learning-rates"),
             (["grid", "/nonexistent.toml", "--shard", "0/4"], "1-based"),
             # Memory is estimated before anything large is allocated.
-            (["train", "--model", "custom", "--feedback", "h1:x", "--steps", "20000"],
+            (["train", "--model", "custom", "--feedback", "h1:x", "--steps", "20000", "--memory-limit", "100000"],
              "--memory-limit: this run needs about 216"),
+            (["reproduce", "tabel1"], "unknown command 'tabel1' for fbnet reproduce; expected table1, controls, figure1 "
+                                      "(did you mean table1?)"),
+            (["sequence", "--net", "fb", "--length", "1"], "--length: the feedback net's feedback reaches position 2"),
             (["train", "--model", "fb", "--memory-limit", "10"], "more than the 10.0 MiB --memory-limit allows"),
         ]
         for args, needle in cases:
