@@ -6,6 +6,7 @@
 //   metrics.csv      the same as a table
 //   checkpoint.safetensors  weights + momentum after the last epoch (resume)
 //   model.safetensors       weights only, for use elsewhere
+//   best.safetensors        weights of the epoch with the best validation accuracy so far
 // Every file is replaced atomically, so a killed run loses at most the epoch
 // in progress, and `resume` continues bit-identically from the last epoch.
 #pragma once

@@ -126,6 +126,11 @@ std::vector<nlohmann::ordered_json> train_epochs(const TrainingLoop& loop, SgdMo
   if (start.first_epoch > epochs)
     progress.line(fmt::format("{}: already trained for {} epochs", loop.folder, start.first_epoch - 1));
   std::vector<nlohmann::ordered_json> records = std::move(start.records);
+  // The best validation accuracy so far, earlier epochs of a resumed run included:
+  // best.safetensors holds the weights of its (first) epoch.
+  double best_validation = -1;
+  for (const auto& record : records)
+    if (record.contains("validation_accuracy")) best_validation = std::max(best_validation, record["validation_accuracy"].get<double>());
   const auto run_start = Clock::now();
   for (int epoch = start.first_epoch; epoch <= epochs; ++epoch) {
     const auto epoch_start = Clock::now();
@@ -141,12 +146,16 @@ std::vector<nlohmann::ordered_json> train_epochs(const TrainingLoop& loop, SgdMo
     record["eval_seconds"] = seconds_since(measure_start);
     record[loop.rate_key] = loop.train.count() / train_seconds;
     records.push_back(record);
-    // Metrics first, then the model file, then the checkpoint: a run killed
+    // Metrics first, then the model files (last, best), then the checkpoint: a run killed
     // in between recomputes this epoch on resume and overwrites its line with
     // the same values, and a complete checkpoint always has its model file.
     write_metrics(loop.folder, records);
     const ParameterStore<float>& parameters = loop.model.parameters();
     save_checkpoint(path_in(loop.folder, "model.safetensors"), parameters, loop.format, nullptr, epoch, loop.config);
+    if (record.contains("validation_accuracy") && record["validation_accuracy"].get<double>() > best_validation) {
+      best_validation = record["validation_accuracy"].get<double>();
+      save_checkpoint(path_in(loop.folder, "best.safetensors"), parameters, loop.format, nullptr, epoch, loop.config);
+    }
     save_checkpoint(path_in(loop.folder, "checkpoint.safetensors"), parameters, loop.format, &optimizer, epoch,
                     loop.config);
     progress.line(fmt::format("{} epoch {:>2}/{}  loss {:.4f}  {}  {:.2f}s/epoch  [{}]", loop.label, epoch, epochs,

@@ -169,6 +169,18 @@ class TrainEvalResume(unittest.TestCase):
         self.assertEqual([(e["source"], e["target"], e["combine"]) for e in graph["edges"]], [("h1", "x", "mix")])
         self.assertEqual((graph["readout"], graph["steps"]), ("layers.1", 2))
 
+    def test_best_epoch_by_validation_is_kept_beside_the_last(self):
+        run = os.path.join(self.tmp, "best")
+        fbnet("train", "--model", "ff", "--epochs", "4", "--learning-rate", "0.3", "--out", run, *SMALL)
+        validation = [r["validation_accuracy"] for r in read_jsonl(os.path.join(run, "metrics.jsonl"))]
+        best_epoch = validation.index(max(validation)) + 1
+        self.assertLess(best_epoch, 4)  # lr 0.3 overshoots after epoch 2: best and last differ
+        self.assertEqual(checkpoint_epoch(os.path.join(run, "best.safetensors")), best_epoch)
+        (row,) = [json.loads(line) for line in fbnet("eval", os.path.join(run, "best.safetensors"), "--split",
+                                                     "validation", "--json").stdout.splitlines()]
+        self.assertAlmostEqual(row["accuracy"], max(validation), places=9)
+        self.assertEqual(checkpoint_epoch(os.path.join(run, "model.safetensors")), 4)
+
     def test_a_run_given_to_the_wrong_command_is_named(self):
         cases = [(["train", "--resume", self.run_dir, "--out", self.run_dir + "-other"],
                   f"--out: --resume continues the run in its own folder {self.run_dir}"),
