@@ -96,6 +96,7 @@ std::vector<NetResults> train_all(const ControlsOptions& options) {
 
 void evaluate_all(std::vector<NetResults>& nets, const RunConfig& shared) {
   const NoisyTestSets sets = noisy_test_sets(shared, kReportNoiseScales);
+  const size_t noisy = report_noise_index(shared.data.noise_scale);
   const int64_t batch_size = shared.training.eval_batch_size;
   for (NetResults& net : nets) {
     net.noise.assign(sets.scales.size(), {});
@@ -106,7 +107,7 @@ void evaluate_all(std::vector<NetResults>& nets, const RunConfig& shared) {
       for (size_t s = 0; s < curve.size(); ++s) net.noise[s].push_back(curve[s]);
       // The run's own evaluation at --noise-scale must be what the shared sets give.
       FBNET_CHECK(final_metric(folder, "noisy_test_accuracy") ==
-                      curve[std::find(sets.scales.begin(), sets.scales.end(), shared.data.noise_scale) - sets.scales.begin()],
+                      curve[noisy],
                   "{}: its noisy test accuracy differs from the shared noisy test set's; were its data settings "
                   "changed?", folder);
       for (const auto& record : read_metrics(folder)) net.epoch_seconds.push_back(record["train_seconds"].get<double>());
@@ -133,8 +134,7 @@ void reproduce_controls(const ControlsOptions& options) {
   validate_learning_rate_sweep(options.sweep_learning_rates);
   const RunConfig shared = resolve_config(options.settings);
   validate(shared);
-  FBNET_CHECK(std::find(std::begin(kReportNoiseScales), std::end(kReportNoiseScales), shared.data.noise_scale) !=
-                  std::end(kReportNoiseScales),
+  FBNET_CHECK(report_noise_index(shared.data.noise_scale) < std::size(kReportNoiseScales),
               "--noise-scale: the controls report evaluates at {}; choose one of them", fmt::join(kReportNoiseScales, ", "));
   std::error_code error;
   fs::create_directories(fs::path(options.out) / "figures", error);
@@ -143,8 +143,7 @@ void reproduce_controls(const ControlsOptions& options) {
   std::vector<NetResults> nets = train_all(options);
   evaluate_all(nets, shared);
   const size_t clean = 0;
-  const size_t noisy = std::find(std::begin(kReportNoiseScales), std::end(kReportNoiseScales), shared.data.noise_scale) -
-                       std::begin(kReportNoiseScales);
+  const size_t noisy = report_noise_index(shared.data.noise_scale);
   const NetResults& fb = *std::find_if(nets.begin(), nets.end(), [](const NetResults& n) { return std::string(n.control->model) == "fb"; });
 
   const bool sweep = options.hyperparameters == ControlsHyperparameters::kSweep;

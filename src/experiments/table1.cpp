@@ -123,8 +123,7 @@ void reproduce_table1(const Table1Options& options) {
 
   const std::vector<ModelRuns> models = train_all(options);
   const auto noise = noise_curves(models, shared);
-  const size_t noise_index = std::find(kNoiseScales.begin(), kNoiseScales.end(), shared.data.noise_scale) -
-                             kNoiseScales.begin();
+  const size_t noise_index = report_noise_index(shared.data.noise_scale);
 
   const bool grid = options.hyperparameters == Hyperparameters::kGrid;
   std::string markdown = fmt::format(

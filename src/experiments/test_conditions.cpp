@@ -15,6 +15,10 @@
 
 namespace fbnet {
 
+size_t report_noise_index(double scale) {
+  return std::find(std::begin(kReportNoiseScales), std::end(kReportNoiseScales), scale) - std::begin(kReportNoiseScales);
+}
+
 const LabeledImages& NoisyTestSets::at(double scale) const {
   const auto it = std::find(scales.begin(), scales.end(), scale);
   FBNET_ASSERT(it != scales.end(), "no test set with noise scale {} was built", scale);

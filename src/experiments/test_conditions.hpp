@@ -3,6 +3,7 @@
 // runs' own evaluations build it (so that s = --noise-scale reproduces them).
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <span>
 #include <string>
@@ -15,6 +16,8 @@
 namespace fbnet {
 
 inline constexpr double kReportNoiseScales[] = {0, 0.5, 1, 2, 3, 4};
+// The position of `scale` in kReportNoiseScales, or its size when it is not one of them.
+size_t report_noise_index(double scale);
 
 struct NoisyTestSets {
   std::vector<double> scales;
