@@ -29,6 +29,8 @@ void add_sequence_command(CLI::App& app) {
   command->callback([state] {
     const SequenceConfig config = resolve_sequence_config(
         explicit_settings<SequenceConfig>(state->resume_folder, state->config_path, state->flags));
+    // What the user asked for now (a resumed run's own config holds every setting).
+    refuse_unused_settings(config.training, explicit_settings<SequenceConfig>("", state->config_path, state->flags));
     validate(config);
     const auto data = prepare_sequence_data(config);
     const nlohmann::ordered_json results = train_sequence_run(config, *data, !state->resume_folder.empty());

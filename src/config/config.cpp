@@ -92,6 +92,8 @@ void validate(const RunConfig& config) {
   validate(config.data);
   FBNET_CHECK(config.train_limit >= 0, "--train-limit: must be >= 0, got {}", config.train_limit);
   validate(config.training);
+  FBNET_CHECK(config.training.early_stopping == 0 || config.data.validation_size > 0,
+              "--early-stopping: needs validation images to watch; --validation-size is 0");
   FBNET_CHECK(config.memory_limit_mb >= 0 && config.memory_limit_mb <= (int64_t{1} << 40),
               "--memory-limit: must be in 0..2^40 MiB, got {}", config.memory_limit_mb);
   // The dataset's name, then alpha, dropout, steps, hidden sizes and feedback

@@ -29,6 +29,8 @@ SequenceConfig resolve_sequence_config(const SettingList& explicit_settings) {
 }
 
 void validate(const SequenceConfig& c) {
+  FBNET_CHECK(c.training.early_stopping == 0, "--early-stopping: experiment 1's runs only; a sequence run measures "
+              "validation per position and trains its full --epochs");
   FBNET_CHECK(c.length >= 1 && c.length <= 64, "--length: must be in 1..64, got {}", c.length);
   FBNET_CHECK(c.net != SequenceNet::kFeedback || c.length >= 2,
               "--length: the feedback net's feedback reaches position 2 on, so it needs 2 or more, got {}", c.length);

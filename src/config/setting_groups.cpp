@@ -12,13 +12,46 @@ constexpr EnumName<ProgressMode> kProgressNames[] = {
     {ProgressMode::kAuto, "auto"}, {ProgressMode::kAlways, "always"}, {ProgressMode::kNever, "never"}};
 constexpr EnumName<GradientAccumulation> kAccumulationNames[] = {
     {GradientAccumulation::kZeroed, "zeroed"}, {GradientAccumulation::kRunningSum, "running-sum"}};
+constexpr EnumName<OptimizerKind> kOptimizerNames[] = {
+    {OptimizerKind::kSgd, "sgd"}, {OptimizerKind::kAdam, "adam"}, {OptimizerKind::kAdamW, "adamw"}};
+constexpr EnumName<ScheduleKind> kScheduleNames[] = {
+    {ScheduleKind::kConstant, "constant"}, {ScheduleKind::kStep, "step"}, {ScheduleKind::kCosine, "cosine"}};
 
 }  // namespace
 
 void parse_value(const std::string& setting, const std::string& text, ProgressMode& field) { field = parse_enum(kProgressNames, "--" + setting, text); }
 void parse_value(const std::string& setting, const std::string& text, GradientAccumulation& field) { field = parse_enum(kAccumulationNames, "--" + setting, text); }
+void parse_value(const std::string& setting, const std::string& text, OptimizerKind& field) { field = parse_enum(kOptimizerNames, "--" + setting, text); }
+void parse_value(const std::string& setting, const std::string& text, ScheduleKind& field) { field = parse_enum(kScheduleNames, "--" + setting, text); }
 nlohmann::json json_value(ProgressMode field) { return enum_name(kProgressNames, field); }
 nlohmann::json json_value(GradientAccumulation field) { return enum_name(kAccumulationNames, field); }
+nlohmann::json json_value(OptimizerKind field) { return enum_name(kOptimizerNames, field); }
+nlohmann::json json_value(ScheduleKind field) { return enum_name(kScheduleNames, field); }
+
+OptimizerSettings optimizer_settings(const TrainingSettings& s) {
+  return {.kind = s.optimizer,
+          .learning_rate = s.learning_rate,
+          .momentum = s.momentum,
+          .nesterov = s.nesterov,
+          .weight_decay = s.weight_decay,
+          .beta1 = s.adam_beta1,
+          .beta2 = s.adam_beta2,
+          .epsilon = s.adam_epsilon,
+          .accumulation = s.gradient_accumulation};
+}
+
+void refuse_unused_settings(const TrainingSettings& s, const std::vector<std::pair<std::string, std::string>>& given) {
+  const bool sgd = s.optimizer == OptimizerKind::kSgd;
+  const std::string optimizer = enum_name(kOptimizerNames, s.optimizer);
+  for (const auto& [name, text] : given) {
+    FBNET_CHECK(sgd || (name != "momentum" && name != "nesterov"),
+                "--{}: SGD's setting, which --optimizer {} does not use (its momentum is --adam-beta1)", name, optimizer);
+    FBNET_CHECK(!sgd || name.rfind("adam-", 0) != 0, "--{}: Adam's setting, which --optimizer sgd does not use", name);
+    FBNET_CHECK(s.schedule.kind == ScheduleKind::kStep || (name != "lr-step-epochs" && name != "lr-gamma"),
+                "--{}: a setting of --lr-schedule step, which is not the schedule here ({})", name,
+                enum_name(kScheduleNames, s.schedule.kind));
+  }
+}
 
 void apply_dataset_defaults(ImageDataSettings& settings, const std::vector<std::pair<std::string, std::string>>& given) {
   for (const auto& [name, text] : given)
@@ -44,6 +77,16 @@ void validate(const TrainingSettings& s) {
   FBNET_CHECK(s.threads >= 0 && s.threads <= 256, "--threads: must be in 0..256, got {}", s.threads);
   FBNET_CHECK(s.divergence_factor == 0 || s.divergence_factor >= 1,
               "--divergence-factor: must be 0 (off) or at least 1, got {}", s.divergence_factor);
+  FBNET_CHECK(!s.nesterov || s.momentum > 0, "--nesterov: Nesterov momentum needs --momentum > 0, got {}", s.momentum);
+  FBNET_CHECK(s.weight_decay >= 0, "--weight-decay: must be >= 0, got {}", s.weight_decay);
+  FBNET_CHECK(s.adam_beta1 >= 0 && s.adam_beta1 < 1, "--adam-beta1: must be in [0, 1), got {}", s.adam_beta1);
+  FBNET_CHECK(s.adam_beta2 >= 0 && s.adam_beta2 < 1, "--adam-beta2: must be in [0, 1), got {}", s.adam_beta2);
+  FBNET_CHECK(s.adam_epsilon > 0, "--adam-epsilon: must be positive, got {}", s.adam_epsilon);
+  FBNET_CHECK(s.schedule.step_epochs > 0, "--lr-step-epochs: must be positive, got {}", s.schedule.step_epochs);
+  FBNET_CHECK(s.schedule.gamma > 0, "--lr-gamma: must be positive, got {}", s.schedule.gamma);
+  FBNET_CHECK(s.schedule.warmup_epochs >= 0 && s.schedule.warmup_epochs < s.epochs,
+              "--warmup-epochs: must be in 0..epochs-1 ({}), got {}", s.epochs - 1, s.schedule.warmup_epochs);
+  FBNET_CHECK(s.early_stopping >= 0, "--early-stopping: must be >= 0 (0: never), got {}", s.early_stopping);
 }
 
 }  // namespace fbnet

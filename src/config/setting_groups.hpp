@@ -14,7 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "optim/sgd.hpp"
+#include "optim/optimizer.hpp"
+#include "optim/schedule.hpp"
 
 namespace fbnet {
 
@@ -41,6 +42,14 @@ struct TrainingSettings {
   int64_t eval_batch_size = 1000;
   int threads = 0;
   double divergence_factor = 100;  // a batch loss above this times ln(classes) stops the run (0: off)
+  OptimizerKind optimizer = OptimizerKind::kSgd;
+  bool nesterov = false;
+  double weight_decay = 0;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_epsilon = 1e-8;
+  ScheduleSettings schedule;
+  int early_stopping = 0;  // epochs without a better validation accuracy before the run stops (0: never)
 };
 
 // Where a run writes, and what it shows while it runs.
@@ -65,9 +74,24 @@ void visit_settings(Settings& s, Visitor& visit) {
 template <class Settings, class Visitor>
   requires std::same_as<std::remove_const_t<Settings>, TrainingSettings>
 void visit_settings(Settings& s, Visitor& visit) {
-  visit("epochs", s.epochs, "training epochs");
-  visit("learning-rate", s.learning_rate, "SGD learning rate");
-  visit("momentum", s.momentum, "SGD momentum (PyTorch semantics)");
+  visit("epochs", s.epochs, "training epochs (at most: see --early-stopping)");
+  visit("optimizer", s.optimizer, "sgd, adam or adamw, each with torch.optim's semantics (optim/optimizer.hpp)");
+  visit("learning-rate", s.learning_rate, "learning rate (the base rate of --lr-schedule)");
+  visit("momentum", s.momentum, "SGD momentum (PyTorch semantics, dampening 0)");
+  visit("nesterov", s.nesterov, "SGD: Nesterov momentum (true or false; needs --momentum > 0)");
+  visit("weight-decay", s.weight_decay, "weight decay: L2 added to the gradient (sgd, adam) or decoupled (adamw; "
+        "PyTorch's AdamW defaults to 0.01, fbnet to 0 like the others)");
+  visit("adam-beta1", s.adam_beta1, "Adam/AdamW: decay of the gradient's running mean");
+  visit("adam-beta2", s.adam_beta2, "Adam/AdamW: decay of the squared gradient's running mean");
+  visit("adam-epsilon", s.adam_epsilon, "Adam/AdamW: added to the denominator");
+  visit("lr-schedule", s.schedule.kind, "learning rate per epoch: constant, step (times --lr-gamma every "
+        "--lr-step-epochs) or cosine (to 0 over the epochs after warmup), as PyTorch's StepLR and CosineAnnealingLR");
+  visit("lr-step-epochs", s.schedule.step_epochs, "step schedule: epochs between decays");
+  visit("lr-gamma", s.schedule.gamma, "step schedule: factor of each decay");
+  visit("warmup-epochs", s.schedule.warmup_epochs, "epochs of linear warmup before the schedule: epoch e (from 1) "
+        "trains at e/(W+1) of the rate, as PyTorch's LinearLR(start_factor=1/(W+1), total_iters=W)");
+  visit("early-stopping", s.early_stopping, "stop when the validation accuracy has not improved for this many "
+        "epochs (0: never); best.safetensors holds the best epoch's weights");
   visit("gradient-accumulation", s.gradient_accumulation, "gradient each step uses: zeroed (the batch's, as with "
         "zero_grad() every step) or running-sum (the sum of every gradient so far: the authors' experiment-2 loop, "
         "which never called zero_grad; NOTES.md)");
@@ -89,12 +113,24 @@ void visit_settings(Settings& s, Visitor& visit) {
 // The settings machinery (settings.hpp) reads and writes these enums.
 void parse_value(const std::string& setting, const std::string& text, ProgressMode& field);
 void parse_value(const std::string& setting, const std::string& text, GradientAccumulation& field);
+void parse_value(const std::string& setting, const std::string& text, OptimizerKind& field);
+void parse_value(const std::string& setting, const std::string& text, ScheduleKind& field);
 nlohmann::json json_value(ProgressMode field);
 nlohmann::json json_value(GradientAccumulation field);
+nlohmann::json json_value(OptimizerKind field);
+nlohmann::json json_value(ScheduleKind field);
+
+// The optimiser the settings describe.
+OptimizerSettings optimizer_settings(const TrainingSettings& settings);
 
 // The defaults that depend on the dataset, for what `given` (the settings
 // given, as (name, text)) leaves out: the validation split's size.
 void apply_dataset_defaults(ImageDataSettings& settings, const std::vector<std::pair<std::string, std::string>>& given);
+
+// Refuses a setting in `given` (the user's flags and config file) that the
+// chosen optimiser or schedule would ignore (--momentum with adam, --lr-gamma
+// without the step schedule, ...).
+void refuse_unused_settings(const TrainingSettings& settings, const std::vector<std::pair<std::string, std::string>>& given);
 
 // Throw fbnet::Error naming the setting of the first invalid value.
 void validate(const ImageDataSettings& settings);

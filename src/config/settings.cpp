@@ -57,6 +57,11 @@ void parse_value(const std::string& setting, const std::string& text, double& fi
   field = value;
 }
 
+void parse_value(const std::string& setting, const std::string& text, bool& field) {
+  FBNET_CHECK(text == "true" || text == "false", "--{}: expected true or false, got '{}'", setting, text);
+  field = text == "true";
+}
+
 void parse_value(const std::string& setting, const std::string& text, std::vector<int64_t>& field) {
   field.clear();
   std::stringstream stream(text);
@@ -66,13 +71,13 @@ void parse_value(const std::string& setting, const std::string& text, std::vecto
 
 std::string json_as_text(const nlohmann::json& value, const std::string& source, const std::string& key) {
   if (value.is_string()) return value.get<std::string>();
-  if (value.is_number()) return value.dump();
+  if (value.is_number() || value.is_boolean()) return value.dump();
   if (value.is_array()) {
     std::vector<std::string> items;
     for (const auto& item : value) items.push_back(json_as_text(item, source, key));
     return fmt::format("{}", fmt::join(items, ","));
   }
-  fail("{}: setting '{}' has a value of type {}; expected a string, a number or a list", source, key, value.type_name());
+  fail("{}: setting '{}' has a value of type {}; expected a string, a number, true/false or a list", source, key, value.type_name());
 }
 
 nlohmann::json read_settings_document(const std::string& path) {

@@ -25,6 +25,7 @@ void parse_value(const std::string& setting, const std::string& text, int& field
 void parse_value(const std::string& setting, const std::string& text, int64_t& field);
 void parse_value(const std::string& setting, const std::string& text, uint64_t& field);
 void parse_value(const std::string& setting, const std::string& text, double& field);
+void parse_value(const std::string& setting, const std::string& text, bool& field);  // true or false
 void parse_value(const std::string& setting, const std::string& text, std::vector<int64_t>& field);
 inline nlohmann::json json_value(const std::string& field) { return field; }
 template <class Number>

@@ -17,6 +17,7 @@
 #include "formats/atomic_file.hpp"
 #include "formats/model_file.hpp"
 #include "train/image_run.hpp"
+#include "train/training_loop.hpp"
 
 namespace fbnet {
 namespace {
@@ -64,14 +65,15 @@ GridRunResult inspect(const GridOptions& options, const GridRun& run) {
   if (fs::exists(fs::path(folder) / "failed.txt")) {
     result.status = RunStatus::kFailed;
   } else if (fs::exists(fs::path(folder) / "checkpoint.safetensors")) {
-    const int epochs = resolve_config(settings_from_json<RunConfig>(run.settings, run.id)).training.epochs;
+    const TrainingSettings training = resolve_config(settings_from_json<RunConfig>(run.settings, run.id)).training;
     result.epochs_done = read_checkpoint((fs::path(folder) / "checkpoint.safetensors").string()).epoch;
-    result.status = result.epochs_done >= epochs ? RunStatus::kFinished : RunStatus::kPartial;
-  }
-  if (result.status != RunStatus::kPending) {
-    const auto records = read_metrics(folder);
-    for (const auto& record : records)
-      if (record.value("epoch", 0) == result.epochs_done) result.last_epoch = record;
+    // The records of the checkpoint's epochs: a run killed after writing metrics has one more.
+    std::vector<nlohmann::ordered_json> records;
+    for (auto& record : read_metrics(folder))
+      if (record.value("epoch", 0) <= result.epochs_done) records.push_back(std::move(record));
+    const bool finished = result.epochs_done >= training.epochs || stopped_early(records, training.early_stopping);
+    result.status = finished ? RunStatus::kFinished : RunStatus::kPartial;
+    if (!records.empty() && records.back().value("epoch", 0) == result.epochs_done) result.last_epoch = records.back();
   }
   return result;
 }

@@ -9,8 +9,14 @@ namespace fbnet {
 namespace {
 
 constexpr const char* kGraphFormat = "fbnet-checkpoint";
-const std::string kMomentumPrefix = "optimizer.momentum.";
-const std::string kGradientSumPrefix = "optimizer.gradient_sum.";
+// Each state buffer B of the optimiser is stored as "optimizer.B.NAME".
+const std::string kOptimizerPrefix = "optimizer.";
+// Adam's step count t, which its bias corrections need on resume.
+const char* kOptimizerStepsKey = "optimizer_steps";
+
+bool keeps_gradient_sum(const Optimizer<float>& optimizer) {
+  return optimizer.settings().accumulation == GradientAccumulation::kRunningSum;
+}
 
 std::vector<float> slice(const std::vector<float>& buffer, const ParameterInfo& info) {
   return {buffer.begin() + info.offset, buffer.begin() + info.offset + info.size()};
@@ -48,23 +54,21 @@ ModelFormat graph_model_format(const Architecture& architecture) {
 }
 
 void save_checkpoint(const std::string& path, const ParameterStore<float>& parameters, const ModelFormat& format,
-                     const SgdMomentum<float>* optimizer, int epoch, const nlohmann::json& config) {
+                     const Optimizer<float>* optimizer, int epoch, const nlohmann::json& config) {
   SafetensorsFile file;
-  const bool with_gradient_sum =
-      optimizer != nullptr && optimizer->accumulation() == GradientAccumulation::kRunningSum;
-  file.metadata = {{"format", format.name + (with_gradient_sum ? "-2" : "-1")},
+  const bool with_gradient_sum = optimizer != nullptr && keeps_gradient_sum(*optimizer);
+  const bool with_adam = optimizer != nullptr && optimizer->settings().kind != OptimizerKind::kSgd;
+  file.metadata = {{"format", format.name + (with_adam ? "-3" : with_gradient_sum ? "-2" : "-1")},
                    {"architecture", format.architecture.dump()},
                    {"config", config.dump()},
                    {"epoch", std::to_string(epoch)}};
+  if (with_adam) file.metadata[kOptimizerStepsKey] = std::to_string(optimizer->steps());
   const auto& infos = parameters.infos();
   for (const ParameterInfo& info : infos) file.tensors.push_back({info.name, info.shape, slice(parameters.values(), info)});
-  if (optimizer != nullptr) {
-    for (const ParameterInfo& info : infos)
-      file.tensors.push_back({kMomentumPrefix + info.name, info.shape, slice(optimizer->velocity(), info)});
-    if (with_gradient_sum)
+  if (optimizer != nullptr)
+    for (const OptimizerState<float>& state : optimizer->state())
       for (const ParameterInfo& info : infos)
-        file.tensors.push_back({kGradientSumPrefix + info.name, info.shape, slice(optimizer->gradient_sum(), info)});
-  }
+        file.tensors.push_back({kOptimizerPrefix + state.name + "." + info.name, info.shape, slice(state.values, info)});
   write_safetensors(path, file);
 }
 
@@ -79,8 +83,8 @@ ModelFile read_model_file(const std::string& path, const std::string& format_nam
     return it->second;
   };
   model.format = field("format");
-  FBNET_CHECK(model.format == format_name + "-1" || model.format == format_name + "-2",
-              "{}: file format '{}' is not {}-1 or {}-2", path, model.format, format_name, format_name);
+  FBNET_CHECK(model.format == format_name + "-1" || model.format == format_name + "-2" || model.format == format_name + "-3",
+              "{}: file format '{}' is not {}-1, -2 or -3", path, model.format, format_name);
   try {
     model.architecture_json = nlohmann::json::parse(field("architecture"));
     model.config = nlohmann::json::parse(field("config"));
@@ -110,10 +114,16 @@ void load_weights(const Checkpoint& checkpoint, Network<float>& network, const s
   copy_tensors(checkpoint, wanted, "", network.parameters().values());
 }
 
-void load_optimizer_state(const ModelFile& file, const std::vector<ParameterInfo>& infos, SgdMomentum<float>& optimizer) {
-  copy_tensors(file, infos, kMomentumPrefix, optimizer.velocity());
-  if (optimizer.accumulation() == GradientAccumulation::kRunningSum)
-    copy_tensors(file, infos, kGradientSumPrefix, optimizer.gradient_sum());
+void load_optimizer_state(const ModelFile& file, const std::vector<ParameterInfo>& infos, Optimizer<float>& optimizer) {
+  for (OptimizerState<float>& state : optimizer.state())
+    copy_tensors(file, infos, kOptimizerPrefix + state.name + ".", state.values);
+  if (optimizer.settings().kind == OptimizerKind::kSgd) return;
+  const auto steps = file.file.metadata.find(kOptimizerStepsKey);
+  int64_t count = -1;
+  if (steps != file.file.metadata.end())
+    std::from_chars(steps->second.data(), steps->second.data() + steps->second.size(), count);
+  FBNET_CHECK(count >= 0, "{}: metadata '{}' must hold Adam's step count, a number >= 0", file.path, kOptimizerStepsKey);
+  optimizer.set_steps(count);
 }
 
 }  // namespace fbnet

@@ -37,11 +37,17 @@ std::string default_run_folder(const RunConfig& config) {
   const bool preset_architecture =
       architecture_to_json(architecture_from(config, 1, 2)) == architecture_to_json(architecture_from(preset_config, 1, 2)) &&
       split_names(config.frozen) == split_names(preset_config.frozen);
-  // Settings that cannot change what a finished run holds stay out of the digest.
-  nlohmann::ordered_json settings = config_to_json(config);
-  for (const char* no_effect : {"out", "progress", "memory-limit", "divergence-factor"}) settings.erase(no_effect);
+  // The digest covers the settings that differ from the preset's defaults, so
+  // that a setting added to fbnet later leaves the names of earlier runs alone;
+  // settings that cannot change what a finished run holds stay out of it.
+  const nlohmann::ordered_json defaults = config_to_json(preset_config);
+  const nlohmann::ordered_json settings = config_to_json(config);
+  nlohmann::ordered_json changed = nlohmann::ordered_json::object();
+  for (const auto& [key, value] : settings.items())
+    if (value != defaults.at(key)) changed[key] = value;
+  for (const char* no_effect : {"out", "progress", "memory-limit", "divergence-factor"}) changed.erase(no_effect);
   return fmt::format("runs/{}-seed{}-{:08x}", preset_architecture ? model_name(config.model) : "custom",
-                     config.training.seed, fnv1a(settings.dump()) & 0xffffffffULL);
+                     config.training.seed, fnv1a(changed.dump()) & 0xffffffffULL);
 }
 
 RunResult train_run(const RunConfig& config, const PreparedData& data, bool resume) {
@@ -58,8 +64,7 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
 
   Network<float> network(architecture);
   const ModelFormat format = graph_model_format(network.architecture());
-  SgdMomentum<float> optimizer(config.training.learning_rate, config.training.momentum,
-                               network.parameters().values().size(), config.training.gradient_accumulation);
+  Optimizer<float> optimizer(optimizer_settings(config.training), network.parameters().values().size());
   RunResult result;
   result.folder = folder;
   result.parameters = network.architecture().parameter_count();

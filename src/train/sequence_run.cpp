@@ -118,8 +118,7 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
 
   SequenceModel built = build_model(config, data);
   Model<float>& model = *built.model;
-  SgdMomentum<float> optimizer(config.training.learning_rate, config.training.momentum,
-                               model.parameters().values().size(), config.training.gradient_accumulation);
+  Optimizer<float> optimizer(optimizer_settings(config.training), model.parameters().values().size());
   LoopStart start;
   if (resume) start = resume_from(folder, model, built.format, optimizer, settings, config_to_json(SequenceConfig{}));
   // The FF control is the frozen part of the net being trained (the checkpoint's, on resume), not

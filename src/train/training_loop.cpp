@@ -48,7 +48,7 @@ struct EpochTotals {
 };
 
 // One epoch of SGD over the shuffled training batches.
-EpochTotals train_epoch(const TrainingLoop& loop, SgdMomentum<float>& optimizer, int epoch, Progress& progress) {
+EpochTotals train_epoch(const TrainingLoop& loop, Optimizer<float>& optimizer, int epoch, Progress& progress) {
   Model<float>& model = loop.model;
   const TrainingSettings& t = loop.training;
   // Each epoch draws from its own streams, so a resumed run repeats exactly.
@@ -77,6 +77,7 @@ EpochTotals train_epoch(const TrainingLoop& loop, SgdMomentum<float>& optimizer,
                 model.logits(0).cols(), t.divergence_factor * uniform_loss, what_is_kept(loop.folder, epoch));
     // Each range is updated as soon as its gradient is final, while it is in
     // cache; frozen ranges are never reported.
+    optimizer.begin_step();
     model.backward([&](int64_t from, int64_t to) { optimizer.step(parameters.values(), parameters.grads(), from, to); });
     loss_sum += result.loss_sum;
     correct += result.correct;
@@ -93,10 +94,29 @@ EpochTotals train_epoch(const TrainingLoop& loop, SgdMomentum<float>& optimizer,
   return {loss_sum / count, 100.0 * correct / (count * model.readout_count())};
 }
 
+// The epoch with the best validation accuracy (the first of equals); epoch 0 when none is measured.
+struct BestEpoch {
+  int epoch = 0;
+  double accuracy = -1;
+};
+BestEpoch best_epoch(const std::vector<nlohmann::ordered_json>& records) {
+  BestEpoch best;
+  for (const auto& record : records)
+    if (record.contains("validation_accuracy") && record["validation_accuracy"].get<double>() > best.accuracy)
+      best = {record["epoch"].get<int>(), record["validation_accuracy"].get<double>()};
+  return best;
+}
+
 }  // namespace
 
+bool stopped_early(const std::vector<nlohmann::ordered_json>& records, int patience) {
+  if (patience == 0 || records.empty()) return false;
+  const int best = best_epoch(records).epoch;
+  return best > 0 && records.back()["epoch"].get<int>() - best >= patience;
+}
+
 LoopStart resume_from(const std::string& folder, Model<float>& model, const ModelFormat& format,
-                      SgdMomentum<float>& optimizer, const nlohmann::json& config, const nlohmann::json& default_config) {
+                      Optimizer<float>& optimizer, const nlohmann::json& config, const nlohmann::json& default_config) {
   const std::string path = path_in(folder, "checkpoint.safetensors");
   std::error_code error;
   FBNET_CHECK(std::filesystem::exists(path, error), "--resume: {} holds no checkpoint.safetensors to resume from", folder);
@@ -109,6 +129,10 @@ LoopStart resume_from(const std::string& folder, Model<float>& model, const Mode
   FBNET_CHECK(config.at("epochs").get<int>() >= checkpoint.epoch,
               "--epochs: {} holds {} trained epochs; resume with --epochs {} or more", folder, checkpoint.epoch,
               checkpoint.epoch);
+  FBNET_CHECK(config.at("lr-schedule") != "cosine" || config.at("epochs") == checkpoint.config.at("epochs"),
+              "--epochs: {} was trained with a cosine schedule over {} epochs; its rates depend on them, so it "
+              "resumes only with --epochs {}", folder, checkpoint.config.at("epochs").dump(),
+              checkpoint.config.at("epochs").dump());
   auto& parameters = model.parameters();
   copy_tensors(checkpoint, parameters.infos(), "", parameters.values());
   load_optimizer_state(checkpoint, parameters.infos(), optimizer);
@@ -119,20 +143,24 @@ LoopStart resume_from(const std::string& folder, Model<float>& model, const Mode
   return start;
 }
 
-std::vector<nlohmann::ordered_json> train_epochs(const TrainingLoop& loop, SgdMomentum<float>& optimizer,
+std::vector<nlohmann::ordered_json> train_epochs(const TrainingLoop& loop, Optimizer<float>& optimizer,
                                                  LoopStart start) {
   Progress progress(loop.progress, loop.label);
-  const int epochs = loop.training.epochs;
+  const TrainingSettings& t = loop.training;
+  const int epochs = t.epochs;
+  std::vector<nlohmann::ordered_json> records = std::move(start.records);
+  if (stopped_early(records, t.early_stopping)) {
+    progress.line(fmt::format("{}: stopped early after epoch {}", loop.folder, records.back()["epoch"].get<int>()));
+    return records;
+  }
   if (start.first_epoch > epochs)
     progress.line(fmt::format("{}: already trained for {} epochs", loop.folder, start.first_epoch - 1));
-  std::vector<nlohmann::ordered_json> records = std::move(start.records);
-  // The best validation accuracy so far, earlier epochs of a resumed run included:
-  // best.safetensors holds the weights of its (first) epoch.
-  double best_validation = -1;
-  for (const auto& record : records)
-    if (record.contains("validation_accuracy")) best_validation = std::max(best_validation, record["validation_accuracy"].get<double>());
+  // best.safetensors holds the weights of the best epoch so far, earlier epochs of a resumed run included.
+  double best_validation = best_epoch(records).accuracy;
+  const bool scheduled = t.schedule.kind != ScheduleKind::kConstant || t.schedule.warmup_epochs > 0;
   const auto run_start = Clock::now();
   for (int epoch = start.first_epoch; epoch <= epochs; ++epoch) {
+    optimizer.set_learning_rate(scheduled_learning_rate(t.learning_rate, t.schedule, epoch, epochs));
     const auto epoch_start = Clock::now();
     const EpochTotals totals = train_epoch(loop, optimizer, epoch, progress);
     const double train_seconds = seconds_since(epoch_start);
@@ -141,6 +169,7 @@ std::vector<nlohmann::ordered_json> train_epochs(const TrainingLoop& loop, SgdMo
     record["epoch"] = epoch;
     record["train_loss"] = totals.loss;
     record["train_accuracy"] = totals.accuracy;
+    if (scheduled) record["learning_rate"] = optimizer.learning_rate();
     const std::string measured = loop.measure(record);
     record["train_seconds"] = train_seconds;
     record["eval_seconds"] = seconds_since(measure_start);
@@ -160,6 +189,12 @@ std::vector<nlohmann::ordered_json> train_epochs(const TrainingLoop& loop, SgdMo
                     loop.config);
     progress.line(fmt::format("{} epoch {:>2}/{}  loss {:.4f}  {}  {:.2f}s/epoch  [{}]", loop.label, epoch, epochs,
                               totals.loss, measured, train_seconds, format_duration(seconds_since(run_start))));
+    if (stopped_early(records, t.early_stopping)) {
+      progress.line(fmt::format("{}: stopped early: no better validation accuracy for {} epochs since epoch {} "
+                                "(--early-stopping); best.safetensors holds its weights", loop.label,
+                                t.early_stopping, best_epoch(records).epoch));
+      break;
+    }
   }
   return records;
 }

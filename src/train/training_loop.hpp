@@ -1,11 +1,16 @@
 // The one training loop of every run (experiment 1's nets, experiment 2's
-// feedback net and LSTM): SGD with momentum over a model's batches, shuffled
-// per epoch from the run's seed, each parameter range updated as soon as its
-// gradient is final; after each epoch the run's own measurements, then the
-// run folder brought up to date, each file replaced atomically:
+// feedback net and LSTM): the optimiser (SGD, Adam or AdamW) over a model's
+// batches, shuffled per epoch from the run's seed, at the schedule's learning
+// rate of the epoch, each parameter range updated as soon as its gradient is
+// final; after each epoch the run's own measurements, then the run folder
+// brought up to date, each file replaced atomically:
 //   metrics.jsonl, metrics.csv   one record per epoch
 //   model.safetensors            the weights (PyTorch state_dict names)
+//   best.safetensors             the weights of the best validation accuracy so far
 //   checkpoint.safetensors       weights and optimiser state, for resuming
+// With --early-stopping N the run ends once N epochs have passed without a
+// better validation accuracy; the records say so, so a resumed or
+// re-examined run counts as finished.
 // A killed run loses at most the epoch in progress; resuming it trains only
 // the remaining epochs and repeats them bit-identically.
 #pragma once
@@ -19,7 +24,7 @@
 #include "config/setting_groups.hpp"
 #include "formats/model_file.hpp"
 #include "model/model.hpp"
-#include "optim/sgd.hpp"
+#include "optim/optimizer.hpp"
 #include "train/batches.hpp"
 
 namespace fbnet {
@@ -54,14 +59,19 @@ struct LoopStart {
 // Loads FOLDER/checkpoint.safetensors into `model` and `optimizer`. Refuses,
 // naming the checkpoint, one of another format or architecture, or one
 // trained with other settings than `config`: only epochs (not below the
-// epochs already trained), threads, progress, out and eval-batch-size may
-// change; a setting the checkpoint lacks (added to fbnet after it was
+// epochs already trained, and fixed under a cosine schedule, which spans
+// them), threads, progress, out and eval-batch-size may change; a setting the checkpoint lacks (added to fbnet after it was
 // written) counts as its value in `default_config`.
 LoopStart resume_from(const std::string& folder, Model<float>& model, const ModelFormat& format,
-                      SgdMomentum<float>& optimizer, const nlohmann::json& config, const nlohmann::json& default_config);
+                      Optimizer<float>& optimizer, const nlohmann::json& config, const nlohmann::json& default_config);
+
+// Whether `records` (one per epoch, in order) end a run that early stopping
+// with `patience` epochs (0: off) has stopped: its last `patience` epochs did
+// not beat the best validation accuracy before them.
+bool stopped_early(const std::vector<nlohmann::ordered_json>& records, int patience);
 
 // Trains epochs start.first_epoch .. loop.training.epochs; returns every
 // record of the run (start.records first).
-std::vector<nlohmann::ordered_json> train_epochs(const TrainingLoop& loop, SgdMomentum<float>& optimizer, LoopStart start);
+std::vector<nlohmann::ordered_json> train_epochs(const TrainingLoop& loop, Optimizer<float>& optimizer, LoopStart start);
 
 }  // namespace fbnet

@@ -305,6 +305,80 @@ class RunningSumUpdate(unittest.TestCase):
 
 
 @unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
+class OptimisersSchedulesEarlyStopping(unittest.TestCase):
+    """Adam's state and the schedules survive a resume bit for bit; early stopping ends a run for good.
+    (tests/peer/graph_parity.py checks each optimiser and schedule against torch.optim.)"""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="fbnet-optim-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    ADAM = ["--model", "fb", "--optimizer", "adam", "--learning-rate", "0.001", "--weight-decay", "0.0001",
+            "--lr-schedule", "cosine", "--warmup-epochs", "1", *SMALL]
+
+    def test_adam_with_warmup_and_cosine(self):
+        straight, resumed = os.path.join(self.tmp, "adam"), os.path.join(self.tmp, "adam-resumed")
+        fbnet("train", *self.ADAM, "--epochs", "3", "--out", straight)
+        records = read_jsonl(os.path.join(straight, "metrics.jsonl"))
+        # Warmup epoch 1 at half the rate, then the cosine over epochs 2-3: 0.001, then 0.0005.
+        self.assertEqual([r["learning_rate"] for r in records], [0.0005, 0.001, 0.0005])
+        self.assertGreater(records[-1]["validation_accuracy"], 60)
+        header = safetensors_header(os.path.join(straight, "checkpoint.safetensors"))
+        self.assertEqual(header["__metadata__"]["format"], "fbnet-checkpoint-3")
+        self.assertEqual(header["__metadata__"]["optimizer_steps"], str(3 * 32))  # 2,000 images in batches of 64
+        self.assertIn("optimizer.exp_avg_sq.feedback.0.weight", header)
+        # A cosine schedule spans the run's epochs: resuming it with other epochs would change its rates.
+        fbnet("train", *self.ADAM, "--epochs", "2", "--out", resumed)
+        result = fbnet("train", "--resume", resumed, "--epochs", "3", check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--epochs: ", result.stderr)
+        self.assertIn("cosine schedule over 2 epochs", result.stderr)
+
+    def test_resumed_adam_equals_an_uninterrupted_run(self):
+        settings = ["--model", "ff", "--optimizer", "adamw", "--learning-rate", "0.001", "--weight-decay", "0.01",
+                    "--lr-schedule", "step", "--lr-step-epochs", "1", "--lr-gamma", "0.5", *SMALL]
+        straight, resumed = os.path.join(self.tmp, "adamw"), os.path.join(self.tmp, "adamw-resumed")
+        fbnet("train", *settings, "--epochs", "2", "--out", straight)
+        fbnet("train", *settings, "--epochs", "1", "--out", resumed)
+        fbnet("train", "--resume", resumed, "--epochs", "2")
+        self.assertEqual(without_timings(read_jsonl(os.path.join(straight, "metrics.jsonl"))),
+                         without_timings(read_jsonl(os.path.join(resumed, "metrics.jsonl"))))
+        self.assertEqual(safetensors_data(os.path.join(straight, "checkpoint.safetensors")),
+                         safetensors_data(os.path.join(resumed, "checkpoint.safetensors")))
+
+    def test_early_stopping_ends_the_run_and_the_grid_counts_it_finished(self):
+        # lr 0.3 overshoots after epoch 2 on SMALL (see TrainEvalResume): with patience 1 the run stops early.
+        settings = ["--model", "ff", "--learning-rate", "0.3", "--early-stopping", "1", *SMALL]
+        run = os.path.join(self.tmp, "early")
+        output = fbnet("train", *settings, "--epochs", "8", "--out", run).stdout
+        records = read_jsonl(os.path.join(run, "metrics.jsonl"))
+        validation = [r["validation_accuracy"] for r in records]
+        best = validation.index(max(validation)) + 1
+        self.assertEqual(len(records), best + 1)
+        self.assertLess(len(records), 8)
+        self.assertIn(f"stopped early: no better validation accuracy for 1 epochs since epoch {best}", output)
+        self.assertEqual(checkpoint_epoch(os.path.join(run, "best.safetensors")), best)
+        # Resuming a stopped run trains nothing more.
+        before = read_bytes(os.path.join(run, "checkpoint.safetensors"))
+        self.assertIn("stopped early after epoch", fbnet("train", "--resume", run).stdout)
+        self.assertEqual(read_bytes(os.path.join(run, "checkpoint.safetensors")), before)
+        # A grid counts the stopped run as finished, not partial.
+        grid = os.path.join(self.tmp, "early.toml")
+        with open(grid, "w") as f:
+            f.write('model = "ff"\nepochs = 8\ntrain-limit = 2000\nvalidation-size = 1000\nlearning-rate = [0.3]\n'
+                    'early-stopping = 1\n')
+        fbnet("grid", grid, "--out", os.path.join(self.tmp, "early-grid"))
+        with open(os.path.join(self.tmp, "early-grid", "grid.csv")) as f:
+            rows = f.read().splitlines()
+        self.assertEqual(len(rows), 2)
+        self.assertIn(f",finished,{best + 1},", rows[1])
+
+
+@unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
 class ConfigFilesAndTable(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="fbnet-cli-")
@@ -792,6 +866,16 @@ class BadInput(unittest.TestCase):
                                       "(did you mean table1?)"),
             (["sequence", "--net", "fb", "--length", "1"], "--length: the feedback net's feedback reaches position 2"),
             (["train", "--model", "fb", "--memory-limit", "10"], "more than the 10.0 MiB --memory-limit allows"),
+            # Optimiser settings the chosen optimiser or schedule would ignore are refused.
+            (["train", "--optimizer", "adam", "--momentum", "0.9"], "--momentum: SGD's setting, which --optimizer adam"),
+            (["train", "--adam-beta2", "0.99"], "--adam-beta2: Adam's setting, which --optimizer sgd does not use"),
+            (["train", "--lr-gamma", "0.5"], "--lr-gamma: a setting of --lr-schedule step"),
+            (["train", "--nesterov", "true", "--momentum", "0"], "--nesterov: Nesterov momentum needs --momentum > 0"),
+            (["train", "--nesterov", "yes"], "--nesterov: expected true or false, got 'yes'"),
+            (["train", "--optimizer", "rmsprop"], "--optimizer"),
+            (["train", "--warmup-epochs", "30"], "--warmup-epochs: must be in 0..epochs-1 (29)"),
+            (["train", "--early-stopping", "2", "--validation-size", "0"], "--early-stopping: needs validation images"),
+            (["sequence", "--net", "lstm", "--early-stopping", "2"], "--early-stopping: experiment 1's runs only"),
         ]
         for args, needle in cases:
             with self.subTest(args=args):

@@ -1,7 +1,7 @@
 // Writes one case for tests/peer/accumulation_parity.py: the report's
 // experiment-2 sequence net (FF layers 784 -> 500 -> 26 copied in and frozen,
 // feedback h -> x trained, alpha 0.5, 5 positions) trained for 24 steps the
-// way src/train/training_loop.cpp does it, with SgdMomentum applied inside
+// way src/train/training_loop.cpp does it, with the Optimizer applied inside
 // backward. It writes the initial weights, every step's inputs, labels and
 // the dropout masks fbnet drew, the trained weights after every step, and at
 // the end all weights plus the optimiser's velocity and running gradient sum
@@ -20,7 +20,7 @@
 #include "engine/random.hpp"
 #include "formats/safetensors.hpp"
 #include "model/network.hpp"
-#include "optim/sgd.hpp"
+#include "optim/optimizer.hpp"
 #include "train/sequence_run.hpp"
 #include "train/training_loop.hpp"
 
@@ -44,7 +44,8 @@ int run(GradientAccumulation accumulation, double learning_rate, const std::stri
   network.initialize(2025);  // the feedback edge; the layers are overwritten next
   adopt_frozen(ff, network);  // as sequence_run.cpp builds it
   auto& params = network.parameters();
-  SgdMomentum<float> optimizer(learning_rate, kMomentum, params.values().size(), accumulation);
+  Optimizer<float> optimizer({.learning_rate = learning_rate, .momentum = kMomentum, .accumulation = accumulation},
+                             params.values().size());
 
   SafetensorsFile file;
   std::string trained;  // the unfrozen parameters: the feedback edge
@@ -79,6 +80,7 @@ int run(GradientAccumulation accumulation, double learning_rate, const std::stri
     network.loss(step_labels);
     // Garbage in every gradient: backward must overwrite, not add to, what is there.
     std::fill(params.grads().begin(), params.grads().end(), std::numeric_limits<float>::quiet_NaN());
+    optimizer.begin_step();
     network.backward([&](int64_t from, int64_t to) { optimizer.step(params.values(), params.grads(), from, to); });
 
     for (int p = 0; p < kLength; ++p) {
@@ -99,9 +101,9 @@ int run(GradientAccumulation accumulation, double learning_rate, const std::stri
     file.tensors.push_back({"final." + info.name, info.shape, slice(params.values())});
     if (info.name.starts_with("layers.")) continue;
     // The optimiser's state: torch's momentum_buffer, and G = torch's .grad when zero_grad is never called.
-    file.tensors.push_back({"velocity." + info.name, info.shape, slice(optimizer.velocity())});
-    if (!optimizer.gradient_sum().empty())  // kRunningSum only
-      file.tensors.push_back({"gradient_sum." + info.name, info.shape, slice(optimizer.gradient_sum())});
+    file.tensors.push_back({"velocity." + info.name, info.shape, slice(*optimizer.find_state("momentum"))});
+    if (const std::vector<float>* gradient_sum = optimizer.find_state("gradient_sum"))  // kRunningSum only
+      file.tensors.push_back({"gradient_sum." + info.name, info.shape, slice(*gradient_sum)});
   }
   write_safetensors(out, file);
   return 0;

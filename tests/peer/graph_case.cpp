@@ -2,7 +2,9 @@
 // JSON (formats/graph_json.hpp) with fbnet's initial weights, the batches it
 // trained on and the dropout masks it drew, and its results: the logits of
 // every readout, the loss and every gradient of the first batch, and the
-// weights after every SGD-momentum step (one per batch). The steps run as
+// weights after every optimiser step (one per batch), with any of fbnet's
+// optimisers and learning-rate schedules (an epoch is --batches-per-epoch
+// batches; the schedule steps between epochs). The steps run as
 // src/train/training_loop.cpp runs them: forward in training mode with one dropout
 // stream, the optimiser updating each range inside backward as soon as its
 // gradient is final, the gradient buffer never zeroed between batches.
@@ -19,10 +21,12 @@
 //   fbnet.grad.NAME                    first batch's gradient
 //   fbnet.after.K.NAME                 every parameter after step K (1..N)
 // and in the metadata the graph JSON fbnet ran, loss (first batch),
-// learning_rate, momentum, batches, frozen (node names) and seed.
+// training (every optimiser and schedule setting, as `fbnet train` names
+// them, with epochs), batches, batches_per_epoch, frozen (node names) and seed.
 //
-// usage: fbnet_graph_case --graph FILE.json [--frozen NODE,...] [--learning-rate LR] [--momentum M]
-//                         [--batches N] [--batch B] [--seed S] --out FILE.safetensors
+// usage: fbnet_graph_case --graph FILE.json [--frozen NODE,...] [--batches N] [--batches-per-epoch K]
+//                         [--batch B] [--seed S] [any optimiser or schedule flag of fbnet train,
+//                         e.g. --optimizer adam --learning-rate LR --lr-schedule cosine] --out FILE.safetensors
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -33,12 +37,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "config/setting_groups.hpp"
 #include "config/settings.hpp"
 #include "engine/random.hpp"
 #include "formats/graph_json.hpp"
 #include "formats/safetensors.hpp"
 #include "model/network.hpp"
-#include "optim/sgd.hpp"
+#include "optim/optimizer.hpp"
+#include "optim/schedule.hpp"
 #include "train/training_loop.hpp"
 
 namespace {
@@ -46,8 +52,8 @@ namespace {
 using namespace fbnet;
 
 constexpr const char* kUsage =
-    "usage: fbnet_graph_case --graph FILE.json [--frozen NODE,...] [--learning-rate LR] [--momentum M]\n"
-    "                        [--batches N] [--batch B] [--seed S] --out FILE.safetensors\n";
+    "usage: fbnet_graph_case --graph FILE.json [--frozen NODE,...] [--batches N] [--batches-per-epoch K]\n"
+    "                        [--batch B] [--seed S] [optimiser and schedule flags of fbnet train] --out FILE.safetensors\n";
 // The inputs' and labels' stream, apart from every stream the library draws from.
 constexpr uint64_t kCaseDataStream = 1000;
 
@@ -55,9 +61,9 @@ struct CaseSettings {
   std::string graph_path;
   std::string out;
   std::vector<std::string> frozen;  // node names (or aliases)
-  double learning_rate = 0.02;
-  double momentum = 0.9;
+  TrainingSettings training = {.learning_rate = 0.02, .momentum = 0.9};
   int batches = 4;
+  int batches_per_epoch = 1000000;  // one epoch unless given
   int64_t batch = 64;
   uint64_t seed = 2024;
 };
@@ -83,13 +89,16 @@ int run(const CaseSettings& settings) {
     frozen += (frozen.empty() ? "" : ",") + (is_edge ? name : graph.nodes[graph.node_index(name, "--frozen")].name);
   }
   auto& params = network.parameters();
-  SgdMomentum<float> sgd(settings.learning_rate, settings.momentum, params.values().size());
+  Optimizer<float> optimizer(optimizer_settings(settings.training), params.values().size());
+  nlohmann::json training;
+  auto record = [&](const char* name, const auto& field, const char*) { training[name] = json_value(field); };
+  visit_settings(settings.training, record);
 
   SafetensorsFile file;
   file.metadata = {{"graph", graph_to_json(graph).dump()},
-                   {"learning_rate", fmt::format("{}", settings.learning_rate)},
-                   {"momentum", fmt::format("{}", settings.momentum)},
+                   {"training", training.dump()},
                    {"batches", std::to_string(settings.batches)},
+                   {"batches_per_epoch", std::to_string(settings.batches_per_epoch)},
                    {"frozen", frozen},
                    {"seed", std::to_string(settings.seed)}};
   for (size_t i = 0; i < params.infos().size(); ++i)
@@ -101,6 +110,11 @@ int run(const CaseSettings& settings) {
   Rng data_rng(settings.seed, kCaseDataStream);
   Rng dropout_rng(settings.seed, kDropoutStream);
   for (int k = 0; k < settings.batches; ++k) {
+    if (k % settings.batches_per_epoch == 0) {
+      const int epoch = k / settings.batches_per_epoch + 1;
+      const TrainingSettings& t = settings.training;
+      optimizer.set_learning_rate(scheduled_learning_rate(t.learning_rate, t.schedule, epoch, t.epochs));
+    }
     // images[i][j]: the j-th image [B, shape] of input node i; steps[i][step] points at one.
     std::vector<std::vector<Tensor<float>>> images(input_nodes.size());
     std::vector<std::vector<const Tensor<float>*>> steps(input_nodes.size());
@@ -132,7 +146,8 @@ int run(const CaseSettings& settings) {
     network.forward(std::span<const std::vector<const Tensor<float>*>>(steps), Mode::kTrain, &dropout_rng);
     const LossAndCorrect loss = network.loss(step_labels);
     // The training loop's update: each range as soon as backward has finished it.
-    network.backward([&](int64_t begin, int64_t end) { sgd.step(params.values(), params.grads(), begin, end); });
+    optimizer.begin_step();
+    network.backward([&](int64_t begin, int64_t end) { optimizer.step(params.values(), params.grads(), begin, end); });
 
     for (size_t n = 0; n < graph.nodes.size(); ++n) {
       const Node& node = graph.nodes[n];
@@ -193,21 +208,28 @@ CaseSettings parse_arguments(int argc, char** argv) {
         if (end > begin) settings.frozen.push_back(value.substr(begin, end - begin));
         begin = end + 1;
       }
-    } else if (flag == "--learning-rate") {
-      settings.learning_rate = number(flag, value, 0);
-    } else if (flag == "--momentum") {
-      settings.momentum = number(flag, value, 0);
     } else if (flag == "--batches") {
       settings.batches = static_cast<int>(whole(flag, value, 1));
+    } else if (flag == "--batches-per-epoch") {
+      settings.batches_per_epoch = static_cast<int>(whole(flag, value, 1));
     } else if (flag == "--batch") {
       settings.batch = whole(flag, value, 1);
     } else if (flag == "--seed") {
       settings.seed = static_cast<uint64_t>(whole(flag, value, 0));
     } else {
-      fail("unknown flag '{}'", flag);
+      bool parsed = false;  // an optimiser or schedule setting, parsed as fbnet train parses it
+      auto parse = [&](const char* name, auto& field, const char*) {
+        if (flag != std::string("--") + name) return;
+        parse_value(name, value, field);
+        parsed = true;
+      };
+      visit_settings(settings.training, parse);
+      FBNET_CHECK(parsed, "unknown flag '{}'", flag);
     }
   }
   FBNET_CHECK(!settings.graph_path.empty() && !settings.out.empty(), "--graph and --out are required");
+  settings.training.epochs = (settings.batches + settings.batches_per_epoch - 1) / settings.batches_per_epoch;
+  validate(settings.training);
   return settings;
 }
 

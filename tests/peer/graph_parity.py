@@ -8,20 +8,22 @@ describes them (so the presets are never re-described here), and small graphs
 written below: several edges, add-combine with per-edge alphas, a readout at
 every step with zero first-step feedback, dropout on the input and between
 hidden layers, a lateral edge, an edge from the logits, frozen lower layers,
-weights per step (untied), and a second input node. tests/peer/graph_case.cpp (a real subprocess) trains
-the graph for four steps as training_loop.cpp trains (updates applied inside
+weights per step (untied), a second input node, and each optimiser (SGD with Nesterov and weight decay,
+Adam, AdamW) under each learning-rate schedule (step, cosine, linear warmup) for five steps.
+tests/peer/graph_case.cpp (a real subprocess) trains the graph for four steps (or a case's own count)
+as training_loop.cpp trains (updates applied inside
 backward as ranges become final, gradients never zeroed) and writes fbnet's
 initial weights, the batches, its dropout masks and its results. This script
 builds the PyTorch model from the graph JSON alone (GraphModel: an nn.Linear
 per linear node and per edge adapter under fbnet's parameter names, every
 node computed at every step, so that fbnet's pruned schedule is checked, not
-copied), replays the steps with torch.optim.SGD
-(zero_grad, backward, step; frozen parameters left out), and checks per
+copied), replays the steps with the torch.optim optimiser and scheduler that fbnet's settings name
+(zero_grad, backward, step; scheduler.step() after each epoch; frozen parameters left out), and checks per
 tensor, as max |a - b| / max |b|:
   - the logits of every readout and the loss of the first batch, within 1e-4,
   - every parameter gradient of the first batch, within 1e-4 (a frozen
     parameter's must be exactly zero),
-  - every weight after the four steps, within 1e-4 of the weight's largest value,
+  - every weight after the last step, within 1e-4 of the weight's largest value,
   - every step's update w_k - w_(k-1), within UPDATE_TOLERANCE of that
     update's own largest value: an update can be wrong by 10% and still move
     the weights by less than 1e-4 of their size (a frozen weight's update
@@ -40,6 +42,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import warnings
 
 import numpy as np
 import torch
@@ -131,6 +134,17 @@ CASES = {
     "untied, every step": (graph([{**n, "untied": True} if n["name"] in ("layers.0", "layers.1") else n for n in ONE_HIDDEN],
                                  [edge("feedback.0", "h1", "x", "mix", 0.4)], steps=3, readout_steps="every-step",
                                  first_step_feedback="zero"), HAND_TRAINING),
+    # The optimisers and schedules against torch.optim on a feedback net, 5 steps each.
+    "sgd nesterov, decay, step lr": (graph(ONE_HIDDEN, [edge("feedback.0", "h1", "x", "mix", 0.3)], steps=2),
+                                     {**HAND_TRAINING, "nesterov": "true", "weight_decay": 0.01, "lr_schedule": "step",
+                                      "lr_step_epochs": 2, "lr_gamma": 0.5, "batches": 5, "batches_per_epoch": 1}),
+    "adam, warmup, cosine": (graph(ONE_HIDDEN, [edge("feedback.0", "h1", "x", "mix", 0.3)], steps=2),
+                             {"optimizer": "adam", "learning_rate": 0.01, "weight_decay": 0.001, "warmup_epochs": 2,
+                              "lr_schedule": "cosine", "batches": 5, "batches_per_epoch": 1}),
+    "adamw, cosine, 2 batches an epoch": (graph(TWO_HIDDEN, [edge("feedback.0", "h2", "h1", "mix", 0.3)], steps=2),
+                                          {"optimizer": "adamw", "learning_rate": 0.01, "weight_decay": 0.1,
+                                           "adam_beta1": 0.8, "adam_beta2": 0.99, "lr_schedule": "cosine",
+                                           "batches": 5, "batches_per_epoch": 2}),
     # A second input node read only through an edge, at steps 0..S-2.
     "cue input": (graph([
         node("x", "input", [], [20]),
@@ -315,6 +329,34 @@ def check_masks(case, graph, tensors, rows):
         rows.append((case, "", f"masks of {entry['name']}: dropped {dropped:.3f} vs p, in std devs", deviation, 5.0))
 
 
+def torch_optimizer(params, training):
+    """fbnet's --optimizer and its settings as the torch.optim optimiser they name."""
+    kind, lr, decay = training["optimizer"], training["learning-rate"], training["weight-decay"]
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=training["momentum"], nesterov=training["nesterov"],
+                               weight_decay=decay)
+    adam = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
+    return adam(params, lr=lr, betas=(training["adam-beta1"], training["adam-beta2"]), eps=training["adam-epsilon"],
+                weight_decay=decay)
+
+
+def torch_scheduler(optimizer, training):
+    """fbnet's --lr-schedule after --warmup-epochs as PyTorch's schedulers, stepped once per epoch."""
+    kind, warmup, epochs = training["lr-schedule"], training["warmup-epochs"], training["epochs"]
+    schedulers = {
+        "constant": lambda: torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0),
+        "step": lambda: torch.optim.lr_scheduler.StepLR(optimizer, step_size=training["lr-step-epochs"],
+                                                        gamma=training["lr-gamma"]),
+        "cosine": lambda: torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs - warmup),
+    }
+    if warmup == 0:
+        return schedulers[kind]()
+    # SequentialLR steps its second scheduler with an epoch argument at the milestone, which PyTorch warns of.
+    warnings.filterwarnings("ignore", message="The epoch parameter in `scheduler.step()`")
+    warm = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / (warmup + 1), total_iters=warmup)
+    return torch.optim.lr_scheduler.SequentialLR(optimizer, [warm, schedulers[kind]()], milestones=[warmup])
+
+
 def check_case(case, graph, tensors, meta, dtype, rows):
     model = GraphModel(graph).to(dtype)
     names = [n[len("initial."):] for n in tensors if n.startswith("initial.")]
@@ -327,9 +369,10 @@ def check_case(case, graph, tensors, meta, dtype, rows):
         for n, p in params.items():
             p.copy_(torch.tensor(tensors["initial." + n]))
             p.requires_grad_(n not in frozen)
-    optimizer = torch.optim.SGD([params[n] for n in names if n not in frozen], lr=float(meta["learning_rate"]),
-                                momentum=float(meta["momentum"]))
-    batches = int(meta["batches"])
+    training = json.loads(meta["training"])
+    optimizer = torch_optimizer([params[n] for n in names if n not in frozen], training)
+    scheduler = torch_scheduler(optimizer, training)
+    batches, batches_per_epoch = int(meta["batches"]), int(meta["batches_per_epoch"])
     inputs_of = [e["name"] for e in graph["nodes"] if e["op"] == "input"]
     worst_update = {n: (-1.0, 0) for n in names}  # (relative error, step)
     for k in range(batches):
@@ -354,6 +397,8 @@ def check_case(case, graph, tensors, meta, dtype, rows):
                 rows.append((case, dtype, f"grad {n}{' (frozen)' if n in frozen else ''}",
                              relative_error(tensors["fbnet.grad." + n], grad), TOLERANCE))
         optimizer.step()
+        if (k + 1) % batches_per_epoch == 0:
+            scheduler.step()
         for n in names:
             ours_before = tensors[f"initial.{n}"] if k == 0 else tensors[f"fbnet.after.{k}.{n}"]
             ours = tensors[f"fbnet.after.{k + 1}.{n}"].astype(np.float64) - ours_before.astype(np.float64)

@@ -37,8 +37,8 @@ TEST(Checkpoint, RoundTripKeepsWeightsMomentumAndMetadata) {
   Network<float>& network = *network_owner;
   std::vector<float> velocity(network.parameters().values().size());
   for (size_t i = 0; i < velocity.size(); ++i) velocity[i] = static_cast<float>(i % 97) * 0.5f;
-  SgdMomentum<float> optimizer(0.1, 0.9, network.parameters().values().size());
-  optimizer.velocity() = velocity;
+  Optimizer<float> optimizer({.learning_rate = 0.1, .momentum = 0.9}, network.parameters().values().size());
+  *optimizer.find_state("momentum") = velocity;
   save_checkpoint(dir.file("c.safetensors"), network, &optimizer, 7, {{"seed", 3}});
   const Checkpoint checkpoint = read_checkpoint(dir.file("c.safetensors"));
   EXPECT_EQ(checkpoint.epoch, 7);
@@ -46,10 +46,10 @@ TEST(Checkpoint, RoundTripKeepsWeightsMomentumAndMetadata) {
   EXPECT_EQ(architecture_to_json(checkpoint.architecture), architecture_to_json(network.architecture()));
   Network<float> loaded(checkpoint.architecture);
   load_weights(checkpoint, loaded);
-  SgdMomentum<float> loaded_optimizer(0.1, 0.9, velocity.size());
+  Optimizer<float> loaded_optimizer({.learning_rate = 0.1, .momentum = 0.9}, velocity.size());
   load_optimizer_state(checkpoint, loaded.parameters().infos(), loaded_optimizer);
   EXPECT_EQ(loaded.parameters().values(), network.parameters().values());
-  EXPECT_EQ(loaded_optimizer.velocity(), velocity);
+  EXPECT_EQ(*loaded_optimizer.find_state("momentum"), velocity);
   EXPECT_NE(checkpoint.file.find("layers.0.weight"), nullptr);
   EXPECT_EQ(checkpoint.file.find("feedback.0.weight")->shape, (Shape{784, 500}));
   // No temporary file is left behind.
@@ -64,10 +64,12 @@ TEST(Checkpoint, RoundTripKeepsTheRunningGradientSum) {
   const auto network_owner = make_network("fb", 1);
   Network<float>& network = *network_owner;
   const size_t count = network.parameters().values().size();
-  SgdMomentum<float> optimizer(0.1, 0.5, count, GradientAccumulation::kRunningSum);
+  const OptimizerSettings running_sum = {
+      .learning_rate = 0.1, .momentum = 0.5, .accumulation = GradientAccumulation::kRunningSum};
+  Optimizer<float> optimizer(running_sum, count);
   for (size_t i = 0; i < count; ++i) {
-    optimizer.velocity()[i] = static_cast<float>(i % 89) * 0.25f;
-    optimizer.gradient_sum()[i] = static_cast<float>(i % 83) * -0.5f;
+    (*optimizer.find_state("momentum"))[i] = static_cast<float>(i % 89) * 0.25f;
+    (*optimizer.find_state("gradient_sum"))[i] = static_cast<float>(i % 83) * -0.5f;
   }
   save_checkpoint(dir.file("c.safetensors"), network, &optimizer, 2, nlohmann::json::object());
   const Checkpoint checkpoint = read_checkpoint(dir.file("c.safetensors"));
@@ -75,12 +77,12 @@ TEST(Checkpoint, RoundTripKeepsTheRunningGradientSum) {
   ASSERT_NE(gradient_sum, nullptr);
   EXPECT_EQ(gradient_sum->shape, (Shape{784, 500}));
   EXPECT_EQ(checkpoint.file.metadata.at("format"), "fbnet-checkpoint-2");  // older binaries refuse it
-  SgdMomentum<float> loaded(0.1, 0.5, count, GradientAccumulation::kRunningSum);
+  Optimizer<float> loaded(running_sum, count);
   load_optimizer_state(checkpoint, network.parameters().infos(), loaded);
-  EXPECT_EQ(loaded.velocity(), optimizer.velocity());
-  EXPECT_EQ(loaded.gradient_sum(), optimizer.gradient_sum());
+  EXPECT_EQ(*loaded.find_state("momentum"), *optimizer.find_state("momentum"));
+  EXPECT_EQ(*loaded.find_state("gradient_sum"), *optimizer.find_state("gradient_sum"));
   // A checkpoint of a zeroed run has no G to resume a running sum from.
-  SgdMomentum<float> zeroed(0.1, 0.5, count);
+  Optimizer<float> zeroed({.learning_rate = 0.1, .momentum = 0.5}, count);
   save_checkpoint(dir.file("z.safetensors"), network, &zeroed, 2, nlohmann::json::object());
   EXPECT_EQ(read_checkpoint(dir.file("z.safetensors")).file.find("optimizer.gradient_sum.layers.0.weight"), nullptr);
   EXPECT_THROW(load_optimizer_state(read_checkpoint(dir.file("z.safetensors")), network.parameters().infos(), loaded), Error);
@@ -105,8 +107,36 @@ TEST(Checkpoint, AnotherArchitectureIsRefusedByName) {
   EXPECT_THROW(load_weights(checkpoint, fb), Error);  // has no feedback.0.weight
   const auto ff_owner = make_network("ff", 2);
   Network<float>& ff = *ff_owner;
-  SgdMomentum<float> optimizer(0.1, 0.9, ff.parameters().values().size());
+  Optimizer<float> optimizer({.learning_rate = 0.1, .momentum = 0.9}, ff.parameters().values().size());
   EXPECT_THROW(load_optimizer_state(checkpoint, ff.parameters().infos(), optimizer), Error);  // weights-only file
+}
+
+// Adam's two moments and its step count t travel in the checkpoint, whose format older binaries refuse.
+TEST(Checkpoint, RoundTripKeepsAdamsMomentsAndStepCount) {
+  testing::TempDir dir;
+  const auto network_owner = make_network("ff", 1);
+  Network<float>& network = *network_owner;
+  const size_t count = network.parameters().values().size();
+  const OptimizerSettings adam = {.kind = OptimizerKind::kAdamW, .learning_rate = 0.001, .weight_decay = 0.01};
+  Optimizer<float> optimizer(adam, count);
+  for (size_t i = 0; i < count; ++i) {
+    (*optimizer.find_state("exp_avg"))[i] = static_cast<float>(i % 89) * 0.25f;
+    (*optimizer.find_state("exp_avg_sq"))[i] = static_cast<float>(i % 83) * 0.5f;
+  }
+  optimizer.set_steps(1234);
+  save_checkpoint(dir.file("c.safetensors"), network, &optimizer, 2, nlohmann::json::object());
+  const Checkpoint checkpoint = read_checkpoint(dir.file("c.safetensors"));
+  EXPECT_EQ(checkpoint.file.metadata.at("format"), "fbnet-checkpoint-3");
+  EXPECT_EQ(checkpoint.file.find("optimizer.momentum.layers.0.weight"), nullptr);
+  Optimizer<float> loaded(adam, count);
+  load_optimizer_state(checkpoint, network.parameters().infos(), loaded);
+  EXPECT_EQ(*loaded.find_state("exp_avg"), *optimizer.find_state("exp_avg"));
+  EXPECT_EQ(*loaded.find_state("exp_avg_sq"), *optimizer.find_state("exp_avg_sq"));
+  EXPECT_EQ(loaded.steps(), 1234);
+  // An SGD checkpoint holds no moments for Adam to resume from.
+  Optimizer<float> sgd({.learning_rate = 0.1, .momentum = 0.9}, count);
+  save_checkpoint(dir.file("s.safetensors"), network, &sgd, 2, nlohmann::json::object());
+  EXPECT_THROW(load_optimizer_state(read_checkpoint(dir.file("s.safetensors")), network.parameters().infos(), loaded), Error);
 }
 
 // An fbnet-looking checkpoint whose metadata is edited after the fact.

@@ -12,6 +12,7 @@
 #include "data/dataset.hpp"
 #include "engine/error.hpp"
 #include "test_support.hpp"
+#include "train/image_run.hpp"
 
 namespace fbnet {
 namespace {
@@ -96,6 +97,22 @@ TEST(Config, JsonAndTomlFilesGiveTheSameConfig) {
   EXPECT_EQ(from_json.hidden, (std::vector<int64_t>{500, 300}));
   EXPECT_EQ(from_json.steps, 3);
   validate(from_json);
+}
+
+// Default run folders: the preset's name while the architecture is the preset's,
+// and a digest of the settings that differ from the preset's defaults.
+TEST(Config, DefaultRunFoldersAreDistinctAndStable) {
+  const std::string fb = default_run_folder(resolve_config({{"model", "fb"}}));
+  EXPECT_EQ(fb.rfind("runs/fb-seed0-", 0), 0u) << fb;
+  // A default given explicitly, or a setting that cannot change the result, keeps the name.
+  EXPECT_EQ(default_run_folder(resolve_config({{"model", "fb"}, {"optimizer", "sgd"}, {"learning-rate", "0.02"}})), fb);
+  EXPECT_EQ(default_run_folder(resolve_config({{"model", "fb"}, {"progress", "never"}, {"memory-limit", "100"}})), fb);
+  // Other settings, seeds and architectures get other folders.
+  const std::string adam = default_run_folder(resolve_config({{"model", "fb"}, {"optimizer", "adam"}}));
+  EXPECT_NE(adam, fb);
+  EXPECT_EQ(adam.rfind("runs/fb-seed0-", 0), 0u) << adam;
+  EXPECT_EQ(default_run_folder(resolve_config({{"model", "fb"}, {"seed", "3"}})).rfind("runs/fb-seed3-", 0), 0u);
+  EXPECT_EQ(default_run_folder(resolve_config({{"model", "fb"}, {"steps", "3"}})).rfind("runs/custom-seed0-", 0), 0u);
 }
 
 TEST(Config, ResolvedConfigRoundTripsThroughJson) {
