@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/setting_flags.hpp"
 #include "engine/error.hpp"
 #include "experiments/grid.hpp"
 
@@ -27,6 +28,7 @@ void add_grid_command(CLI::App& app) {
       ->capture_default_str();
   command->add_flag("--report-only", state->options.report_only,
                     "train nothing; (re)write the report from the runs the folder holds (merges shards)");
+  add_report_epoch_option(*command, state->options.reported_epoch);
   command->callback([state] {
     std::tie(state->options.shard_index, state->options.shard_count) = parse_shard(state->shard);
     run_grid(state->options);

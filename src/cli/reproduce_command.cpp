@@ -53,6 +53,7 @@ void add_reproduce_command(CLI::App& app) {
       ->transform(CLI::CheckedTransformer(std::map<std::string, Hyperparameters>{{"grid", Hyperparameters::kGrid},
                                                                                   {"report", Hyperparameters::kReport}}))
       ->default_str("grid");
+  add_report_epoch_option(*table1, state->options.reported_epoch);
   state->flags.add_to<RunConfig>(*table1, kImageRunFlags);
   let_the_last_flag_win(*table1);
   table1->callback([state] {
@@ -81,6 +82,7 @@ void add_reproduce_command(CLI::App& app) {
                        "learning rates the sweep tries per net on seed 0, comma separated")
       ->delimiter(',')
       ->default_str(fmt::format("{}", fmt::join(ControlsOptions{}.sweep_learning_rates, ",")));
+  add_report_epoch_option(*controls, controls_options.reported_epoch);
   controls_state->flags.add_to<RunConfig>(*controls, kImageRunFlags);
   let_the_last_flag_win(*controls);
   controls->callback([controls_state] {

@@ -14,11 +14,21 @@
 #include <CLI/CLI.hpp>
 
 #include "config/settings.hpp"
+#include "experiments/reported_epoch.hpp"
 
 namespace fbnet {
 
 // The resolved settings in FOLDER/config.json, which every run writes.
 nlohmann::json resumed_config(const std::string& folder);
+
+// --report-epoch last|best of the commands that report finished runs (grid, reproduce table1 and controls).
+inline void add_report_epoch_option(CLI::App& command, ReportedEpoch& epoch) {
+  command.add_option("--report-epoch", epoch, "which epoch of each run the report shows and selects by: last (the "
+                     "report's rule) or best (the epoch of best validation accuracy, best.safetensors)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, ReportedEpoch>{{"last", ReportedEpoch::kLast},
+                                                                               {"best", ReportedEpoch::kBest}}))
+      ->default_str("last");
+}
 
 class SettingFlags {
  public:

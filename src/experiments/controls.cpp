@@ -66,7 +66,7 @@ std::vector<NetResults> train_all(const ControlsOptions& options) {
       sub["seed"] = 0;
       sweep["grid"].push_back(sub);
     }
-    run_grid_document(sweep, options.out, "sweep", options.jobs);
+    run_grid_document(sweep, options.out, "sweep", options.jobs, options.reported_epoch);
     const nlohmann::json best = read_json_file((fs::path(options.out) / "sweep" / "best.json").string());
     for (NetResults& net : nets) {
       FBNET_CHECK(best.contains(net.control->model), "the sweep chose no learning rate for {}", net.control->model);
@@ -94,20 +94,19 @@ std::vector<NetResults> train_all(const ControlsOptions& options) {
   return nets;
 }
 
-void evaluate_all(std::vector<NetResults>& nets, const RunConfig& shared) {
+void evaluate_all(std::vector<NetResults>& nets, const RunConfig& shared, ReportedEpoch epoch) {
   const NoisyTestSets sets = noisy_test_sets(shared, kReportNoiseScales);
   const size_t noisy = report_noise_index(shared.data.noise_scale);
   const int64_t batch_size = shared.training.eval_batch_size;
   for (NetResults& net : nets) {
     net.noise.assign(sets.scales.size(), {});
     for (const std::string& folder : net.folders) {
-      const std::unique_ptr<Network<float>> loaded = load_run_network(folder);
+      const std::unique_ptr<Network<float>> loaded = load_run_network(folder, epoch);
       Network<float>& network = *loaded;
       const std::vector<double> curve = noise_curve(network, sets, batch_size);
       for (size_t s = 0; s < curve.size(); ++s) net.noise[s].push_back(curve[s]);
       // The run's own evaluation at --noise-scale must be what the shared sets give.
-      FBNET_CHECK(final_metric(folder, "noisy_test_accuracy") ==
-                      curve[noisy],
+      FBNET_CHECK(reported_metric(folder, "noisy_test_accuracy", epoch) == curve[noisy],
                   "{}: its noisy test accuracy differs from the shared noisy test set's; were its data settings "
                   "changed?", folder);
       for (const auto& record : read_metrics(folder)) net.epoch_seconds.push_back(record["train_seconds"].get<double>());
@@ -141,18 +140,19 @@ void reproduce_controls(const ControlsOptions& options) {
   FBNET_CHECK(!error, "--out: cannot create {}: {}", options.out, error.message());
 
   std::vector<NetResults> nets = train_all(options);
-  evaluate_all(nets, shared);
+  evaluate_all(nets, shared, options.reported_epoch);
   const size_t clean = 0;
   const size_t noisy = report_noise_index(shared.data.noise_scale);
   const NetResults& fb = *std::find_if(nets.begin(), nets.end(), [](const NetResults& n) { return std::string(n.control->model) == "fb"; });
 
   const bool sweep = options.hyperparameters == ControlsHyperparameters::kSweep;
   std::string markdown = fmt::format(
-      "Controls on {}: {} epochs, {} seed(s), hyperparameters {}. Test accuracy as mean ± sample std over seeds, clean "
+      "Controls on {}: {} epochs (results of the {} epoch), {} seed(s), hyperparameters {}. Test accuracy as mean ± sample std over seeds, clean "
       "and with noise s = {}; FLOPs are the matrix products of one inference.\n\n"
       "| Network | Parameters | FLOPs / image | Learning rate | Momentum | Batch size | Accuracy | Accuracy with noise | "
       "Epoch time |\n|---|---|---|---|---|---|---|---|---|\n",
-      shared.data.dataset, shared.training.epochs, options.seeds,
+      shared.data.dataset, shared.training.epochs,
+      reported_epoch_phrase(options.reported_epoch), options.seeds,
       sweep ? fmt::format("of each preset, learning rate chosen per net on the validation split from {}",
                           fmt::join(options.sweep_learning_rates, ", "))
             : "of each preset (the report's)",

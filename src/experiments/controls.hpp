@@ -6,6 +6,8 @@
 // tabulated with mean ± std over seeds and paired differences with 95% CIs.
 #pragma once
 
+#include "experiments/reported_epoch.hpp"
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +23,7 @@ struct ControlsOptions {
   std::string out = "runs/controls";
   int seeds = 3;
   int jobs = 0;  // parallel training processes (0: one per core)
+  ReportedEpoch reported_epoch = ReportedEpoch::kLast;  // each run's epoch the tables show (and the grid selects by)
   ControlsHyperparameters hyperparameters = ControlsHyperparameters::kReport;
   std::vector<double> sweep_learning_rates = {0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32};
   // Settings applied to every run (dataset, data-dir, epochs, ...), as flags give them.

@@ -73,7 +73,8 @@ GridRunResult inspect(const GridOptions& options, const GridRun& run) {
       if (record.value("epoch", 0) <= result.epochs_done) records.push_back(std::move(record));
     const bool finished = result.epochs_done >= training.epochs || stopped_early(records, training.early_stopping);
     result.status = finished ? RunStatus::kFinished : RunStatus::kPartial;
-    if (!records.empty() && records.back().value("epoch", 0) == result.epochs_done) result.last_epoch = records.back();
+    if (!records.empty() && records.back().value("epoch", 0) == result.epochs_done)
+      result.reported = reported_record(records, options.reported_epoch);
   }
   return result;
 }
@@ -116,23 +117,26 @@ void write_report(const GridOptions& options, const std::vector<GridRunResult>& 
   for (const auto& result : results) configs.push_back(resolved(result.run));
   const std::vector<std::string> keys = varying_keys(configs);
   auto accuracy = [](const GridRunResult& r, const char* key) {
-    return r.last_epoch.is_object() && r.last_epoch.contains(key) && r.last_epoch[key].is_number()
-               ? fmt::format("{:.2f}", r.last_epoch[key].get<double>())
+    return r.reported.is_object() && r.reported.contains(key) && r.reported[key].is_number()
+               ? fmt::format("{:.2f}", r.reported[key].get<double>())
                : std::string();
   };
-  std::string csv = fmt::format("id,{},status,epochs_done,validation_accuracy,test_accuracy,noisy_test_accuracy\n",
-                                fmt::join(keys, ","));
+  auto reported_epoch = [](const GridRunResult& r) {
+    return r.reported.is_object() ? std::to_string(r.reported.value("epoch", 0)) : std::string();
+  };
+  std::string csv = fmt::format("id,{},status,epochs_done,reported_epoch,validation_accuracy,test_accuracy,"
+                                "noisy_test_accuracy\n", fmt::join(keys, ","));
   for (size_t i = 0; i < results.size(); ++i) {
     const GridRunResult& r = results[i];
     std::vector<std::string> cells;
     for (const auto& key : keys) cells.push_back(cell(configs[i], key));
-    csv += fmt::format("{},{},{},{},{},{},{}\n", r.run.id, fmt::join(cells, ","), status_name(r.status), r.epochs_done,
-                       accuracy(r, "validation_accuracy"), accuracy(r, "test_accuracy"),
+    csv += fmt::format("{},{},{},{},{},{},{},{}\n", r.run.id, fmt::join(cells, ","), status_name(r.status), r.epochs_done,
+                       reported_epoch(r), accuracy(r, "validation_accuracy"), accuracy(r, "test_accuracy"),
                        accuracy(r, "noisy_test_accuracy"));
   }
   write_file_atomic((fs::path(options.out) / "grid.csv").string(), csv);
 
-  // Best finished configuration per model, by final-epoch validation accuracy.
+  // Best finished configuration per model, by the validation accuracy of the reported epoch.
   std::map<std::string, size_t> best;  // model -> index into results
   int finished = 0, failed = 0;
   for (size_t i = 0; i < results.size(); ++i) {
@@ -141,27 +145,30 @@ void write_report(const GridOptions& options, const std::vector<GridRunResult>& 
     if (r.status != RunStatus::kFinished) continue;
     ++finished;
     const std::string model = cell(configs[i], "model");
-    const double accuracy_here = r.last_epoch.value("validation_accuracy", -1.0);
+    const double accuracy_here = r.reported.value("validation_accuracy", -1.0);
     const auto it = best.find(model);
-    if (it == best.end() || accuracy_here > results[it->second].last_epoch.value("validation_accuracy", -1.0))
+    if (it == best.end() || accuracy_here > results[it->second].reported.value("validation_accuracy", -1.0))
       best[model] = i;
   }
   nlohmann::ordered_json best_json = nlohmann::ordered_json::object();
   std::string separators;
   for (size_t i = 0; i < keys.size(); ++i) separators += "---|";
   std::string markdown = fmt::format("Grid {}: {} configurations, {} finished, {} failed, {} not yet run or partial.\n\n"
-                                     "Best configuration per model by final-epoch validation accuracy:\n\n"
-                                     "| model | run | {} | validation | test | noisy test |\n|---|---|{}---|---|---|\n",
+                                     "Best configuration per model by the validation accuracy of its {} epoch:\n\n"
+                                     "| model | run | {} | epoch | validation | test | noisy test |\n|---|---|{}---|---|---|---|\n",
                                      options.grid_path, results.size(), finished, failed,
-                                     results.size() - finished - failed, fmt::join(keys, " | "), separators);
+                                     results.size() - finished - failed,
+                                     reported_epoch_phrase(options.reported_epoch),
+                                     fmt::join(keys, " | "), separators);
   for (const auto& [model, i] : best) {
     const GridRunResult& r = results[i];
     std::vector<std::string> cells;
     for (const auto& key : keys) cells.push_back(cell(configs[i], key));
-    markdown += fmt::format("| {} | {} | {} | {} | {} | {} |\n", model, r.run.id, fmt::join(cells, " | "),
-                            accuracy(r, "validation_accuracy"), accuracy(r, "test_accuracy"),
+    markdown += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", model, r.run.id, fmt::join(cells, " | "),
+                            reported_epoch(r), accuracy(r, "validation_accuracy"), accuracy(r, "test_accuracy"),
                             accuracy(r, "noisy_test_accuracy"));
-    best_json[model] = {{"id", r.run.id}, {"settings", r.run.settings}, {"resolved", configs[i]}, {"last_epoch", r.last_epoch}};
+    best_json[model] = {{"id", r.run.id}, {"settings", r.run.settings}, {"resolved", configs[i]},
+                        {"reported_epoch", reported_epoch_name(options.reported_epoch)}, {"reported", r.reported}};
   }
   write_file_atomic((fs::path(options.out) / "grid.md").string(), markdown);
   write_file_atomic((fs::path(options.out) / "best.json").string(), best_json.dump(2) + "\n");
@@ -170,13 +177,14 @@ void write_report(const GridOptions& options, const std::vector<GridRunResult>& 
 }  // namespace
 
 std::vector<GridRunResult> run_grid_document(const nlohmann::ordered_json& document, const std::string& folder,
-                                             const std::string& name, int jobs) {
+                                             const std::string& name, int jobs, ReportedEpoch reported_epoch) {
   const std::string path = (fs::path(folder) / (name + ".json")).string();
   write_file_atomic(path, document.dump(2) + "\n");
   GridOptions grid;
   grid.grid_path = path;
   grid.out = (fs::path(folder) / name).string();
   grid.jobs = jobs;
+  grid.reported_epoch = reported_epoch;
   std::vector<GridRunResult> results = run_grid(grid);
   for (const auto& result : results)
     FBNET_CHECK(result.status == RunStatus::kFinished, "{}: run {} {}; see {}/runs/{}/log.txt", name, result.run.id,

@@ -2,7 +2,8 @@
 // configurations, each trained as its own `fbnet train` process in its own run
 // folder, in parallel, resumable after any kill, and splittable into shards
 // that share a folder. The report picks the best configuration per model by
-// final-epoch validation accuracy.
+// validation accuracy at the reported epoch: the last (the report's rule) or
+// the best-validation one (--report-epoch best).
 //
 // A grid file is a config file (TOML or JSON) where
 //   - a list value is an axis: learning-rate = [0.01, 0.02]
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "experiments/reported_epoch.hpp"
 
 namespace fbnet {
 
@@ -35,6 +38,7 @@ struct GridOptions {
   int shard_index = 0;      // this process runs configurations i with i % shard_count == shard_index
   int shard_count = 1;
   bool report_only = false;  // only (re)write the report from what the folder holds
+  ReportedEpoch reported_epoch = ReportedEpoch::kLast;  // the epoch whose results the report shows and compares
 };
 
 enum class RunStatus { kPending, kPartial, kFinished, kFailed };
@@ -43,7 +47,7 @@ struct GridRunResult {
   GridRun run;
   RunStatus status = RunStatus::kPending;
   int epochs_done = 0;
-  nlohmann::json last_epoch;  // the last metrics.jsonl record, when any
+  nlohmann::json reported;  // the metrics.jsonl record of the reported epoch, when any
 };
 
 // Runs what is missing of this shard, then writes OUT/grid.csv, OUT/grid.md
@@ -53,7 +57,8 @@ std::vector<GridRunResult> run_grid(const GridOptions& options);
 // Writes `document` to FOLDER/NAME.json, runs it as a grid into FOLDER/NAME
 // and returns its runs; throws when a run failed or did not finish, naming it.
 std::vector<GridRunResult> run_grid_document(const nlohmann::ordered_json& document, const std::string& folder,
-                                             const std::string& name, int jobs);
+                                             const std::string& name, int jobs,
+                                             ReportedEpoch reported_epoch = ReportedEpoch::kLast);
 
 // `document` with each (setting, value) set in it: the flags a reproduce
 // command passes on to every run of its grids.

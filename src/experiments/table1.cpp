@@ -52,7 +52,8 @@ std::vector<ModelRuns> train_all(const Table1Options& options) {
   std::map<std::string, nlohmann::ordered_json> chosen;  // model -> settings as the grid file gave them
   std::map<std::string, std::string> seed0_folder;
   if (options.hyperparameters == Hyperparameters::kGrid) {
-    run_grid_document(with_settings(report_grid(), options.settings), options.out, "grid", options.jobs);
+    run_grid_document(with_settings(report_grid(), options.settings), options.out, "grid", options.jobs,
+                      options.reported_epoch);
     const nlohmann::json best = read_json_file((fs::path(options.out) / "grid" / "best.json").string());
     for (const ReportRow& row : kReportRows) {
       FBNET_CHECK(best.contains(row.model), "the grid chose no configuration for {}", row.model);
@@ -90,12 +91,12 @@ std::vector<ModelRuns> train_all(const Table1Options& options) {
 
 // Accuracy of every run's final model at each noise scale: [model][scale][seed].
 std::vector<std::vector<std::vector<double>>> noise_curves(const std::vector<ModelRuns>& models,
-                                                           const RunConfig& shared) {
+                                                           const RunConfig& shared, ReportedEpoch epoch) {
   const NoisyTestSets sets = noisy_test_sets(shared, kNoiseScales);
   std::vector<std::vector<std::vector<double>>> accuracy(models.size(), std::vector<std::vector<double>>(kNoiseScales.size()));
   for (size_t m = 0; m < models.size(); ++m)
     for (const std::string& folder : models[m].folders) {
-      const std::vector<double> curve = noise_curve(*load_run_network(folder), sets, shared.training.eval_batch_size);
+      const std::vector<double> curve = noise_curve(*load_run_network(folder, epoch), sets, shared.training.eval_batch_size);
       for (size_t s = 0; s < kNoiseScales.size(); ++s) accuracy[m][s].push_back(curve[s]);
     }
   return accuracy;
@@ -122,17 +123,19 @@ void reproduce_table1(const Table1Options& options) {
   FBNET_CHECK(!error, "--out: cannot create {}: {}", options.out, error.message());
 
   const std::vector<ModelRuns> models = train_all(options);
-  const auto noise = noise_curves(models, shared);
+  const auto noise = noise_curves(models, shared, options.reported_epoch);
   const size_t noise_index = report_noise_index(shared.data.noise_scale);
 
   const bool grid = options.hyperparameters == Hyperparameters::kGrid;
   std::string markdown = fmt::format(
-      "Table 1 on {}: hyperparameters {}, {} epochs, {} seed(s); test accuracy as mean ± sample std over seeds, "
+      "Table 1 on {}: hyperparameters {}, {} epochs (results of the {} epoch), {} seed(s); test accuracy as mean ± "
+      "sample std over seeds, "
       "clean and with noise s = {}. Report columns: the report's single runs on EMNIST letters.\n\n"
       "| Network | Parameters | Learning rate | Momentum | Batch size | Alpha | Accuracy | Accuracy with noise | "
       "Epoch time | Report accuracy | Report with noise |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
       shared.data.dataset, grid ? "chosen by the report's grid on the validation split" : "as the report chose them",
-      shared.training.epochs, options.seeds, shared.data.noise_scale);
+      shared.training.epochs, reported_epoch_phrase(options.reported_epoch), options.seeds,
+      shared.data.noise_scale);
   std::string csv =
       "network,parameters,learning_rate,momentum,batch_size,alpha,seeds,accuracy_mean,accuracy_std,"
       "noisy_accuracy_mean,noisy_accuracy_std,median_epoch_seconds,report_accuracy,report_noisy_accuracy\n";
@@ -140,8 +143,8 @@ void reproduce_table1(const Table1Options& options) {
   for (const ModelRuns& runs : models) {
     std::vector<double> epoch_seconds;
     for (const std::string& folder : runs.folders) {
-      clean[runs.row->model].push_back(final_metric(folder, "test_accuracy"));
-      noisy[runs.row->model].push_back(final_metric(folder, "noisy_test_accuracy"));
+      clean[runs.row->model].push_back(reported_metric(folder, "test_accuracy", options.reported_epoch));
+      noisy[runs.row->model].push_back(reported_metric(folder, "noisy_test_accuracy", options.reported_epoch));
       for (const auto& record : read_metrics(folder)) epoch_seconds.push_back(record["train_seconds"].get<double>());
     }
     const double median_epoch = median(epoch_seconds);

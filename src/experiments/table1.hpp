@@ -6,6 +6,8 @@
 // Figures: validation learning curves, and accuracy against noise scale.
 #pragma once
 
+#include "experiments/reported_epoch.hpp"
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +26,7 @@ struct Table1Options {
   int seeds = 5;
   Hyperparameters hyperparameters = Hyperparameters::kGrid;
   int jobs = 0;  // parallel training processes (0: one per core)
+  ReportedEpoch reported_epoch = ReportedEpoch::kLast;  // each run's epoch the tables show (and the grid selects by)
   // Settings applied to every run (dataset, data-dir, epochs, ...), as flags give them.
   std::vector<std::pair<std::string, std::string>> settings;
 };

@@ -34,17 +34,18 @@ NoisyTestSets noisy_test_sets(const RunConfig& shared, std::span<const double> s
   return result;
 }
 
-std::unique_ptr<Network<float>> load_run_network(const std::string& folder) {
-  const Checkpoint checkpoint = read_checkpoint((std::filesystem::path(folder) / "model.safetensors").string());
+std::unique_ptr<Network<float>> load_run_network(const std::string& folder, ReportedEpoch epoch) {
+  const Checkpoint checkpoint = read_checkpoint((std::filesystem::path(folder) / model_file_name(epoch)).string());
   auto network = std::make_unique<Network<float>>(checkpoint.architecture);
   load_weights(checkpoint, *network);
   return network;
 }
 
-double final_metric(const std::string& folder, const char* key) {
-  const auto records = read_metrics(folder);
-  FBNET_CHECK(!records.empty() && records.back().contains(key), "{}: no {} in metrics.jsonl", folder, key);
-  return records.back()[key].get<double>();
+double reported_metric(const std::string& folder, const char* key, ReportedEpoch epoch) {
+  const nlohmann::ordered_json record = reported_record(read_metrics(folder), epoch);
+  FBNET_CHECK(record.is_object() && record.contains(key), "{}: no {} in the {} epoch's record of metrics.jsonl", folder,
+              key, reported_epoch_name(epoch));
+  return record[key].get<double>();
 }
 
 std::vector<double> noise_curve(Network<float>& network, const NoisyTestSets& sets, int64_t batch_size) {

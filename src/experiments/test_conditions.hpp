@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "experiments/reported_epoch.hpp"
 #include "model/network.hpp"
 #include "train/prepared_data.hpp"
 
@@ -30,10 +31,10 @@ struct NoisyTestSets {
 // each of `scales`. Sets single-threaded BLAS, as the runs evaluate.
 NoisyTestSets noisy_test_sets(const RunConfig& shared, std::span<const double> scales);
 
-// The final model of a run folder (FOLDER/model.safetensors), weights loaded.
-std::unique_ptr<Network<float>> load_run_network(const std::string& folder);
-// The value of `key` in the last epoch of FOLDER/metrics.jsonl; throws naming both when absent.
-double final_metric(const std::string& folder, const char* key);
+// The model of a run folder at `epoch` (FOLDER/model.safetensors or best.safetensors), weights loaded.
+std::unique_ptr<Network<float>> load_run_network(const std::string& folder, ReportedEpoch epoch);
+// The value of `key` in that epoch's record of FOLDER/metrics.jsonl; throws naming both when absent.
+double reported_metric(const std::string& folder, const char* key, ReportedEpoch epoch);
 
 // Accuracy (%) of `network` on each set: [scale].
 std::vector<double> noise_curve(Network<float>& network, const NoisyTestSets& sets, int64_t batch_size);

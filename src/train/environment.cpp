@@ -6,6 +6,9 @@
 #ifndef FBNET_VERSION
 #define FBNET_VERSION "unknown"
 #endif
+#ifndef FBNET_ARCH
+#define FBNET_ARCH ""
+#endif
 
 namespace fbnet {
 
@@ -17,7 +20,9 @@ nlohmann::json environment_description() {
 #else
   const std::string compiler = "unknown";
 #endif
-  return {{"fbnet", FBNET_VERSION}, {"compiler", compiler}, {"blas", blas_description()}, {"blas_threads", blas_threads()}};
+  // The target fbnet's own loops were built for (FBNET_NATIVE): a native binary may not run on another CPU.
+  const std::string target = std::string(FBNET_ARCH).empty() ? "the compiler's default" : FBNET_ARCH;
+  return {{"fbnet", FBNET_VERSION}, {"compiler", compiler + ", " + target}, {"blas", blas_description()}, {"blas_threads", blas_threads()}};
 }
 
 }  // namespace fbnet

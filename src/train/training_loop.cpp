@@ -94,20 +94,15 @@ EpochTotals train_epoch(const TrainingLoop& loop, Optimizer<float>& optimizer, i
   return {loss_sum / count, 100.0 * correct / (count * model.readout_count())};
 }
 
-// The epoch with the best validation accuracy (the first of equals); epoch 0 when none is measured.
-struct BestEpoch {
-  int epoch = 0;
-  double accuracy = -1;
-};
+}  // namespace
+
 BestEpoch best_epoch(const std::vector<nlohmann::ordered_json>& records) {
   BestEpoch best;
-  for (const auto& record : records)
-    if (record.contains("validation_accuracy") && record["validation_accuracy"].get<double>() > best.accuracy)
-      best = {record["epoch"].get<int>(), record["validation_accuracy"].get<double>()};
+  for (size_t i = 0; i < records.size(); ++i)
+    if (records[i].contains("validation_accuracy") && records[i]["validation_accuracy"].get<double>() > best.accuracy)
+      best = {records[i]["epoch"].get<int>(), records[i]["validation_accuracy"].get<double>(), i};
   return best;
 }
-
-}  // namespace
 
 bool stopped_early(const std::vector<nlohmann::ordered_json>& records, int patience) {
   if (patience == 0 || records.empty()) return false;

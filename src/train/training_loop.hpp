@@ -65,6 +65,15 @@ struct LoopStart {
 LoopStart resume_from(const std::string& folder, Model<float>& model, const ModelFormat& format,
                       Optimizer<float>& optimizer, const nlohmann::json& config, const nlohmann::json& default_config);
 
+// The epoch of `records` with the best validation accuracy, the first of
+// equals: the epoch of best.safetensors. Epoch 0 when none was measured.
+struct BestEpoch {
+  int epoch = 0;
+  double accuracy = -1;
+  size_t index = 0;  // its position in the records
+};
+BestEpoch best_epoch(const std::vector<nlohmann::ordered_json>& records);
+
 // Whether `records` (one per epoch, in order) end a run that early stopping
 // with `patience` epochs (0: off) has stopped: its last `patience` epochs did
 // not beat the best validation accuracy before them.

@@ -351,6 +351,7 @@ class OptimisersSchedulesEarlyStopping(unittest.TestCase):
                          safetensors_data(os.path.join(resumed, "checkpoint.safetensors")))
 
     def test_early_stopping_ends_the_run_and_the_grid_counts_it_finished(self):
+
         # lr 0.3 overshoots after epoch 2 on SMALL (see TrainEvalResume): with patience 1 the run stops early.
         settings = ["--model", "ff", "--learning-rate", "0.3", "--early-stopping", "1", *SMALL]
         run = os.path.join(self.tmp, "early")
@@ -375,7 +376,15 @@ class OptimisersSchedulesEarlyStopping(unittest.TestCase):
         with open(os.path.join(self.tmp, "early-grid", "grid.csv")) as f:
             rows = f.read().splitlines()
         self.assertEqual(len(rows), 2)
-        self.assertIn(f",finished,{best + 1},", rows[1])
+        self.assertIn(f",finished,{best + 1},{best + 1},", rows[1])  # epochs done, reported epoch (the last)
+        # --report-epoch best: the report shows, and selects by, the best-validation epoch.
+        fbnet("grid", grid, "--out", os.path.join(self.tmp, "early-grid"), "--report-only", "--report-epoch", "best")
+        with open(os.path.join(self.tmp, "early-grid", "grid.csv")) as f:
+            header, row = [line.split(",") for line in f.read().splitlines()]
+        self.assertEqual(row[header.index("reported_epoch")], str(best))
+        self.assertEqual(row[header.index("validation_accuracy")], f"{max(validation):.2f}")
+        with open(os.path.join(self.tmp, "early-grid", "best.json")) as f:
+            self.assertEqual(json.load(f)["ff"]["reported"]["epoch"], best)
 
 
 @unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")

@@ -9,7 +9,9 @@
 
 #include "formats/model_file.hpp"
 #include "test_support.hpp"
+#include "experiments/reported_epoch.hpp"
 #include "train/image_run.hpp"
+#include "train/training_loop.hpp"
 
 namespace fbnet {
 namespace {
@@ -76,6 +78,24 @@ TEST(TrainingLoop, FrozenFeedbackKeepsItsInitialWeightsWhileTheLayersTrain) {
     else
       EXPECT_NE(trained.file.find(info.name)->values, before) << info.name << " did not train";
   }
+}
+
+// Validation accuracies 50, 70, 70, 60: the best epoch is the first of equals (2).
+TEST(TrainingLoop, BestEpochEarlyStoppingAndTheReportedRecord) {
+  std::vector<nlohmann::ordered_json> records;
+  for (double accuracy : {50.0, 70.0, 70.0, 60.0})
+    records.push_back({{"epoch", records.size() + 1}, {"validation_accuracy", accuracy}});
+  EXPECT_EQ(best_epoch(records).epoch, 2);
+  EXPECT_EQ(best_epoch(records).accuracy, 70.0);
+  EXPECT_TRUE(stopped_early(records, 2));  // epochs 3 and 4 did not beat epoch 2
+  EXPECT_FALSE(stopped_early(records, 3));
+  EXPECT_FALSE(stopped_early(records, 0));  // off
+  EXPECT_EQ(reported_record(records, ReportedEpoch::kLast)["epoch"], 4);
+  EXPECT_EQ(reported_record(records, ReportedEpoch::kBest)["epoch"], 2);
+  // Without validation there is no best epoch to report or to stop at.
+  const std::vector<nlohmann::ordered_json> unvalidated = {{{"epoch", 1}}, {{"epoch", 2}}};
+  EXPECT_TRUE(reported_record(unvalidated, ReportedEpoch::kBest).is_null());
+  EXPECT_FALSE(stopped_early(unvalidated, 1));
 }
 
 }  // namespace
