@@ -38,6 +38,8 @@ std::string default_run_folder(const RunConfig& config) {
       architecture_to_json(architecture_from(config, 1, 2)) == architecture_to_json(architecture_from(preset_config, 1, 2)) &&
       split_names(config.frozen) == split_names(preset_config.frozen);
   // Settings that cannot change what a finished run holds stay out of the digest.
+  // Its paths are absolute, so data-dir spelled relative or absolute gives one name,
+  // and the default (empty) data-dir gives the name it gave before paths were resolved.
   nlohmann::ordered_json settings = config_to_json(config);
   for (const char* no_effect : {"out", "progress", "memory-limit", "divergence-factor"}) settings.erase(no_effect);
   return fmt::format("runs/{}-seed{}-{:08x}", preset_architecture ? model_name(config.model) : "custom",
@@ -47,7 +49,7 @@ std::string default_run_folder(const RunConfig& config) {
 RunResult train_run(const RunConfig& config, const PreparedData& data, bool resume) {
   validate(config);
   set_blas_threads(config.training.threads);
-  const std::string folder = config.output.out.empty() ? default_run_folder(config) : config.output.out;
+  const std::string folder = config.output.out.path.empty() ? default_run_folder(config) : config.output.out.path;
   const nlohmann::json config_json = config_to_json(config);
   const Architecture architecture = architecture_from(config, data.input_size, data.classes);
   architecture.validate();
@@ -66,7 +68,8 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
   LoopStart start;
   std::error_code error;
   if (resume) {
-    start = resume_from(folder, network, format, optimizer, config_json, config_to_json(RunConfig{}));
+    start = resume_from(folder, network, format, optimizer, config_json, config_to_json(RunConfig{}),
+                        path_settings<RunConfig>());
   } else {
     FBNET_CHECK(!fs::exists(path_in(folder, "checkpoint.safetensors"), error),
                 "--out: {} already holds a run; pass --resume to continue it, or choose another --out", folder);

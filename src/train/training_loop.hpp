@@ -54,11 +54,13 @@ struct LoopStart {
 // Loads FOLDER/checkpoint.safetensors into `model` and `optimizer`. Refuses,
 // naming the checkpoint, one of another format or architecture, or one
 // trained with other settings than `config`: only epochs (not below the
-// epochs already trained), threads, progress, out and eval-batch-size may
-// change; a setting the checkpoint lacks (added to fbnet after it was
-// written) counts as its value in `default_config`.
+// epochs already trained), threads, progress, eval-batch-size, memory-limit,
+// divergence-factor and the `path_settings` (out, data-dir, ...: where files
+// are) may change; a setting the checkpoint lacks (added to fbnet after it
+// was written) counts as its value in `default_config`.
 LoopStart resume_from(const std::string& folder, Model<float>& model, const ModelFormat& format,
-                      SgdMomentum<float>& optimizer, const nlohmann::json& config, const nlohmann::json& default_config);
+                      SgdMomentum<float>& optimizer, const nlohmann::json& config, const nlohmann::json& default_config,
+                      const std::vector<std::string>& path_settings);
 
 // Trains epochs start.first_epoch .. loop.training.epochs; returns every
 // record of the run (start.records first).
