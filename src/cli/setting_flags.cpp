@@ -19,8 +19,12 @@ void SettingFlags::add_flag(CLI::App& app, const std::string& name, const std::s
 
 std::vector<std::pair<std::string, std::string>> SettingFlags::given() const {
   std::vector<std::pair<std::string, std::string>> settings;
-  for (const auto& [name, option] : options_)
-    if (option->count() > 0) settings.emplace_back(name, values_.at(name));
+  for (const auto& [name, option] : options_) {
+    if (option->count() == 0) continue;
+    const bool is_path = std::find(path_flags_.begin(), path_flags_.end(), name) != path_flags_.end();
+    const std::string& text = values_.at(name);
+    settings.emplace_back(name, is_path ? absolute_path(text, std::filesystem::current_path(), "--" + name) : text);
+  }
   return settings;
 }
 

@@ -1,6 +1,7 @@
 // Binds the settings of a for_each_setting() list (RunConfig, SequenceConfig)
 // to command line flags, so that every setting is a flag with its help and
-// default, and collects the flags a user actually gave (in order).
+// default, and collects the flags a user actually gave (in order), their
+// paths made absolute against the current folder.
 #pragma once
 
 #include <algorithm>
@@ -41,9 +42,11 @@ class SettingFlags {
     for_each_setting(defaults, [&](const char* name, const auto& field, const char* help) {
       if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) return;
       add_flag(app, name, help, default_text ? default_text : format_setting(defaults, name), type_name(field));
+      if constexpr (kIsPath<decltype(field)>) path_flags_.push_back(name);
     });
   }
-  // (name, text) of the flags given on the command line.
+  // (name, text) of the flags given on the command line; a relative path is
+  // relative to the current folder, and comes back absolute.
   std::vector<std::pair<std::string, std::string>> given() const;
 
  private:
@@ -51,6 +54,7 @@ class SettingFlags {
   template <class Field>
   static const char* type_name(const Field&) {
     if constexpr (std::is_same_v<Field, std::string>) return "TEXT";
+    else if constexpr (kIsPath<Field>) return "PATH";
     else if constexpr (std::is_same_v<Field, double>) return "FLOAT";
     else if constexpr (std::is_integral_v<Field>) return "INT";
     else if constexpr (std::is_same_v<Field, std::vector<int64_t>>) return "INT,...";
@@ -61,6 +65,7 @@ class SettingFlags {
 
   std::map<std::string, std::string> values_;
   std::vector<std::pair<std::string, CLI::Option*>> options_;
+  std::vector<std::string> path_flags_;
 };
 
 // The settings of a Config a command starts from, lowest precedence first: a
@@ -76,8 +81,10 @@ SettingList explicit_settings(const std::string& resume_folder, const std::strin
     FBNET_CHECK(sequence_run == sequence_command, "--resume: {} is {}; continue it with {} --resume {}", resume_folder,
                 sequence_run ? "a sequence run (experiment 2)" : "an experiment-1 run",
                 sequence_run ? "fbnet sequence" : "fbnet train", resume_folder);
-    settings = settings_from_json<Config>(resumed, resume_folder + "/config.json");
-    settings.emplace_back("out", resume_folder);
+    // Runs from before paths were made absolute stored them as given, relative to the folder fbnet ran in.
+    const std::string source = resume_folder + "/config.json";
+    settings = settings_from_json<Config>(with_absolute_paths<Config>(resumed, std::filesystem::current_path(), source), source);
+    settings.emplace_back("out", absolute_path(resume_folder, std::filesystem::current_path(), "--resume"));
   }
   if (!config_path.empty())
     for (auto& setting : read_config_file<Config>(config_path)) settings.push_back(std::move(setting));

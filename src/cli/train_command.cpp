@@ -31,7 +31,7 @@ void add_train_command(CLI::App& app) {
     refuse_unused_settings(config.training, explicit_settings<RunConfig>("", state->config_path, state->flags));
     validate(config);
     const PreparedData data = prepare_data(config);
-    const std::string folder = config.output.out.empty() ? default_run_folder(config) : config.output.out;
+    const std::string folder = config.output.out.path.empty() ? default_run_folder(config) : config.output.out.path;
     fmt::print("run folder: {}\n", folder);
     train_run(config, data, !state->resume_folder.empty());
     fmt::print("finished; the run is in {}\n", folder);

@@ -48,7 +48,7 @@ void validate(const SequenceConfig& c) {
   FBNET_CHECK(c.feedback_alpha >= 0 && c.feedback_alpha <= 1, "--feedback-alpha: must be in [0, 1], got {}",
               c.feedback_alpha);
   FBNET_CHECK(c.lstm_hidden >= 1 && c.lstm_hidden <= 65536, "--lstm-hidden: must be in 1..65536, got {}", c.lstm_hidden);
-  FBNET_CHECK(c.net != SequenceNet::kFeedback || !c.ff_model.empty(),
+  FBNET_CHECK(c.net != SequenceNet::kFeedback || !c.ff_model.path.empty(),
               "--ff-model: --net fb needs the model.safetensors of a trained FF run (fbnet train --model ff)");
   validate(c.training);
 }

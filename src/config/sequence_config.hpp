@@ -26,7 +26,7 @@ struct SequenceConfig {
   // Sequences
   int length = 5;
   int64_t allowed = 50;
-  std::string words = "/usr/share/dict/words";
+  PathSetting words = {"/usr/share/dict/words"};
   MissingLetters missing_letters = MissingLetters::kRefuse;
   uint64_t sequence_seed = 0;
   int64_t train_sequences = 50000;
@@ -34,7 +34,7 @@ struct SequenceConfig {
   int64_t validation_sequences = 10000;
   std::vector<int64_t> noisy_positions = {4, 5};
   // Networks
-  std::string ff_model;
+  PathSetting ff_model;
   double feedback_alpha = 0.5;
   int64_t lstm_hidden = 200;
   // Batches of sequences. The loss bound is off: experiment 2's runs (the

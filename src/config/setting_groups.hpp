@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/settings.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/schedule.hpp"
 
@@ -24,7 +25,7 @@ enum class ProgressMode { kAuto, kAlways, kNever };
 // The image dataset, its validation split and its noisy test images.
 struct ImageDataSettings {
   std::string dataset = "fashion-mnist";
-  std::string data_dir;
+  PathSetting data_dir = {};  // "": the dataset's default folder
   int64_t validation_size = 10000;
   uint64_t split_seed = 0;
   double noise_scale = 2.0;
@@ -54,7 +55,7 @@ struct TrainingSettings {
 
 // Where a run writes, and what it shows while it runs.
 struct OutputSettings {
-  std::string out;
+  PathSetting out;
   ProgressMode progress = ProgressMode::kAuto;
 };
 

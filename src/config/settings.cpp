@@ -1,5 +1,5 @@
 // Text and file forms of settings: number parsing with errors that name the
-// flag, and JSON/TOML config documents.
+// flag, paths made absolute, and JSON/TOML config documents.
 #include "config/settings.hpp"
 
 #include <charconv>
@@ -67,6 +67,21 @@ void parse_value(const std::string& setting, const std::string& text, std::vecto
   std::stringstream stream(text);
   std::string item;
   while (std::getline(stream, item, ',')) field.push_back(parse_integer<int64_t>(setting, item));
+}
+
+void parse_value(const std::string&, const std::string& text, PathSetting& field) { field.path = text; }
+
+std::string absolute_path(const std::string& text, const std::filesystem::path& base, const std::string& source) {
+  if (text.empty()) return text;
+  FBNET_CHECK(text.find('\0') == std::string::npos, "{}: a path cannot hold a NUL character", source);
+  // A shell expands '~' in a flag; in a config file (or a quoted flag) it would name a folder called '~'.
+  FBNET_CHECK(text.front() != '~', "{}: '{}': fbnet does not expand '~'; write the home folder's path out", source, text);
+  // An absolute text replaces `base`; lexically_normal drops "." and "a/.." without touching the disk.
+  return (base / text).lexically_normal().string();
+}
+
+std::filesystem::path folder_of(const std::string& config_file) {
+  return std::filesystem::absolute(config_file).parent_path();
 }
 
 std::string json_as_text(const nlohmann::json& value, const std::string& source, const std::string& key) {

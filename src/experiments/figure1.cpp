@@ -31,7 +31,7 @@ std::vector<std::string> train_ff(const Figure1Options& options, const SequenceC
   for (int seed = 0; seed < options.seeds; ++seed) seeds.push_back(seed);
   const nlohmann::ordered_json document = {{"model", "ff"},
                                            {"dataset", shared.data.dataset},
-                                           {"data-dir", shared.data.data_dir},
+                                           {"data-dir", shared.data.data_dir.path},
                                            {"validation-size", shared.data.validation_size},
                                            {"split-seed", shared.data.split_seed},
                                            {"epochs", options.ff_epochs},
@@ -166,7 +166,7 @@ void reproduce_figure1(const Figure1Options& options) {
                     name != "progress" && name != "threads" && name != "gradient-accumulation",
                 "reproduce figure1: setting '{}' is chosen per run by figure1 itself; remove it from the config", name);
   SequenceConfig shared = resolve_sequence_config(options.settings);
-  shared.ff_model = "(trained by figure1)";  // validated as set; each fb run gets its own
+  shared.ff_model.path = "(trained by figure1)";  // validated as set; each fb run gets its own
   validate(shared);
   FBNET_CHECK(!sgd || (shared.validation_sequences > 0 && shared.data.validation_size > 0),
               "--validation-sequences and --validation-size: the sgd variant chooses its learning rate on validation "

@@ -239,9 +239,11 @@ std::vector<GridRun> expand_grid(const nlohmann::json& document, const std::stri
   }
   std::vector<GridRun> runs;
   for (size_t i = 0; i < configs.size(); ++i) {
-    settings_from_json<RunConfig>(configs[i], source);  // every key a setting, every value well-formed
-    validate(resolve_config(settings_from_json<RunConfig>(configs[i], source)));
-    runs.push_back({fmt::format("{:04}-{:08x}", i, fnv1a(configs[i].dump()) & 0xffffffffULL), configs[i]});
+    // The id hashes the settings as the file spells them, so that grid folders started before paths were made
+    // absolute keep their runs; each run's `fbnet train` gets its paths absolute (relative to the grid file's folder).
+    const nlohmann::ordered_json settings = with_absolute_paths<RunConfig>(configs[i], folder_of(source), source);
+    validate(resolve_config(settings_from_json<RunConfig>(settings, source)));  // every key a setting, every value well-formed
+    runs.push_back({fmt::format("{:04}-{:08x}", i, fnv1a(configs[i].dump()) & 0xffffffffULL), settings});
   }
   return runs;
 }

@@ -23,11 +23,13 @@
 namespace fbnet {
 
 struct GridRun {
-  std::string id;                  // "0007-3fa2c1d9": position and a hash of the settings
-  nlohmann::ordered_json settings;  // flat settings, as a config file would hold them
+  std::string id;                  // "0007-3fa2c1d9": position and a hash of the settings as the file spells them
+  nlohmann::ordered_json settings;  // flat settings, as a config file would hold them, paths absolute
 };
 
-// Throws fbnet::Error naming the file and key of a malformed grid.
+// The configurations of the grid file `source` (its `document`), whose
+// relative paths are relative to the file's folder. Throws fbnet::Error naming
+// the file and key of a malformed grid.
 std::vector<GridRun> expand_grid(const nlohmann::json& document, const std::string& source);
 
 struct GridOptions {

@@ -27,7 +27,7 @@ const LabeledImages& NoisyTestSets::at(double scale) const {
 
 NoisyTestSets noisy_test_sets(const RunConfig& shared, std::span<const double> scales) {
   set_blas_threads(1);  // as the runs' own evaluations, so that s = noise-scale reproduces them exactly
-  const DatasetPair data = load_dataset(shared.data.dataset, shared.data.data_dir, shared.data.split_seed);
+  const DatasetPair data = load_dataset(shared.data.dataset, shared.data.data_dir.path, shared.data.split_seed);
   NoisyTestSets result{{scales.begin(), scales.end()}, {}};
   for (double scale : scales)
     result.sets.push_back({normalize(add_gaussian_noise(data.test, scale, shared.data.noise_seed)), data.test.labels});

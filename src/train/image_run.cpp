@@ -39,7 +39,8 @@ std::string default_run_folder(const RunConfig& config) {
       split_names(config.frozen) == split_names(preset_config.frozen);
   // The digest covers the settings that differ from the preset's defaults, so
   // that a setting added to fbnet later leaves the names of earlier runs alone;
-  // settings that cannot change what a finished run holds stay out of it.
+  // settings that cannot change what a finished run holds stay out of it. Its
+  // paths are absolute, so data-dir spelled relative or absolute gives one name.
   const nlohmann::ordered_json defaults = config_to_json(preset_config);
   const nlohmann::ordered_json settings = config_to_json(config);
   nlohmann::ordered_json changed = nlohmann::ordered_json::object();
@@ -53,7 +54,7 @@ std::string default_run_folder(const RunConfig& config) {
 RunResult train_run(const RunConfig& config, const PreparedData& data, bool resume) {
   validate(config);
   set_blas_threads(config.training.threads);
-  const std::string folder = config.output.out.empty() ? default_run_folder(config) : config.output.out;
+  const std::string folder = config.output.out.path.empty() ? default_run_folder(config) : config.output.out.path;
   const nlohmann::json config_json = config_to_json(config);
   const Architecture architecture = architecture_from(config, data.input_size, data.classes);
   architecture.validate();
@@ -71,7 +72,8 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
   LoopStart start;
   std::error_code error;
   if (resume) {
-    start = resume_from(folder, network, format, optimizer, config_json, config_to_json(RunConfig{}));
+    start = resume_from(folder, network, format, optimizer, config_json, config_to_json(RunConfig{}),
+                        path_settings<RunConfig>());
   } else {
     FBNET_CHECK(!fs::exists(path_in(folder, "checkpoint.safetensors"), error),
                 "--out: {} already holds a run; pass --resume to continue it, or choose another --out", folder);

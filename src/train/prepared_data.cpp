@@ -16,7 +16,7 @@ LabeledImages to_tensors(const Dataset& dataset) { return {normalize(dataset), d
 PreparedData prepare_data(const RunConfig& config) {
   // Raw images are released as soon as their tensors exist: the peak memory
   // is the float32 tensors plus one raw split, not plus all of them.
-  DatasetPair pair = load_dataset(config.data.dataset, config.data.data_dir, config.data.split_seed);
+  DatasetPair pair = load_dataset(config.data.dataset, config.data.data_dir.path, config.data.split_seed);
   PreparedData data;
   data.classes = pair.train.classes;
   data.input_size = pair.train.pixels_per_image();

@@ -52,8 +52,8 @@ std::unique_ptr<SequenceData> prepare_sequence_data(const SequenceConfig& config
   const std::vector<bool> present = present_in_both(data->images.train, data->images.test, data->classes);
   AllowedSequences allowed =
       is_letter_dataset(config.data.dataset)
-          ? draw_word_sequences(read_words(config.words, config.length), config.allowed, config.sequence_seed, present,
-                                config.missing_letters, config.words)
+          ? draw_word_sequences(read_words(config.words.path, config.length), config.allowed, config.sequence_seed, present,
+                                config.missing_letters, config.words.path)
           : draw_random_sequences(config.allowed, config.length, config.sequence_seed, present);
   // The random condition's sequences: drawn like a non-letter dataset's, from another seed.
   AllowedSequences random = draw_random_sequences(config.allowed, config.length, config.sequence_seed + 1, present);

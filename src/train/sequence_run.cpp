@@ -47,15 +47,15 @@ struct SequenceModel {
 SequenceModel build_model(const SequenceConfig& config, const SequenceData& data) {
   SequenceModel built;
   if (config.net == SequenceNet::kFeedback) {
-    const Checkpoint ff_checkpoint = read_checkpoint(config.ff_model);
+    const Checkpoint ff_checkpoint = read_checkpoint(config.ff_model.path);
     const Architecture& ff_architecture = ff_checkpoint.architecture;
     FBNET_CHECK(ff_architecture.input_size == data.input_size && ff_architecture.classes == data.classes,
-                "--ff-model: {} takes {} inputs and {} classes, dataset '{}' has {} and {}", config.ff_model,
+                "--ff-model: {} takes {} inputs and {} classes, dataset '{}' has {} and {}", config.ff_model.path,
                 ff_architecture.input_size, ff_architecture.classes, config.data.dataset, data.input_size, data.classes);
     built.ff = std::make_unique<Network<float>>(ff_architecture);
     load_weights(ff_checkpoint, *built.ff);
     auto network = std::make_unique<Network<float>>(
-        sequence_feedback_architecture(ff_architecture, config.feedback_alpha, config.length, config.ff_model));
+        sequence_feedback_architecture(ff_architecture, config.feedback_alpha, config.length, config.ff_model.path));
     network->initialize(config.training.seed);  // the feedback edge; the FF layers are overwritten next
     adopt_frozen(*built.ff, *network);
     built.parameters = network->architecture().parameter_count();
@@ -105,7 +105,7 @@ void adopt_frozen(const Network<float>& ff, Network<float>& network) {
 nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const SequenceData& data, bool resume) {
   validate(config);
   set_blas_threads(config.training.threads);
-  const std::string folder = config.output.out.empty() ? default_sequence_folder(config) : config.output.out;
+  const std::string folder = config.output.out.path.empty() ? default_sequence_folder(config) : config.output.out.path;
   const std::string results_path = path_in(folder, "results.json");
   std::error_code error;
   if (!resume) {
@@ -120,7 +120,8 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
   Model<float>& model = *built.model;
   Optimizer<float> optimizer(optimizer_settings(config.training), model.parameters().values().size());
   LoopStart start;
-  if (resume) start = resume_from(folder, model, built.format, optimizer, settings, config_to_json(SequenceConfig{}));
+  if (resume) start = resume_from(folder, model, built.format, optimizer, settings, config_to_json(SequenceConfig{}),
+                                   path_settings<SequenceConfig>());
   // The FF control is the frozen part of the net being trained (the checkpoint's, on resume), not
   // whatever --ff-model holds by now.
   if (built.ff) copy_parameters_by_name(model.parameters(), built.ff->parameters(), built.ff->parameters().infos());

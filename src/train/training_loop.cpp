@@ -1,10 +1,12 @@
 // The epoch loop, its run folder, and resuming it.
 #include "train/training_loop.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "engine/random.hpp"
 #include "formats/atomic_file.hpp"
@@ -17,23 +19,28 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Settings that may change when a run is resumed; any other difference would
-// make the resumed run a different experiment.
-bool may_change_on_resume(const std::string& key) {
-  return key == "epochs" || key == "threads" || key == "progress" || key == "out" || key == "eval-batch-size" ||
-         key == "memory-limit" || key == "divergence-factor";
+// make the resumed run a different experiment. Paths say where files are, not
+// what they hold (the dataset's name and the other settings say that), and
+// files move; runs from before paths were made absolute stored them relative.
+bool may_change_on_resume(const std::string& key, const std::vector<std::string>& path_settings) {
+  return key == "epochs" || key == "threads" || key == "progress" || key == "eval-batch-size" ||
+         key == "memory-limit" || key == "divergence-factor" ||
+         std::find(path_settings.begin(), path_settings.end(), key) != path_settings.end();
 }
 
-void check_same_run(const ModelFile& checkpoint, const nlohmann::json& config, const nlohmann::json& default_config) {
+void check_same_run(const ModelFile& checkpoint, const nlohmann::json& config, const nlohmann::json& default_config,
+                    const std::vector<std::string>& path_settings) {
   std::string differences;
   for (const auto& [key, value] : config.items()) {
-    if (may_change_on_resume(key)) continue;
+    if (may_change_on_resume(key, path_settings)) continue;
     const auto saved = checkpoint.config.find(key);
     const nlohmann::json& saved_value = saved != checkpoint.config.end() ? *saved : default_config.at(key);
     if (saved_value != value)
       differences += fmt::format("\n  {}: {} in the checkpoint, {} now", key, saved_value.dump(), value.dump());
   }
-  FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only epochs, threads, progress, out, "
-              "eval-batch-size, memory-limit and divergence-factor may change:{}", checkpoint.path, differences);
+  FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only epochs, threads, progress, "
+              "eval-batch-size, memory-limit, divergence-factor and paths ({}) may change:{}", checkpoint.path,
+              fmt::join(path_settings, ", "), differences);
 }
 
 // The end of a "training diverged" message: what the folder still holds.
@@ -111,7 +118,8 @@ bool stopped_early(const std::vector<nlohmann::ordered_json>& records, int patie
 }
 
 LoopStart resume_from(const std::string& folder, Model<float>& model, const ModelFormat& format,
-                      Optimizer<float>& optimizer, const nlohmann::json& config, const nlohmann::json& default_config) {
+                      Optimizer<float>& optimizer, const nlohmann::json& config, const nlohmann::json& default_config,
+                      const std::vector<std::string>& path_settings) {
   const std::string path = path_in(folder, "checkpoint.safetensors");
   std::error_code error;
   FBNET_CHECK(std::filesystem::exists(path, error), "--resume: {} holds no checkpoint.safetensors to resume from", folder);
@@ -119,7 +127,7 @@ LoopStart resume_from(const std::string& folder, Model<float>& model, const Mode
   FBNET_CHECK(checkpoint.architecture_json == format.architecture,
               "--resume: {} was saved from a different architecture:\n  checkpoint: {}\n  this run:   {}", path,
               checkpoint.architecture_json.dump(), format.architecture.dump());
-  check_same_run(checkpoint, config, default_config);
+  check_same_run(checkpoint, config, default_config, path_settings);
   // Fewer epochs than were trained would leave a run folder whose settings say N and whose files hold more.
   FBNET_CHECK(config.at("epochs").get<int>() >= checkpoint.epoch,
               "--epochs: {} holds {} trained epochs; resume with --epochs {} or more", folder, checkpoint.epoch,

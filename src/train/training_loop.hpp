@@ -60,10 +60,13 @@ struct LoopStart {
 // naming the checkpoint, one of another format or architecture, or one
 // trained with other settings than `config`: only epochs (not below the
 // epochs already trained, and fixed under a cosine schedule, which spans
-// them), threads, progress, out and eval-batch-size may change; a setting the checkpoint lacks (added to fbnet after it was
-// written) counts as its value in `default_config`.
+// them), threads, progress, eval-batch-size, memory-limit,
+// divergence-factor and the `path_settings` (out, data-dir, ...: where files
+// are) may change; a setting the checkpoint lacks (added to fbnet after it
+// was written) counts as its value in `default_config`.
 LoopStart resume_from(const std::string& folder, Model<float>& model, const ModelFormat& format,
-                      Optimizer<float>& optimizer, const nlohmann::json& config, const nlohmann::json& default_config);
+                      Optimizer<float>& optimizer, const nlohmann::json& config, const nlohmann::json& default_config,
+                      const std::vector<std::string>& path_settings);
 
 // The epoch of `records` with the best validation accuracy, the first of
 // equals: the epoch of best.safetensors. Epoch 0 when none was measured.

@@ -27,8 +27,8 @@ SMALL = ["--train-limit", "2000", "--validation-size", "1000", "--progress", "ne
 DIVERGING_LATE_RATE = "3"
 
 
-def fbnet(*args, check=True):
-    result = subprocess.run([FBNET, *args], capture_output=True, text=True, timeout=300)
+def fbnet(*args, check=True, cwd=None):
+    result = subprocess.run([FBNET, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
     if check and result.returncode != 0:
         raise AssertionError(f"fbnet {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result
@@ -639,6 +639,102 @@ class ReproduceOnEmnistFormat(unittest.TestCase):
                 self.assertEqual(sub["seed"], [1])
         finally:
             shutil.rmtree(tmp)
+
+
+class PathsInConfigFiles(unittest.TestCase):
+    """A config or grid file's relative paths are relative to its folder, a flag's to the current one, and a
+    run folder records them absolute."""
+
+    SETTINGS = 'dataset = "emnist-letters"\ndata-dir = "data"\nvalidation-size = 60\nepochs = 1\nprogress = "never"\n'
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="fbnet-paths-")
+        self.sub = os.path.join(self.tmp, "sub")
+        self.elsewhere = os.path.join(self.tmp, "elsewhere")
+        for folder in (os.path.join(self.sub, "data"), self.elsewhere):
+            os.makedirs(folder)
+        write_fake_emnist(os.path.join(self.sub, "data"))
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def run_config(self, folder):
+        with open(os.path.join(folder, "config.json")) as f:
+            return json.load(f)["config"]
+
+    def test_train_config_file_in_another_folder(self):
+        with open(os.path.join(self.sub, "cfg.toml"), "w") as f:
+            f.write(self.SETTINGS + 'out = "runs/a"\n')
+        # Started from a sibling folder, naming the config relative to it.
+        fbnet("train", "--config", "../sub/cfg.toml", cwd=self.elsewhere)
+        run = os.path.join(self.sub, "runs", "a")
+        self.assertEqual(len(read_jsonl(os.path.join(run, "metrics.jsonl"))), 1)
+        config = self.run_config(run)
+        self.assertEqual(config["data-dir"], os.path.join(self.sub, "data"))
+        self.assertEqual(config["out"], run)
+        checkpoint = json.loads(safetensors_header(os.path.join(run, "checkpoint.safetensors"))["__metadata__"]["config"])
+        self.assertEqual(checkpoint["data-dir"], os.path.join(self.sub, "data"))
+        # A flag is relative to the current folder and overrides the file.
+        fbnet("train", "--config", "sub/cfg.toml", "--data-dir", "sub/./data", "--out", "b", cwd=self.tmp)
+        config = self.run_config(os.path.join(self.tmp, "b"))
+        self.assertEqual((config["data-dir"], config["out"]), (os.path.join(self.sub, "data"), os.path.join(self.tmp, "b")))
+
+    def test_default_run_folder_is_the_same_for_a_relative_or_absolute_data_dir(self):
+        args = ["train", "--dataset", "emnist-letters", "--validation-size", "60", "--epochs", "1", "--progress", "never"]
+        first = fbnet(*args, "--data-dir", "sub/data", cwd=self.tmp)
+        folder = next(line for line in first.stdout.splitlines() if line.startswith("run folder: "))
+        second = fbnet(*args, "--data-dir", os.path.join(self.sub, "data"), check=False, cwd=self.tmp)
+        self.assertEqual(second.returncode, 2, second.stderr)
+        self.assertIn(folder.removeprefix("run folder: ") + " already holds a run", second.stderr)
+
+    def test_a_bad_path_names_the_setting_and_the_file(self):
+        with open(os.path.join(self.sub, "cfg.toml"), "w") as f:
+            f.write(self.SETTINGS.replace('"data"', '"~/data"'))
+        result = fbnet("train", "--config", "sub/cfg.toml", check=False, cwd=self.tmp)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("sub/cfg.toml: setting 'data-dir': '~/data': fbnet does not expand '~'", result.stderr)
+
+    def test_a_run_that_stored_relative_paths_resumes(self):
+        # Runs from before paths were resolved stored them as given, relative to the folder fbnet ran in.
+        run = os.path.join(self.tmp, "old")
+        fbnet("train", "--dataset", "emnist-letters", "--data-dir", "sub/data", "--validation-size", "60", "--epochs",
+              "1", "--progress", "never", "--out", "old", cwd=self.tmp)
+
+        def relative_paths(config):
+            config.update({"data-dir": "sub/data", "out": "old"})
+        with open(os.path.join(run, "config.json")) as f:
+            description = json.load(f)
+        relative_paths(description["config"])
+        with open(os.path.join(run, "config.json"), "w") as f:
+            json.dump(description, f)
+
+        def relative_metadata(metadata):
+            config = json.loads(metadata["config"])
+            relative_paths(config)
+            metadata["config"] = json.dumps(config)
+        rewrite_metadata(os.path.join(run, "checkpoint.safetensors"), relative_metadata)
+        fbnet("train", "--resume", "old", "--epochs", "2", cwd=self.tmp)
+        self.assertEqual(len(read_jsonl(os.path.join(run, "metrics.jsonl"))), 2)
+        self.assertEqual(self.run_config(run)["data-dir"], os.path.join(self.sub, "data"))
+        # Data may move: a resumed run may be pointed at its new folder.
+        moved = os.path.join(self.tmp, "moved")
+        shutil.move(os.path.join(self.sub, "data"), moved)
+        fbnet("train", "--resume", run, "--epochs", "3", "--data-dir", moved)
+        self.assertEqual(self.run_config(run)["data-dir"], moved)
+
+    def test_grid_file_in_another_folder(self):
+        grid = os.path.join(self.sub, "grid.toml")
+        with open(grid, "w") as f:
+            f.write(self.SETTINGS + "learning-rate = [0.01, 0.04]\n")
+        fbnet("grid", "../sub/grid.toml", "--out", "grid", "--jobs", "1", cwd=self.elsewhere)
+        out = os.path.join(self.elsewhere, "grid")
+        with open(os.path.join(out, "grid.csv")) as f:
+            self.assertEqual(f.read().count(",finished,"), 2)
+        for run in os.listdir(os.path.join(out, "runs")):
+            self.assertEqual(self.run_config(os.path.join(out, "runs", run))["data-dir"], os.path.join(self.sub, "data"))
+        # Started again from elsewhere with the absolute file name: the same runs, all found finished.
+        again = fbnet("grid", grid, "--out", out, "--jobs", "1", cwd=self.tmp)
+        self.assertNotIn("to run in this shard", again.stdout)
 
 
 SHARED_PARTIAL_EMNIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data",

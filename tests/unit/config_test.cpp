@@ -1,5 +1,6 @@
-// Settings: presets and precedence, config files in JSON and TOML, and the
-// errors that name the flag or key at fault.
+// Settings: presets and precedence, config files in JSON and TOML, paths
+// resolved against the config file's folder, and the errors that name the
+// flag or key at fault.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -136,6 +137,63 @@ TEST(Config, BadFilesNameTheFileAndKey) {
   expect_error([&] { read_config_file<RunConfig>(dir.file("absent.json")); }, "no such file");
 }
 
+TEST(Config, PathSettingsAreOneKindOfSetting) {
+  EXPECT_EQ(path_settings<RunConfig>(), (std::vector<std::string>{"data-dir", "out"}));
+  EXPECT_EQ(path_settings<SequenceConfig>(), (std::vector<std::string>{"data-dir", "words", "ff-model", "out"}));
+}
+
+TEST(Config, PathsInAConfigFileAreRelativeToItsFolder) {
+  testing::TempDir dir;
+  const std::filesystem::path root = std::filesystem::path(dir.path()).lexically_normal();
+  std::filesystem::create_directories(root / "sub");
+  std::ofstream(dir.file("sub/run.toml")) << "data-dir = \"data\"\nout = \"../runs/./a\"\n";
+  std::ofstream(dir.file("sub/run.json")) << R"({"data-dir": "/srv//data/../idx", "out": ""})";
+  std::ofstream(dir.file("sub/sequences.toml")) << "words = \"words.txt\"\nff-model = \"ff/model.safetensors\"\n";
+  // Read from another folder: the current one must not matter.
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  ASSERT_NE(cwd, root / "sub");
+  const RunConfig relative = resolve_config(read_config_file<RunConfig>(dir.file("sub/run.toml")));
+  EXPECT_EQ(relative.data.data_dir.path, (root / "sub" / "data").string());
+  EXPECT_EQ(relative.output.out.path, (root / "runs" / "a").string());
+  // Absolute paths stay where they point, normalised; empty ones stay the default.
+  const RunConfig absolute = resolve_config(read_config_file<RunConfig>(dir.file("sub/run.json")));
+  EXPECT_EQ(absolute.data.data_dir.path, "/srv/idx");
+  EXPECT_EQ(absolute.output.out.path, "");
+  EXPECT_EQ(resolve_config({}).data.data_dir.path, "");
+  const SequenceConfig sequences = resolve_sequence_config(read_config_file<SequenceConfig>(dir.file("sub/sequences.toml")));
+  EXPECT_EQ(sequences.words.path, (root / "sub" / "words.txt").string());
+  EXPECT_EQ(sequences.ff_model.path, (root / "sub" / "ff" / "model.safetensors").string());
+  EXPECT_EQ(resolve_sequence_config({}).words.path, "/usr/share/dict/words");
+  // The resolved config, as config.json records it, holds the absolute paths.
+  EXPECT_EQ(config_to_json(relative)["data-dir"], (root / "sub" / "data").string());
+}
+
+TEST(Config, PathsGivenAsFlagsAreRelativeToTheCurrentFolder) {
+  // What SettingFlags::given() does with a flag's text; a flag given after the file overrides it.
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  EXPECT_EQ(absolute_path("data/../idx", cwd, "--data-dir"), (cwd / "idx").string());
+  EXPECT_EQ(absolute_path("/srv/idx", cwd, "--data-dir"), "/srv/idx");
+  EXPECT_EQ(absolute_path("", cwd, "--data-dir"), "");
+  testing::TempDir dir;
+  std::ofstream(dir.file("run.toml")) << "data-dir = \"data\"\n";
+  SettingList settings = read_config_file<RunConfig>(dir.file("run.toml"));
+  settings.emplace_back("data-dir", absolute_path("flag-data", cwd, "--data-dir"));
+  EXPECT_EQ(resolve_config(settings).data.data_dir.path, (cwd / "flag-data").string());
+}
+
+TEST(Config, BadPathsNameTheSettingAndTheFile) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("home.toml")) << "data-dir = \"~/emnist\"\n";
+  std::ofstream(dir.file("number.json")) << R"({"out": 3})";
+  std::ofstream(dir.file("nul.json")) << R"({"data-dir": "a\u0000b"})";
+  expect_error([&] { read_config_file<RunConfig>(dir.file("home.toml")); },
+               dir.file("home.toml") + ": setting 'data-dir': '~/emnist': fbnet does not expand '~'");
+  expect_error([&] { read_config_file<RunConfig>(dir.file("number.json")); },
+               dir.file("number.json") + ": setting 'out' is a path; expected a string, got number");
+  expect_error([&] { read_config_file<RunConfig>(dir.file("nul.json")); }, "nul.json: setting 'data-dir': a path cannot hold");
+  expect_error([] { absolute_path("~/x", "/", "--data-dir"); }, "--data-dir: '~/x'");
+}
+
 TEST(Config, ShippedConfigFilesAreValid) {
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(std::string(FBNET_SOURCE_DIR) + "/configs")) {
@@ -144,7 +202,7 @@ TEST(Config, ShippedConfigFilesAreValid) {
     if (entry.path().filename().string().starts_with("sequences")) {
       // Experiment 2's settings; reproduce figure1 supplies each run's --ff-model.
       SequenceConfig config = resolve_sequence_config(read_config_file<SequenceConfig>(entry.path().string()));
-      config.ff_model = "ff/model.safetensors";
+      config.ff_model.path = "ff/model.safetensors";
       validate(config);
       continue;
     }
@@ -153,6 +211,13 @@ TEST(Config, ShippedConfigFilesAreValid) {
     ++files;
   }
   EXPECT_GE(files, 3);
+  // The EMNIST config names the shared data relative to configs/, wherever fbnet runs.
+  if (!testing::emnist_partial_dir().empty())
+    EXPECT_EQ(std::filesystem::path(
+                  resolve_sequence_config(read_config_file<SequenceConfig>(std::string(FBNET_SOURCE_DIR) +
+                                                                          "/configs/sequences-emnist-letters-partial.toml"))
+                      .data.data_dir.path),
+              std::filesystem::path(testing::emnist_partial_dir()).lexically_normal());
   // The report's three files say exactly what the presets say.
   for (const char* model : {"ff", "ff-large", "fb"}) {
     const RunConfig from_file = resolve_config(read_config_file<RunConfig>(std::string(FBNET_SOURCE_DIR) + "/configs/" + model + ".toml"));

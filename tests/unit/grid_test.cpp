@@ -1,4 +1,5 @@
-// Grid expansion: axes, sub-grids over shared settings, stable ids, and errors.
+// Grid expansion: axes, sub-grids over shared settings, stable ids, paths
+// relative to the grid file, and errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +9,7 @@
 
 #include "config/config.hpp"
 #include "engine/error.hpp"
+#include "engine/hash.hpp"
 #include "experiments/grid.hpp"
 #include "experiments/statistics.hpp"
 #include "experiments/table1.hpp"
@@ -67,6 +69,23 @@ TEST(Grid, IdsDependOnSettingsAndHiddenListsOfListsAreAxes) {
   EXPECT_NE(expand_grid(grid, "test")[0].id, runs[0].id);
   // A flat hidden list is one value, not an axis.
   EXPECT_EQ(expand_grid({{"model", "custom"}, {"hidden", {100, 50}}}, "test").size(), 1u);
+}
+
+TEST(Grid, PathsAreRelativeToTheGridFileAndIdsKeepTheFilesSpelling) {
+  const nlohmann::json grid = {{"data-dir", "data"}, {"learning-rate", {0.01, 0.02}}};
+  const auto here = expand_grid(grid, "/srv/grids/g.toml");
+  const auto elsewhere = expand_grid(grid, "/home/me/g.toml");
+  ASSERT_EQ(here.size(), 2u);
+  EXPECT_EQ(here[1].settings["data-dir"], "/srv/grids/data");
+  EXPECT_EQ(elsewhere[1].settings["data-dir"], "/home/me/data");
+  // Ids hash the file as written, as before paths were resolved: an existing grid folder keeps its runs.
+  EXPECT_EQ(here[1].id, elsewhere[1].id);
+  EXPECT_EQ(here[1].id, fmt::format("0001-{:08x}", fnv1a(nlohmann::ordered_json({{"data-dir", "data"}, {"learning-rate", 0.02}}).dump()) &
+                                                       0xffffffffULL));
+  // Each value of a path axis is resolved.
+  const auto axis = expand_grid({{"data-dir", {"a", "/b"}}}, "/srv/g.toml");
+  EXPECT_EQ(axis[0].settings["data-dir"], "/srv/a");
+  EXPECT_EQ(axis[1].settings["data-dir"], "/b");
 }
 
 TEST(Grid, MalformedGridsNameTheProblem) {

@@ -217,7 +217,7 @@ class SequenceTraining : public ::testing::Test {
     data.tests.push_back({SequenceCondition::kRandom, random, sample_sequences(random, data.images.test.labels, 16, 0, kTestSequenceStream),
                           &data.images.test, nullptr, {0, 0, 0}});
 
-    config.ff_model = dir.file("ff.safetensors");
+    config.ff_model.path = dir.file("ff.safetensors");
     config.length = 3;
     config.noisy_positions = {3};
     config.training.epochs = 2;
@@ -225,7 +225,7 @@ class SequenceTraining : public ::testing::Test {
     config.training.batch_size = 8;
     config.training.threads = 1;
     config.output.progress = ProgressMode::kNever;
-    config.output.out = dir.file("run");
+    config.output.out.path = dir.file("run");
   }
 
   static Architecture ff_architecture() {
@@ -247,7 +247,7 @@ class SequenceTraining : public ::testing::Test {
 TEST_F(SequenceTraining, FrozenWeightsStayBitIdentical) {
   const nlohmann::ordered_json results = train_sequence_run(config, data, false);
 
-  const Checkpoint trained = read_checkpoint(path_in(config.output.out, "model.safetensors"));
+  const Checkpoint trained = read_checkpoint(path_in(config.output.out.path, "model.safetensors"));
   for (const char* name : {"layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"}) {
     const ParameterInfo& info = ff.parameters().info(name);
     const std::vector<float>& after = trained.file.find(name)->values;
@@ -280,9 +280,9 @@ TEST_F(SequenceTraining, NonFiniteLossStopsTheRunSayingNoEpochFinished) {
   // An FF model whose output bias for class 0 is +Inf: every logit row holds
   // Inf, and log-softmax gives NaN at the first batch.
   ff.parameters().values()[ff.parameters().info("layers.1.bias").offset] = std::numeric_limits<float>::infinity();
-  save_checkpoint(config.ff_model, ff, nullptr, 1, nlohmann::json::object());
+  save_checkpoint(config.ff_model.path, ff, nullptr, 1, nlohmann::json::object());
   expect_error([&] { train_sequence_run(config, data, false); },
-               "nan at epoch 1, batch 1; no epoch finished, so " + config.output.out + " holds no checkpoint");  // -nan or nan
+               "nan at epoch 1, batch 1; no epoch finished, so " + config.output.out.path + " holds no checkpoint");  // -nan or nan
 }
 
 // The feedback weights' last update of an epoch overflows while every loss
@@ -299,12 +299,12 @@ TEST_F(SequenceTraining, WeightsThatOverflowUnderAFiniteLossStopTheRun) {
 
   config.training.learning_rate = 1e38;  // finite in float32; overflows at the first update
   expect_error([&] { train_sequence_run(config, data, false); },
-               "feedback.0.weight holds NaN or Inf after epoch 1, batch 1; no epoch finished, so " + config.output.out +
+               "feedback.0.weight holds NaN or Inf after epoch 1, batch 1; no epoch finished, so " + config.output.out.path +
                    " holds no checkpoint");
 
   // At lr 3e34 the momentum buffer (0.9) has to build up over a few epochs
   // before lr x v overflows; the model of the last finished epoch is kept.
-  std::filesystem::remove_all(config.output.out);
+  std::filesystem::remove_all(config.output.out.path);
   config.training.learning_rate = 3e34;
   config.training.momentum = 0.9;
   try {
@@ -319,9 +319,9 @@ TEST_F(SequenceTraining, WeightsThatOverflowUnderAFiniteLossStopTheRun) {
     const int diverged = std::stoi(match[1]), kept = std::stoi(match[2]);
     EXPECT_GE(diverged, 2);
     EXPECT_EQ(kept, diverged - 1);
-    EXPECT_EQ(match[3], config.output.out);
-    EXPECT_EQ(read_checkpoint(path_in(config.output.out, "model.safetensors")).epoch, kept);
-    EXPECT_EQ(read_checkpoint(path_in(config.output.out, "checkpoint.safetensors")).epoch, kept);
+    EXPECT_EQ(match[3], config.output.out.path);
+    EXPECT_EQ(read_checkpoint(path_in(config.output.out.path, "model.safetensors")).epoch, kept);
+    EXPECT_EQ(read_checkpoint(path_in(config.output.out.path, "checkpoint.safetensors")).epoch, kept);
   }
 }
 

@@ -34,7 +34,7 @@ void run_quietly_in(RunConfig& config, const std::string& folder) {
   config.training.batch_size = 8;
   config.training.threads = 1;
   config.output.progress = ProgressMode::kNever;
-  config.output.out = folder;
+  config.output.out.path = folder;
 }
 
 TEST(TrainingLoop, WeightsThatOverflowUnderAFiniteLossStopTheRunBeforeACheckpoint) {
@@ -52,7 +52,7 @@ TEST(TrainingLoop, WeightsThatOverflowUnderAFiniteLossStopTheRunBeforeACheckpoin
   config.training.divergence_factor = 0;  // the weight check, not the loss bound, is under test
   run_quietly_in(config, dir.file("run"));
   testing::expect_error([&] { train_run(config, data, /*resume=*/false); },
-                        "holds NaN or Inf after epoch 1, batch 1; no epoch finished, so " + config.output.out +
+                        "holds NaN or Inf after epoch 1, batch 1; no epoch finished, so " + config.output.out.path +
                             " holds no checkpoint");
   EXPECT_FALSE(std::filesystem::exists(dir.file("run/checkpoint.safetensors")));
   EXPECT_FALSE(std::filesystem::exists(dir.file("run/model.safetensors")));
