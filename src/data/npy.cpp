@@ -3,6 +3,7 @@
 #include "data/npy.hpp"
 
 #include <bit>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
