@@ -8,6 +8,7 @@ namespace fbnet {
 
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_reproduce_command(CLI::App& app);
 void add_grid_command(CLI::App& app);

@@ -10,13 +10,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/setting_flags.hpp"
-#include "engine/blas.hpp"
 #include "experiments/figures.hpp"
 #include "formats/atomic_file.hpp"
-#include "formats/model_file.hpp"
 #include "train/evaluate.hpp"
 #include "train/interventions.hpp"
-#include "train/prepared_data.hpp"
+#include "train/trained_run.hpp"
 
 namespace fbnet {
 namespace {
@@ -111,34 +109,19 @@ void add_eval_command(CLI::App& app) {
   command->add_option("--confusion", state->confusion_folder,
                       "also write each condition's confusion matrix and per-class accuracy (CSV, at the last readout) "
                       "and a figure of the matrices (PNG, SVG) into this folder, and print the per-class accuracy");
-  state->flags.add_to<RunConfig>(*command, {"dataset", "data-dir", "noise-scale", "noise-seed", "validation-size",
-                                            "split-seed", "eval-batch-size", "threads"},
-                                 "the run's");
+  state->flags.add_to<RunConfig>(*command, kRunDataSettings, "the run's");
   command->callback([state] {
-    const Checkpoint checkpoint = read_checkpoint(state->checkpoint_path);
-    FBNET_CHECK(!checkpoint.config.contains("net"),
-                "{} is from a sequence run (experiment 2), which fbnet eval does not take: its results are in the "
-                "run folder's results.json, fbnet sequence --resume FOLDER continues it and fbnet show-feedback "
-                "FOLDER shows its feedback", state->checkpoint_path);
     FBNET_CHECK(state->confusion_folder.empty() || !state->interventions,
                 "--confusion: not with --interventions (one matrix per condition of the unchanged net)");
     for (const auto& [name, value] : state->flags.given())
       FBNET_CHECK(!(name == "noise-scale" && state->split == "validation"),
                   "--noise-scale: noise applies to the test images; --split validation has none (use --split test "
                   "or all)");
-    // The run's own data settings, unless flags override them.
-    auto settings = settings_from_json<RunConfig>(checkpoint.config, state->checkpoint_path);
-    for (auto& setting : state->flags.given()) settings.push_back(std::move(setting));
-    const RunConfig config = resolve_config(settings);
-    validate(config);
-    set_blas_threads(config.training.threads);
-    const PreparedData data = prepare_data(config);
-    FBNET_CHECK(data.classes == checkpoint.architecture.classes && data.input_size == checkpoint.architecture.input_size,
-                "{}: the network takes {} inputs and {} classes, dataset '{}' has {} and {}", state->checkpoint_path,
-                checkpoint.architecture.input_size, checkpoint.architecture.classes, config.data.dataset, data.input_size,
-                data.classes);
-    Network<float> network(checkpoint.architecture);
-    load_weights(checkpoint, network);
+    const TrainedRun run = open_trained_run(state->checkpoint_path, state->flags.given(), "fbnet eval");
+    const Checkpoint& checkpoint = run.checkpoint;
+    const RunConfig& config = run.config;
+    Network<float>& network = *run.network;
+    const PreparedData data = prepare_run_data(run);
     FBNET_CHECK(!state->interventions || !network.graph().edges.empty(),
                 "--interventions: {} has no feedback edges to intervene on", state->checkpoint_path);
 

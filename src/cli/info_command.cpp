@@ -48,8 +48,8 @@ void add_info_command(CLI::App& app) {
     } else {
       const RunConfig config = resolve_config(explicit_settings<RunConfig>("", state->config_path, state->flags));
       validate(config);
-      const DatasetSpec& spec = dataset_spec(config.data.dataset);
-      architecture = architecture_from(config, element_count(spec.image_shape), spec.classes);
+      const DatasetShape shape = dataset_shape(config.data.dataset, config.data.data_dir.path);
+      architecture = architecture_from(config, element_count(shape.image_shape), shape.classes);
       title = fmt::format("model {} on {}", model_name(config.model), config.data.dataset);
       frozen = split_names(config.frozen);
       training = config.training;

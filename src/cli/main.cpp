@@ -1,7 +1,7 @@
-// fbnet: the command line. Subcommands train, eval, info, grid, sequence,
-// show-feedback and reproduce. Every error a user can cause ends with a
-// one-line message naming the flag, file or field, and exit status 2; a bug
-// in fbnet (a failed internal invariant) says so, with exit status 70.
+// fbnet: the command line. Subcommands train, eval, predict, info, grid,
+// sequence, show-feedback and reproduce. Every error a user can cause ends
+// with a one-line message naming the flag, file or field, and exit status 2;
+// a bug in fbnet (a failed internal invariant) says so, with exit status 70.
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   try {
     fbnet::add_train_command(app);
     fbnet::add_eval_command(app);
+    fbnet::add_predict_command(app);
     fbnet::add_info_command(app);
     fbnet::add_reproduce_command(app);
     fbnet::add_grid_command(app);

@@ -100,8 +100,8 @@ void validate(const RunConfig& config) {
   // edges: the architecture's own checks, on the dataset's sizes.
   Architecture architecture;
   try {
-    const DatasetSpec& spec = dataset_spec(config.data.dataset);
-    architecture = architecture_from(config, element_count(spec.image_shape), spec.classes);
+    const DatasetShape shape = dataset_shape(config.data.dataset, config.data.data_dir.path);
+    architecture = architecture_from(config, element_count(shape.image_shape), shape.classes);
     architecture.validate();
   } catch (const FieldError& error) {
     throw Error(message_for_user(error));

@@ -63,8 +63,10 @@ template <class Settings, class Visitor>
   requires std::same_as<std::remove_const_t<Settings>, ImageDataSettings>
 void visit_settings(Settings& s, Visitor& visit) {
   visit("dataset", s.dataset, "dataset: fashion-mnist, mnist, emnist-letters, emnist-digits, emnist-mnist, "
-        "emnist-balanced, emnist-bymerge, emnist-byclass, emnist-letters-partial (letter datasets give sequences of words)");
-  visit("data-dir", s.data_dir, "folder with the dataset's gzip IDX files (empty: the dataset's default folder)");
+        "emnist-balanced, emnist-bymerge, emnist-byclass, emnist-letters-partial (letter datasets give sequences of words), "
+        "or npy (your own: train-images.npy, train-labels.npy, test-images.npy, test-labels.npy in --data-dir)");
+  visit("data-dir", s.data_dir, "folder with the dataset's gzip IDX files or, for npy, its .npy files (empty: the "
+        "dataset's default folder)");
   visit("validation-size", s.validation_size, "training images held out (seeded) for validation (default 10000; 1000 "
         "for emnist-letters-partial); experiment 2 draws its validation sequences from them");
   visit("split-seed", s.split_seed, "seed of the validation split (and of the train/test split of emnist-letters-partial)");

@@ -51,12 +51,13 @@ void run_gnuplot(const std::string& stem, const std::string& script) {
 }  // namespace
 
 Image input_image(const float* row, const Shape& image_shape, std::string caption) {
-  FBNET_ASSERT(image_shape.size() == 2, "input_image: shape {} is not [rows, cols]", shape_string(image_shape));
+  FBNET_ASSERT(image_shape.size() == 2 || image_shape.size() == 3, "input_image: shape {} is not [rows, cols] or "
+               "[channels, rows, cols]", shape_string(image_shape));
   Image image;
   for (int64_t i = 0; i < element_count(image_shape); ++i)
     image.pixels.push_back(static_cast<float>((row[i] * kNormalizeStd + kNormalizeMean) * 255.0));
-  image.rows = image_shape[0];
-  image.cols = image_shape[1];
+  image.cols = image_shape.back();
+  image.rows = element_count(image_shape) / image.cols;
   image.caption = std::move(caption);
   return image;
 }

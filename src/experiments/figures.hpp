@@ -35,7 +35,8 @@ struct Image {
 };
 
 // A row of network input (normalised pixels of an image of `image_shape`
-// [rows, cols]) back as 0..255 pixel values.
+// [rows, cols] or [channels, rows, cols]) back as 0..255 pixel values; the
+// channels of a colour image are drawn one above the other.
 Image input_image(const float* row, const Shape& image_shape, std::string caption);
 
 // Grouped bars with error bars: one group per category, one bar per series

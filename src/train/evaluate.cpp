@@ -61,18 +61,26 @@ double Evaluation::mean_accuracy() const {
   return accuracy.empty() ? 0.0 : sum / static_cast<double>(accuracy.size());
 }
 
-Evaluation evaluate(Model<float>& model, Batches& set, int64_t batch_size,
-                    const std::function<void(const Batches&)>& before_batch) {
+void forward_in_order(Model<float>& model, Batches& set, int64_t batch_size,
+                      const std::function<void(const Batches&)>& before_batch,
+                      const std::function<void(int64_t begin)>& after_forward) {
   const std::vector<int64_t> order = identity_order(set.count());
-  Scores scores{std::vector<int64_t>(model.readout_count(), 0)};
   for (int64_t begin = 0; begin < set.count(); begin += batch_size) {
     set.gather(order, begin, std::min(batch_size, set.count() - begin));
     if (before_batch) before_batch(set);
     model.forward(set.inputs(), Mode::kEval, nullptr);
+    after_forward(begin);
+  }
+}
+
+Evaluation evaluate(Model<float>& model, Batches& set, int64_t batch_size,
+                    const std::function<void(const Batches&)>& before_batch) {
+  Scores scores{std::vector<int64_t>(model.readout_count(), 0)};
+  forward_in_order(model, set, batch_size, before_batch, [&](int64_t) {
     FBNET_ASSERT(static_cast<int>(set.labels().size()) == model.readout_count(),
                 "evaluate: {} label arrays for {} readouts", set.labels().size(), model.readout_count());
     for (int k = 0; k < model.readout_count(); ++k) scores.add(model.logits(k), set.labels()[k], k);
-  }
+  });
   return scores.finish(set.count());
 }
 

@@ -26,8 +26,15 @@ struct Evaluation {
   int64_t class_count(int64_t t) const;
 };
 
-// `before_batch` (optional) runs after each batch is gathered and before its
-// forward, e.g. to set the batch's swap partners.
+// Runs `model` in evaluation mode over `set` in order, `batch_size` samples at
+// a time; `before_batch` (optional) runs after each batch is gathered and
+// before its forward (e.g. to set the batch's swap partners), `after_forward`
+// after it, given the batch's first sample.
+void forward_in_order(Model<float>& model, Batches& set, int64_t batch_size,
+                      const std::function<void(const Batches&)>& before_batch,
+                      const std::function<void(int64_t begin)>& after_forward);
+
+// Scores forward_in_order's logits; `before_batch` as there.
 Evaluation evaluate(Model<float>& model, Batches& set, int64_t batch_size,
                     const std::function<void(const Batches&)>& before_batch = nullptr);
 // A one-step model applied to each step's input on its own, scored against

@@ -20,7 +20,7 @@ PreparedData prepare_data(const RunConfig& config) {
   PreparedData data;
   data.classes = pair.train.classes;
   data.input_size = pair.train.pixels_per_image();
-  data.image_shape = {pair.train.rows, pair.train.cols};
+  data.image_shape = pair.train.image_shape();
   TrainValidation split = split_validation(pair.train, config.data.validation_size, config.data.split_seed);
   pair.train = Dataset{};
   if (config.train_limit > 0 && config.train_limit < split.train.count) {

@@ -20,7 +20,7 @@ struct LabeledImages {
 struct PreparedData {
   int classes = 0;
   int64_t input_size = 0;
-  Shape image_shape;  // [rows, cols] of each image, input_size values in all
+  Shape image_shape;  // [rows, cols] or [channels, rows, cols] of each image, input_size values in all
   LabeledImages train;
   LabeledImages validation;
   LabeledImages test;

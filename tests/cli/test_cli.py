@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """End-to-end tests of the fbnet binary, run as real subprocesses on real
-Fashion-MNIST: train on a small subset, checkpoint, eval, resume, reproduce
-table1, config files, --help, and bad input that must end in a clear message
-and exit status 2, never a crash.
+Fashion-MNIST: train on a small subset, checkpoint, eval, predict, resume,
+reproduce table1, config files, --help, a user's own data from .npy files
+(written by NumPy), and bad input that must end in a clear message and exit
+status 2, never a crash.
 
 usage: /usr/bin/python3 tests/cli/test_cli.py --fbnet build/fbnet
 """
@@ -905,6 +906,175 @@ class Faults(unittest.TestCase):
             environment = json.load(f)["environment"]
         for key in ("fbnet", "compiler", "blas"):
             self.assertTrue(environment[key], key)
+
+
+def write_npy_dataset(folder, image_dtype="uint8", channels=None, train=300, test=90, labels_dtype="int64"):
+    """A small dataset in the npy layout: 8x8 images in 3 classes, each class a bright band of rows over noise.
+    Float images are the same pixels as ToTensor gives them (u / 255, float32), which fbnet reads back exactly."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    os.makedirs(folder, exist_ok=True)
+    for split, count in (("train", train), ("test", test)):
+        labels = rng.integers(0, 3, count).astype(labels_dtype)
+        images = rng.integers(0, 60, (count, 8, 8)).astype(np.uint8)
+        for i, label in enumerate(labels):
+            images[i, 2 * label:2 * label + 3, :] = 255
+        if channels is not None:
+            images = np.repeat(images[:, None], channels, axis=1)  # [N, C, H, W]
+        if image_dtype != "uint8":
+            images = images.astype(image_dtype) / np.array(255, dtype=image_dtype)
+        np.save(os.path.join(folder, f"{split}-images.npy"), images)
+        np.save(os.path.join(folder, f"{split}-labels.npy"), labels)
+
+
+def read_predictions_csv(path):
+    with open(path) as f:
+        lines = f.read().splitlines()
+    return lines[0].split(","), [line.split(",") for line in lines[1:]]
+
+
+class NpyDataAndPredict(unittest.TestCase):
+    """The user's own data from .npy files, trained on and predicted, and per-sample predictions on a split or on
+    a .npy of images."""
+    NPY_SMALL = ["--validation-size", "50", "--progress", "never"]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="fbnet-npy-")
+        cls.data = os.path.join(cls.tmp, "uint8")
+        write_npy_dataset(cls.data)
+        cls.run_dir = os.path.join(cls.tmp, "run")
+        fbnet("train", "--dataset", "npy", "--data-dir", cls.data, "--epochs", "1", "--out", cls.run_dir, *cls.NPY_SMALL)
+        cls.model = os.path.join(cls.run_dir, "model.safetensors")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def test_float_images_train_exactly_as_their_bytes(self):
+        uint8_metrics = without_timings(read_jsonl(os.path.join(self.run_dir, "metrics.jsonl")))
+        self.assertGreater(uint8_metrics[0]["test_accuracy"], 90)
+        for dtype in ("float32", "float64"):
+            with self.subTest(dtype=dtype):
+                data, run = os.path.join(self.tmp, dtype), os.path.join(self.tmp, dtype + "-run")
+                write_npy_dataset(data, dtype, labels_dtype="uint8")
+                fbnet("train", "--dataset", "npy", "--data-dir", data, "--epochs", "1", "--out", run, *self.NPY_SMALL)
+                self.assertEqual(without_timings(read_jsonl(os.path.join(run, "metrics.jsonl"))), uint8_metrics)
+
+    def test_channel_first_images_and_info(self):
+        data, run = os.path.join(self.tmp, "rgb"), os.path.join(self.tmp, "rgb-run")
+        write_npy_dataset(data, "float32", channels=3)
+        text = fbnet("info", "--dataset", "npy", "--data-dir", data).stdout
+        self.assertIn("x: input [192]", text)  # 3 x 8 x 8
+        self.assertIn("Linear(500, 3)", text)  # classes: 1 + the largest label
+        fbnet("train", "--dataset", "npy", "--data-dir", data, "--epochs", "1", "--out", run, *self.NPY_SMALL)
+        rows = [json.loads(line) for line in fbnet("eval", os.path.join(run, "model.safetensors"), "--json").stdout.splitlines()]
+        self.assertEqual([(r["split"], r["count"]) for r in rows], [("validation", 50), ("test", 90), ("test", 90)])
+
+    def test_predict_csv_agrees_with_eval(self):
+        out = os.path.join(self.tmp, "test.csv")
+        fbnet("predict", self.model, "--out", out)
+        header, rows = read_predictions_csv(out)
+        self.assertEqual(header, ["index", "label", "prediction", "0", "1", "2"])
+        self.assertEqual([int(r[0]) for r in rows], list(range(90)))
+        for row in rows:
+            probabilities = [float(p) for p in row[3:]]
+            self.assertAlmostEqual(sum(probabilities), 1.0, places=5)
+            self.assertEqual(int(row[2]), probabilities.index(max(probabilities)))
+        (test_row,) = [json.loads(line) for line in fbnet("eval", self.model, "--split", "test", "--json").stdout.splitlines()
+                       if json.loads(line)["noise_scale"] == 0]
+        accuracy = 100 * sum(r[1] == r[2] for r in rows) / len(rows)
+        self.assertAlmostEqual(accuracy, test_row["accuracy"], places=9)
+        # The other splits, in the run's own sizes.
+        for split, count in (("validation", 50), ("train", 250), ("noisy-test", 90)):
+            with self.subTest(split=split):
+                fbnet("predict", self.model, "--split", split, "--out", out)
+                self.assertEqual(len(read_predictions_csv(out)[1]), count)
+
+    def test_images_from_npy_predict_as_the_test_split(self):
+        import numpy as np
+        split_csv, images_csv = os.path.join(self.tmp, "split.csv"), os.path.join(self.tmp, "images.csv")
+        fbnet("predict", self.model, "--split", "test", "--out", split_csv)
+        fbnet("predict", self.model, "--images", os.path.join(self.data, "test-images.npy"), "--out", images_csv)
+        _, split_rows = read_predictions_csv(split_csv)
+        header, image_rows = read_predictions_csv(images_csv)
+        self.assertEqual(header, ["index", "prediction", "0", "1", "2"])  # no labels: the images came alone
+        self.assertEqual([r[2:] for r in split_rows], [r[1:] for r in image_rows])
+        # As float images in [0, 1], and as a float32 .npy of probabilities.
+        floats = os.path.join(self.tmp, "test-images-float.npy")
+        np.save(floats, np.load(os.path.join(self.data, "test-images.npy")).astype(np.float32) / np.float32(255))
+        probabilities_path = os.path.join(self.tmp, "probabilities.npy")
+        fbnet("predict", self.model, "--images", floats, "--out", probabilities_path)
+        probabilities = np.load(probabilities_path)
+        self.assertEqual((probabilities.dtype, probabilities.shape), (np.float32, (90, 3)))
+        self.assertEqual(probabilities.argmax(1).tolist(), [int(r[2]) for r in split_rows])
+        # The CSV's text reads back as the same float32 values.
+        self.assertTrue(np.array_equal(probabilities, np.array([r[3:] for r in split_rows], dtype=np.float32)))
+
+    def test_letter_datasets_name_their_classes(self):
+        if not os.path.isdir(SHARED_PARTIAL_EMNIST):
+            self.skipTest("../shared/data/emnist-letters-partial is absent")
+        run = os.path.join(self.tmp, "letters")
+        fbnet("train", "--dataset", "emnist-letters-partial", "--data-dir", SHARED_PARTIAL_EMNIST, "--epochs", "1",
+              "--train-limit", "500", "--progress", "never", "--out", run)
+        out = os.path.join(self.tmp, "letters.csv")
+        fbnet("predict", os.path.join(run, "model.safetensors"), "--out", out)
+        header, rows = read_predictions_csv(out)
+        self.assertEqual(header[3:], [chr(ord("a") + c) for c in range(26)])
+        self.assertTrue(all(r[1] in "abcdefghijklm" and r[2] in header[3:] for r in rows))
+
+    def test_bad_data_and_predict_input(self):
+        import numpy as np
+
+        def expect_error(args, needle):
+            result = fbnet(*args, check=False)
+            self.assertEqual(result.returncode, 2, f"{args}: {result.stderr}")
+            self.assertIn(needle, result.stderr, f"{args}")
+
+        def bad_copy(name, edit):
+            folder = os.path.join(self.tmp, name)
+            shutil.copytree(self.data, folder)
+            edit(folder)
+            return folder
+        train = ["train", "--dataset", "npy", "--epochs", "1", *self.NPY_SMALL, "--data-dir"]
+        int16 = bad_copy("int16", lambda d: np.save(os.path.join(d, "train-images.npy"),
+                                                    np.load(os.path.join(d, "train-images.npy")).astype(np.int16)))
+        expect_error(train + [int16], os.path.join(int16, "train-images.npy") + ": images must be uint8 ('|u1') or float32")
+        above = bad_copy("above", lambda d: np.save(os.path.join(d, "test-images.npy"),
+                                                    np.full((90, 8, 8), 1.5, dtype=np.float32)))
+        expect_error(train + [above], os.path.join(above, "test-images.npy") + ": value 1.5 at index [0, 0, 0] is outside [0, 1]")
+        short = bad_copy("short", lambda d: np.save(os.path.join(d, "train-labels.npy"),
+                                                    np.load(os.path.join(d, "train-labels.npy"))[:-1]))
+        expect_error(train + [short], f"{os.path.join(short, 'train-images.npy')} holds 300 images but "
+                                      f"{os.path.join(short, 'train-labels.npy')} holds 299 labels")
+        missing = bad_copy("missing", lambda d: os.remove(os.path.join(d, "test-labels.npy")))
+        expect_error(train + [missing], os.path.join(missing, "test-labels.npy") + ": no such file")
+        expect_error(["info", "--dataset", "npy", "--data-dir", missing], os.path.join(missing, "test-labels.npy"))
+        expect_error(["train", "--dataset", "npy"], "--data-dir: dataset 'npy' has no default folder")
+
+        wrong_shape = os.path.join(self.tmp, "wrong-shape.npy")
+        np.save(wrong_shape, np.zeros((4, 28, 28), dtype=np.uint8))
+        expect_error(["predict", self.model, "--images", wrong_shape, "--out", os.path.join(self.tmp, "p.csv")],
+                     f"--images: {wrong_shape} holds images of shape [28, 28] each; the net of {self.model} takes "
+                     "images of shape [8, 8]")
+        expect_error(["predict", self.model, "--images", "/nonexistent.npy", "--out", "p.csv"], "/nonexistent.npy: no such file")
+        expect_error(["predict", self.model, "--images", wrong_shape, "--split", "test", "--out", "p.csv"], "--images")
+        expect_error(["predict", self.model, "--split", "all", "--out", "p.csv"], "--split")
+        expect_error(["predict", self.model], "--out")
+        expect_error(["predict", self.model, "--noise-scale", "3", "--out", "p.csv"],
+                     "--noise-scale: noise applies to --split noisy-test only")
+        expect_error(["predict", self.model, "--out", os.path.join(self.tmp, "no-such-folder", "p.csv")], "no-such-folder")
+        sequence_model = os.path.join(self.tmp, "sequence.safetensors")
+        shutil.copy(self.model, sequence_model)
+
+        def as_sequence_run(metadata):
+            config = json.loads(metadata["config"])
+            config["net"] = "fb"
+            metadata["config"] = json.dumps(config)
+        rewrite_metadata(sequence_model, as_sequence_run)
+        expect_error(["predict", sequence_model, "--out", "p.csv"], "is from a sequence run (experiment 2), which fbnet "
+                                                                     "predict does not take")
+        self.assertFalse(os.path.exists("p.csv"))
 
 
 class BadInput(unittest.TestCase):

@@ -50,7 +50,11 @@ double max_gradient_error(const std::function<double()>& loss, std::span<double>
 // NaN or errors near 1 behind.
 void fill_with_garbage(std::span<double> grads);
 
-// Runs `action` and expects an fbnet::Error whose message contains `needle`.
-void expect_error(const std::function<void()>& action, const std::string& needle);
+// Runs `action` and expects an fbnet::Error whose message contains each of
+// `needles` (e.g. the path of a broken file and what is wrong with it).
+void expect_error(const std::function<void()>& action, const std::vector<std::string>& needles);
+inline void expect_error(const std::function<void()>& action, const std::string& needle) {
+  expect_error(action, std::vector<std::string>{needle});
+}
 
 }  // namespace fbnet::testing

@@ -15,6 +15,15 @@ struct LossAndCorrect {
   int64_t correct = 0;  // rows whose arg-max is the label
 };
 
+// log(sum_c exp(row[c])) of a row of `cols` logits, taken from the largest so that no exp overflows.
+template <class Scalar>
+double log_sum_exp(const Scalar* row, int64_t cols) {
+  const double max_logit = *std::max_element(row, row + cols);
+  double sum_exp = 0;
+  for (int64_t c = 0; c < cols; ++c) sum_exp += std::exp(double(row[c]) - max_logit);
+  return max_logit + std::log(sum_exp);
+}
+
 // logits[B, C], labels[B] in 0..C-1. When d_logits.data is set, writes
 //   d_logits[B, C] = grad_scale * (softmax(logits) - onehot(labels))
 // the gradient of grad_scale * sum_b NLL_b.
@@ -25,17 +34,14 @@ LossAndCorrect log_softmax_nll(MatrixView<const Scalar> logits, const int32_t* l
   for (int64_t r = 0; r < logits.rows; ++r) {
     const Scalar* row = logits.data + r * logits.cols;
     const int64_t best = std::max_element(row, row + logits.cols) - row;
-    const double max_logit = row[best];
-    double sum_exp = 0;
-    for (int64_t c = 0; c < logits.cols; ++c) sum_exp += std::exp(double(row[c]) - max_logit);
-    const double log_sum_exp = max_logit + std::log(sum_exp);
+    const double row_log_sum_exp = log_sum_exp(row, logits.cols);
     const int32_t label = labels[r];
-    result.loss_sum += log_sum_exp - double(row[label]);
+    result.loss_sum += row_log_sum_exp - double(row[label]);
     result.correct += best == label;
     if (d_logits.data == nullptr) continue;
     Scalar* grad_row = d_logits.data + r * d_logits.cols;
     for (int64_t c = 0; c < logits.cols; ++c)
-      grad_row[c] = static_cast<Scalar>(grad_scale * std::exp(double(row[c]) - log_sum_exp));
+      grad_row[c] = static_cast<Scalar>(grad_scale * std::exp(double(row[c]) - row_log_sum_exp));
     grad_row[label] -= grad_scale;
   }
   return result;
