@@ -56,6 +56,7 @@ class SettingFlags {
     if constexpr (std::is_same_v<Field, std::string>) return "TEXT";
     else if constexpr (kIsPath<Field>) return "PATH";
     else if constexpr (std::is_same_v<Field, double>) return "FLOAT";
+    else if constexpr (std::is_same_v<Field, bool>) return "true|false";
     else if constexpr (std::is_integral_v<Field>) return "INT";
     else if constexpr (std::is_same_v<Field, std::vector<int64_t>>) return "INT,...";
     else return "NAME";

@@ -88,7 +88,8 @@ void visit_settings(Settings& s, Visitor& visit) {
   visit("adam-beta2", s.adam_beta2, "Adam/AdamW: decay of the squared gradient's running mean");
   visit("adam-epsilon", s.adam_epsilon, "Adam/AdamW: added to the denominator");
   visit("lr-schedule", s.schedule.kind, "learning rate per epoch: constant, step (times --lr-gamma every "
-        "--lr-step-epochs) or cosine (to 0 over the epochs after warmup), as PyTorch's StepLR and CosineAnnealingLR");
+        "--lr-step-epochs) or cosine (towards 0 over the epochs after warmup, reaching it after the last), as "
+        "PyTorch's StepLR and CosineAnnealingLR");
   visit("lr-step-epochs", s.schedule.step_epochs, "step schedule: epochs between decays");
   visit("lr-gamma", s.schedule.gamma, "step schedule: factor of each decay");
   visit("warmup-epochs", s.schedule.warmup_epochs, "epochs of linear warmup before the schedule: epoch e (from 1) "

@@ -76,8 +76,11 @@ std::string absolute_path(const std::string& text, const std::filesystem::path& 
   FBNET_CHECK(text.find('\0') == std::string::npos, "{}: a path cannot hold a NUL character", source);
   // A shell expands '~' in a flag; in a config file (or a quoted flag) it would name a folder called '~'.
   FBNET_CHECK(text.front() != '~', "{}: '{}': fbnet does not expand '~'; write the home folder's path out", source, text);
-  // An absolute text replaces `base`; lexically_normal drops "." and "a/.." without touching the disk.
-  return (base / text).lexically_normal().string();
+  // An absolute text replaces `base`; lexically_normal drops "." and "a/.." without touching the disk,
+  // and a trailing separator goes too, so that runs/a and runs/a/ are one setting.
+  std::filesystem::path path = (base / text).lexically_normal();
+  if (!path.has_filename() && path.has_relative_path()) path = path.parent_path();
+  return path.string();
 }
 
 std::filesystem::path folder_of(const std::string& config_file) {

@@ -83,7 +83,8 @@ class HeaderParser {
         fail("{}: unknown key '{}' in the header (expected 'descr', 'fortran_order' and 'shape')", path_, key);
       }
       skip_space();
-      if (peek() == ',') ++pos_;
+      if (peek() == '}') break;
+      expect(',', "',' or '}' after a value of the header dict");
     }
     ++pos_;  // the '}'
     FBNET_CHECK(seen_descr && seen_order && seen_shape, "{}: the header lacks the key '{}'", path_,

@@ -86,7 +86,8 @@ std::vector<NetResults> train_all(const ControlsOptions& options) {
     sub["seed"] = seeds;
     document["grid"].push_back(sub);
   }
-  const std::vector<GridRunResult> runs = run_grid_document(document, options.out, "seeds", options.jobs);
+  const std::vector<GridRunResult> runs =
+      run_grid_document(document, options.out, "seeds", options.jobs, options.reported_epoch);
   for (NetResults& net : nets)
     for (const GridRunResult& run : runs)
       if (run.run.settings["model"] == net.control->model)

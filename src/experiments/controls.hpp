@@ -6,11 +6,11 @@
 // tabulated with mean ± std over seeds and paired differences with 95% CIs.
 #pragma once
 
-#include "experiments/reported_epoch.hpp"
-
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "experiments/reported_epoch.hpp"
 
 namespace fbnet {
 

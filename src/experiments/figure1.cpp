@@ -165,6 +165,13 @@ void reproduce_figure1(const Figure1Options& options) {
     FBNET_CHECK(name != "net" && name != "seed" && name != "sequence-seed" && name != "out" && name != "ff-model" &&
                     name != "progress" && name != "threads" && name != "gradient-accumulation",
                 "reproduce figure1: setting '{}' is chosen per run by figure1 itself; remove it from the config", name);
+  // The FF nets, the feedback net's two variants and the LSTM are the report's SGD runs; another optimiser or
+  // schedule would reach some of them and not others.
+  for (const auto& [name, text] : options.settings)
+    FBNET_CHECK(name != "optimizer" && name != "nesterov" && name != "weight-decay" && name.rfind("adam-", 0) != 0 &&
+                    name.rfind("lr-", 0) != 0 && name != "warmup-epochs" && name != "early-stopping",
+                "reproduce figure1: setting '{}' would change the optimiser of some of its runs and not others; "
+                "figure1 trains every net with the report's SGD (use fbnet sequence for other optimisers)", name);
   SequenceConfig shared = resolve_sequence_config(options.settings);
   shared.ff_model.path = "(trained by figure1)";  // validated as set; each fb run gets its own
   validate(shared);

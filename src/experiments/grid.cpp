@@ -242,7 +242,16 @@ std::vector<GridRun> expand_grid(const nlohmann::json& document, const std::stri
     // The id hashes the settings as the file spells them, so that grid folders started before paths were made
     // absolute keep their runs; each run's `fbnet train` gets its paths absolute (relative to the grid file's folder).
     const nlohmann::ordered_json settings = with_absolute_paths<RunConfig>(configs[i], folder_of(source), source);
-    validate(resolve_config(settings_from_json<RunConfig>(settings, source)));  // every key a setting, every value well-formed
+    // Every key a setting, every value well-formed, none that its optimiser would ignore: refused here, naming
+    // the grid file, rather than failing each run later.
+    const SettingList given = settings_from_json<RunConfig>(settings, source);
+    const RunConfig config = resolve_config(given);
+    try {
+      refuse_unused_settings(config.training, given);
+    } catch (const Error& error) {
+      fail("{}: configuration {}: {}", source, i + 1, error.what());
+    }
+    validate(config);
     runs.push_back({fmt::format("{:04}-{:08x}", i, fnv1a(configs[i].dump()) & 0xffffffffULL), settings});
   }
   return runs;

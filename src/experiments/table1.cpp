@@ -76,7 +76,8 @@ std::vector<ModelRuns> train_all(const Table1Options& options) {
     seeds_document["grid"].push_back(sub);
   }
   std::vector<GridRunResult> seed_runs;
-  if (!seeds.empty()) seed_runs = run_grid_document(seeds_document, options.out, "seeds", options.jobs);
+  if (!seeds.empty())
+    seed_runs = run_grid_document(seeds_document, options.out, "seeds", options.jobs, options.reported_epoch);
 
   for (const ReportRow& row : kReportRows) {
     ModelRuns runs{&row, config_to_json(resolve_config(settings_from_json<RunConfig>(chosen[row.model], row.model))), {}};
@@ -89,7 +90,7 @@ std::vector<ModelRuns> train_all(const Table1Options& options) {
   return models;
 }
 
-// Accuracy of every run's final model at each noise scale: [model][scale][seed].
+// Accuracy of every run's model (at the reported epoch) at each noise scale: [model][scale][seed].
 std::vector<std::vector<std::vector<double>>> noise_curves(const std::vector<ModelRuns>& models,
                                                            const RunConfig& shared, ReportedEpoch epoch) {
   const NoisyTestSets sets = noisy_test_sets(shared, kNoiseScales);

@@ -6,13 +6,13 @@
 // Figures: validation learning curves, and accuracy against noise scale.
 #pragma once
 
-#include "experiments/reported_epoch.hpp"
-
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "experiments/reported_epoch.hpp"
 
 namespace fbnet {
 

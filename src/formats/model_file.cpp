@@ -120,8 +120,11 @@ void load_optimizer_state(const ModelFile& file, const std::vector<ParameterInfo
   if (optimizer.settings().kind == OptimizerKind::kSgd) return;
   const auto steps = file.file.metadata.find(kOptimizerStepsKey);
   int64_t count = -1;
-  if (steps != file.file.metadata.end())
-    std::from_chars(steps->second.data(), steps->second.data() + steps->second.size(), count);
+  if (steps != file.file.metadata.end()) {
+    const std::string& text = steps->second;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), count);
+    if (error != std::errc() || end != text.data() + text.size()) count = -1;
+  }
   FBNET_CHECK(count >= 0, "{}: metadata '{}' must hold Adam's step count, a number >= 0", file.path, kOptimizerStepsKey);
   optimizer.set_steps(count);
 }

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/error.hpp"
+
 namespace fbnet {
 
 enum class GradientAccumulation {
@@ -43,6 +45,12 @@ struct OptimizerSettings {
   double epsilon = 1e-8;
   GradientAccumulation accumulation = GradientAccumulation::kZeroed;
 };
+
+// How many buffers the size of the parameters the optimiser keeps: momentum,
+// or Adam's two moments, and G of a running sum (the memory estimate counts them).
+inline int state_buffer_count(const OptimizerSettings& settings) {
+  return (settings.kind == OptimizerKind::kSgd ? 1 : 2) + (settings.accumulation == GradientAccumulation::kRunningSum);
+}
 
 // One buffer of optimiser state, in the layout of the parameter store; its
 // name is PyTorch's ("momentum_buffer" is kept as "momentum", fbnet's name
@@ -126,10 +134,14 @@ class Optimizer {
   }
 
   void adam_step(Scalar* __restrict w, const Scalar* __restrict g, size_t begin, size_t end) {
+    FBNET_ASSERT(steps_ > 0, "Adam's step before begin_step(): its bias corrections need t >= 1");
     Scalar* __restrict m = state_[0].values.data();
     Scalar* __restrict v = state_[1].values.data();
     const double t = static_cast<double>(steps_);
-    const Scalar beta1 = static_cast<Scalar>(settings_.beta1), beta2 = static_cast<Scalar>(settings_.beta2);
+    // 1 - beta in double, then rounded once, as torch's Python scalars are (0.001f, not 1 - 0.999f).
+    const Scalar beta2 = static_cast<Scalar>(settings_.beta2);
+    const Scalar one_minus_beta1 = static_cast<Scalar>(1 - settings_.beta1);
+    const Scalar one_minus_beta2 = static_cast<Scalar>(1 - settings_.beta2);
     const Scalar step_size = static_cast<Scalar>(learning_rate_ / (1 - std::pow(settings_.beta1, t)));
     const Scalar correction2_sqrt = static_cast<Scalar>(std::sqrt(1 - std::pow(settings_.beta2, t)));
     const Scalar epsilon = static_cast<Scalar>(settings_.epsilon);
@@ -142,8 +154,8 @@ class Optimizer {
         w[i] *= shrink;
       else
         gradient += decay * w[i];
-      m[i] += (1 - beta1) * (gradient - m[i]);
-      v[i] = beta2 * v[i] + (1 - beta2) * gradient * gradient;
+      m[i] += one_minus_beta1 * (gradient - m[i]);
+      v[i] = beta2 * v[i] + one_minus_beta2 * gradient * gradient;
       w[i] -= step_size * m[i] / (std::sqrt(v[i]) / correction2_sqrt + epsilon);
     }
   }

@@ -23,7 +23,9 @@ MemoryEstimate estimate_training_memory(const Graph& graph, const TrainingSettin
   constexpr int64_t kFloat = sizeof(float);
   const int64_t per_sample = activation_values_per_sample(graph);
   MemoryEstimate estimate;
-  estimate.parameter_bytes = 3 * parameter_count(graph) * kFloat;
+  // The weights, their gradients and the optimiser's state buffers.
+  const int buffers = 2 + state_buffer_count(optimizer_settings(training));
+  estimate.parameter_bytes = buffers * parameter_count(graph) * kFloat;
   // In double, then clamped: absurd batch sizes must not overflow the product.
   const double activations = static_cast<double>(per_sample) *
                              static_cast<double>(std::max(training.batch_size, training.eval_batch_size) + training.batch_size) * kFloat;

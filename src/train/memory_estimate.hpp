@@ -1,7 +1,7 @@
 // Memory a training run will need, known before anything large is allocated,
 // so that a net unrolled over 20,000 steps is refused with the numbers
 // instead of meeting the out-of-memory killer.
-//   parameters   values, gradients and the optimiser's state: 3 x P floats
+//   parameters   values, gradients and the optimiser's state buffers: (2 + 1..3) x P floats
 //   activations  what backward keeps, per sample: every computed node at every
 //                step (graph.hpp activation_values_per_sample), as values at
 //                max(batch, eval batch) and as gradients at the batch

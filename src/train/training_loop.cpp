@@ -19,27 +19,31 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Settings that may change when a run is resumed; any other difference would
-// make the resumed run a different experiment. Paths say where files are, not
-// what they hold (the dataset's name and the other settings say that), and
-// files move; runs from before paths were made absolute stored them relative.
-bool may_change_on_resume(const std::string& key, const std::vector<std::string>& path_settings) {
+// make the resumed run a different experiment. Most paths say where files are,
+// not what they hold (a named dataset's name says that), and files move; runs
+// from before paths were made absolute stored them relative. Two paths are
+// the data itself and stay fixed: the folder of --dataset npy, and --words.
+bool may_change_on_resume(const std::string& key, const nlohmann::json& config,
+                          const std::vector<std::string>& path_settings) {
+  const bool names_the_data = key == "words" || (key == "data-dir" && config.value("dataset", "") == "npy");
   return key == "epochs" || key == "threads" || key == "progress" || key == "eval-batch-size" ||
          key == "memory-limit" || key == "divergence-factor" ||
-         std::find(path_settings.begin(), path_settings.end(), key) != path_settings.end();
+         (!names_the_data && std::find(path_settings.begin(), path_settings.end(), key) != path_settings.end());
 }
 
 void check_same_run(const ModelFile& checkpoint, const nlohmann::json& config, const nlohmann::json& default_config,
                     const std::vector<std::string>& path_settings) {
   std::string differences;
   for (const auto& [key, value] : config.items()) {
-    if (may_change_on_resume(key, path_settings)) continue;
+    if (may_change_on_resume(key, config, path_settings)) continue;
     const auto saved = checkpoint.config.find(key);
     const nlohmann::json& saved_value = saved != checkpoint.config.end() ? *saved : default_config.at(key);
     if (saved_value != value)
       differences += fmt::format("\n  {}: {} in the checkpoint, {} now", key, saved_value.dump(), value.dump());
   }
   FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only epochs, threads, progress, "
-              "eval-batch-size, memory-limit, divergence-factor and paths ({}) may change:{}", checkpoint.path,
+              "eval-batch-size, memory-limit, divergence-factor and paths ({}) other than the data's own (words, an npy "
+              "data-dir) may change:{}", checkpoint.path,
               fmt::join(path_settings, ", "), differences);
 }
 
@@ -54,7 +58,7 @@ struct EpochTotals {
   double accuracy = 0;  // percent of predictions
 };
 
-// One epoch of SGD over the shuffled training batches.
+// One epoch of the optimiser over the shuffled training batches.
 EpochTotals train_epoch(const TrainingLoop& loop, Optimizer<float>& optimizer, int epoch, Progress& progress) {
   Model<float>& model = loop.model;
   const TrainingSettings& t = loop.training;
@@ -132,7 +136,8 @@ LoopStart resume_from(const std::string& folder, Model<float>& model, const Mode
   FBNET_CHECK(config.at("epochs").get<int>() >= checkpoint.epoch,
               "--epochs: {} holds {} trained epochs; resume with --epochs {} or more", folder, checkpoint.epoch,
               checkpoint.epoch);
-  FBNET_CHECK(config.at("lr-schedule") != "cosine" || config.at("epochs") == checkpoint.config.at("epochs"),
+  FBNET_CHECK(config.at("lr-schedule") != json_value(ScheduleKind::kCosine) ||
+                  config.at("epochs") == checkpoint.config.at("epochs"),
               "--epochs: {} was trained with a cosine schedule over {} epochs; its rates depend on them, so it "
               "resumes only with --epochs {}", folder, checkpoint.config.at("epochs").dump(),
               checkpoint.config.at("epochs").dump());

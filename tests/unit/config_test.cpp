@@ -173,6 +173,9 @@ TEST(Config, PathsGivenAsFlagsAreRelativeToTheCurrentFolder) {
   const std::filesystem::path cwd = std::filesystem::current_path();
   EXPECT_EQ(absolute_path("data/../idx", cwd, "--data-dir"), (cwd / "idx").string());
   EXPECT_EQ(absolute_path("/srv/idx", cwd, "--data-dir"), "/srv/idx");
+  EXPECT_EQ(absolute_path("/srv/idx/", cwd, "--data-dir"), "/srv/idx");  // one setting with or without the slash
+  EXPECT_EQ(absolute_path("idx/.", cwd, "--data-dir"), (cwd / "idx").string());
+  EXPECT_EQ(absolute_path("/", cwd, "--data-dir"), "/");
   EXPECT_EQ(absolute_path("", cwd, "--data-dir"), "");
   testing::TempDir dir;
   std::ofstream(dir.file("run.toml")) << "data-dir = \"data\"\n";

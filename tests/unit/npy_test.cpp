@@ -206,6 +206,8 @@ INSTANTIATE_TEST_SUITE_P(
         BrokenCase{"shape_not_a_tuple", npy_file(dict("|u1", "[2, 3]"), kSixBytes), "expected '(' opening the shape"},
         BrokenCase{"unclosed_shape", npy_file("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3}", kSixBytes),
                    "expected ')' closing the shape tuple"},
+        BrokenCase{"missing_comma", npy_file("{'descr': '|u1' 'fortran_order': False, 'shape': (6,)}", kSixBytes),
+                   "expected ',' or '}' after a value of the header dict"},
         BrokenCase{"dimension_too_large", npy_file(dict("|u1", "(99999999999999999999,)"), {}), "too large"},
         BrokenCase{"element_count_overflows", npy_file(dict("|u1", "(4294967296, 4294967296, 4294967296)"), {}),
                    "more elements than fbnet can count"},

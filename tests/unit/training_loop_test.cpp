@@ -11,6 +11,7 @@
 #include "test_support.hpp"
 #include "experiments/reported_epoch.hpp"
 #include "train/image_run.hpp"
+#include "train/memory_estimate.hpp"
 #include "train/training_loop.hpp"
 
 namespace fbnet {
@@ -96,6 +97,18 @@ TEST(TrainingLoop, BestEpochEarlyStoppingAndTheReportedRecord) {
   const std::vector<nlohmann::ordered_json> unvalidated = {{{"epoch", 1}}, {{"epoch", 2}}};
   EXPECT_TRUE(reported_record(unvalidated, ReportedEpoch::kBest).is_null());
   EXPECT_FALSE(stopped_early(unvalidated, 1));
+}
+
+// The memory estimate counts the weights, their gradients and each optimiser state buffer.
+TEST(TrainingLoop, MemoryEstimateCountsTheOptimisersState) {
+  const Graph graph = graph_of(architecture_from(resolve_config({{"model", "fb"}}), 784, 10));
+  const int64_t parameter_floats = 790294 * int64_t{sizeof(float)};
+  TrainingSettings training;
+  EXPECT_EQ(estimate_training_memory(graph, training, 0).parameter_bytes, 3 * parameter_floats);  // + momentum
+  training.optimizer = OptimizerKind::kAdam;
+  EXPECT_EQ(estimate_training_memory(graph, training, 0).parameter_bytes, 4 * parameter_floats);  // + two moments
+  training.gradient_accumulation = GradientAccumulation::kRunningSum;
+  EXPECT_EQ(estimate_training_memory(graph, training, 0).parameter_bytes, 5 * parameter_floats);  // + G
 }
 
 }  // namespace
