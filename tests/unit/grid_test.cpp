@@ -98,6 +98,9 @@ TEST(Grid, MalformedGridsNameTheProblem) {
       {{{"learning-rate", {0.1, -1}}}, "--learning-rate"},
       {{{"grid", 3}}, "'grid' must be a list"},
       {{{"grid", {1, 2}}}, "table of settings"},
+      // A setting the run's optimiser would ignore, refused before any run starts.
+      {{{"optimizer", {"sgd", "adam"}}, {"momentum", 0.9}},
+       "g.toml: configuration 2: --momentum: SGD's setting, which --optimizer adam does not use"},
   };
   for (const auto& c : cases) {
     try {
