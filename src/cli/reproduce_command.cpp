@@ -115,9 +115,9 @@ void add_reproduce_command(CLI::App& app) {
       ->delimiter(',')
       ->default_str(fmt::format("{}", fmt::join(Figure1Options{}.sweep_learning_rates, ",")));
   figure1->add_option("--lstm-epochs", figure1_options.lstm_training.epochs, "epochs of the LSTM baseline")->capture_default_str();
-  figure1->add_option("--lstm-learning-rate", figure1_options.lstm_training.learning_rate, "SGD learning rate of the LSTM")
+  figure1->add_option("--lstm-learning-rate", figure1_options.lstm_training.optimizer.learning_rate, "SGD learning rate of the LSTM")
       ->capture_default_str();
-  figure1->add_option("--lstm-momentum", figure1_options.lstm_training.momentum, "SGD momentum of the LSTM")->capture_default_str();
+  figure1->add_option("--lstm-momentum", figure1_options.lstm_training.optimizer.momentum, "SGD momentum of the LSTM")->capture_default_str();
   figure1->add_option("--config", figure1_state->config_path,
                       "JSON or TOML file of sequence settings (as fbnet sequence --config); flags given too override it");
   figure1_state->flags.add_to<SequenceConfig>(

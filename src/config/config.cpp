@@ -68,8 +68,8 @@ void apply_preset(RunConfig& config) {
     config.feedback = preset.feedback;
     config.steps = preset.steps;
     config.feedback_alpha = preset.feedback_alpha;
-    config.training.learning_rate = preset.learning_rate;
-    config.training.momentum = preset.momentum;
+    config.training.optimizer.learning_rate = preset.learning_rate;
+    config.training.optimizer.momentum = preset.momentum;
     config.training.batch_size = preset.batch_size;
     config.frozen = preset.frozen;
     config.untied = preset.untied;

@@ -39,7 +39,8 @@ struct SequenceConfig {
   int64_t lstm_hidden = 200;
   // Batches of sequences. The loss bound is off: experiment 2's runs (the
   // authors' running-sum update) were reproduced before it existed.
-  TrainingSettings training = {.learning_rate = 0.00001, .momentum = 0.5, .batch_size = 64, .divergence_factor = 0};
+  TrainingSettings training = {
+      .optimizer = {.learning_rate = 0.00001, .momentum = 0.5}, .batch_size = 64, .divergence_factor = 0};
   OutputSettings output;
 };
 

@@ -28,21 +28,9 @@ nlohmann::json json_value(GradientAccumulation field) { return enum_name(kAccumu
 nlohmann::json json_value(OptimizerKind field) { return enum_name(kOptimizerNames, field); }
 nlohmann::json json_value(ScheduleKind field) { return enum_name(kScheduleNames, field); }
 
-OptimizerSettings optimizer_settings(const TrainingSettings& s) {
-  return {.kind = s.optimizer,
-          .learning_rate = s.learning_rate,
-          .momentum = s.momentum,
-          .nesterov = s.nesterov,
-          .weight_decay = s.weight_decay,
-          .beta1 = s.adam_beta1,
-          .beta2 = s.adam_beta2,
-          .epsilon = s.adam_epsilon,
-          .accumulation = s.gradient_accumulation};
-}
-
 void refuse_unused_settings(const TrainingSettings& s, const std::vector<std::pair<std::string, std::string>>& given) {
-  const bool sgd = s.optimizer == OptimizerKind::kSgd;
-  const std::string optimizer = enum_name(kOptimizerNames, s.optimizer);
+  const bool sgd = s.optimizer.kind == OptimizerKind::kSgd;
+  const std::string optimizer = enum_name(kOptimizerNames, s.optimizer.kind);
   for (const auto& [name, text] : given) {
     FBNET_CHECK(sgd || (name != "momentum" && name != "nesterov"),
                 "--{}: SGD's setting, which --optimizer {} does not use (its momentum is --adam-beta1)", name, optimizer);
@@ -70,18 +58,19 @@ void validate(const ImageDataSettings& s) {
 
 void validate(const TrainingSettings& s) {
   FBNET_CHECK(s.epochs > 0, "--epochs: must be positive, got {}", s.epochs);
-  FBNET_CHECK(s.learning_rate > 0, "--learning-rate: must be positive, got {}", s.learning_rate);
-  FBNET_CHECK(s.momentum >= 0 && s.momentum < 1, "--momentum: must be in [0, 1), got {}", s.momentum);
+  FBNET_CHECK(s.optimizer.learning_rate > 0, "--learning-rate: must be positive, got {}", s.optimizer.learning_rate);
+  const OptimizerSettings& o = s.optimizer;
+  FBNET_CHECK(o.momentum >= 0 && o.momentum < 1, "--momentum: must be in [0, 1), got {}", o.momentum);
   FBNET_CHECK(s.batch_size > 0, "--batch-size: must be positive, got {}", s.batch_size);
   FBNET_CHECK(s.eval_batch_size > 0, "--eval-batch-size: must be positive, got {}", s.eval_batch_size);
   FBNET_CHECK(s.threads >= 0 && s.threads <= 256, "--threads: must be in 0..256, got {}", s.threads);
   FBNET_CHECK(s.divergence_factor == 0 || s.divergence_factor >= 1,
               "--divergence-factor: must be 0 (off) or at least 1, got {}", s.divergence_factor);
-  FBNET_CHECK(!s.nesterov || s.momentum > 0, "--nesterov: Nesterov momentum needs --momentum > 0, got {}", s.momentum);
-  FBNET_CHECK(s.weight_decay >= 0, "--weight-decay: must be >= 0, got {}", s.weight_decay);
-  FBNET_CHECK(s.adam_beta1 >= 0 && s.adam_beta1 < 1, "--adam-beta1: must be in [0, 1), got {}", s.adam_beta1);
-  FBNET_CHECK(s.adam_beta2 >= 0 && s.adam_beta2 < 1, "--adam-beta2: must be in [0, 1), got {}", s.adam_beta2);
-  FBNET_CHECK(s.adam_epsilon > 0, "--adam-epsilon: must be positive, got {}", s.adam_epsilon);
+  FBNET_CHECK(!o.nesterov || o.momentum > 0, "--nesterov: Nesterov momentum needs --momentum > 0, got {}", o.momentum);
+  FBNET_CHECK(o.weight_decay >= 0, "--weight-decay: must be >= 0, got {}", o.weight_decay);
+  FBNET_CHECK(o.beta1 >= 0 && o.beta1 < 1, "--adam-beta1: must be in [0, 1), got {}", o.beta1);
+  FBNET_CHECK(o.beta2 >= 0 && o.beta2 < 1, "--adam-beta2: must be in [0, 1), got {}", o.beta2);
+  FBNET_CHECK(o.epsilon > 0, "--adam-epsilon: must be positive, got {}", o.epsilon);
   FBNET_CHECK(s.schedule.step_epochs > 0, "--lr-step-epochs: must be positive, got {}", s.schedule.step_epochs);
   FBNET_CHECK(s.schedule.gamma > 0, "--lr-gamma: must be positive, got {}", s.schedule.gamma);
   FBNET_CHECK(s.schedule.warmup_epochs >= 0 && s.schedule.warmup_epochs < s.epochs,

@@ -32,24 +32,17 @@ struct ImageDataSettings {
   uint64_t noise_seed = 0;
 };
 
-// The optimiser and the training loop.
+// The optimiser, its schedule and the training loop (the optimiser's and the
+// schedule's settings are theirs, composed here: optim/).
 struct TrainingSettings {
   int epochs = 30;
-  double learning_rate = 0.02;
-  double momentum = 0.7;
-  GradientAccumulation gradient_accumulation = GradientAccumulation::kZeroed;
+  OptimizerSettings optimizer = {.learning_rate = 0.02, .momentum = 0.7};  // the report's FF net
+  ScheduleSettings schedule;
   int64_t batch_size = 128;
   uint64_t seed = 0;
   int64_t eval_batch_size = 1000;
   int threads = 0;
   double divergence_factor = 100;  // a batch loss above this times ln(classes) stops the run (0: off)
-  OptimizerKind optimizer = OptimizerKind::kSgd;
-  bool nesterov = false;
-  double weight_decay = 0;
-  double adam_beta1 = 0.9;
-  double adam_beta2 = 0.999;
-  double adam_epsilon = 1e-8;
-  ScheduleSettings schedule;
   int early_stopping = 0;  // epochs without a better validation accuracy before the run stops (0: never)
 };
 
@@ -78,15 +71,15 @@ template <class Settings, class Visitor>
   requires std::same_as<std::remove_const_t<Settings>, TrainingSettings>
 void visit_settings(Settings& s, Visitor& visit) {
   visit("epochs", s.epochs, "training epochs (at most: see --early-stopping)");
-  visit("optimizer", s.optimizer, "sgd, adam or adamw, each with torch.optim's semantics (optim/optimizer.hpp)");
-  visit("learning-rate", s.learning_rate, "learning rate (the base rate of --lr-schedule)");
-  visit("momentum", s.momentum, "SGD momentum (PyTorch semantics, dampening 0)");
-  visit("nesterov", s.nesterov, "SGD: Nesterov momentum (true or false; needs --momentum > 0)");
-  visit("weight-decay", s.weight_decay, "weight decay: L2 added to the gradient (sgd, adam) or decoupled (adamw; "
+  visit("optimizer", s.optimizer.kind, "sgd, adam or adamw, each with torch.optim's semantics (optim/optimizer.hpp)");
+  visit("learning-rate", s.optimizer.learning_rate, "learning rate (the base rate of --lr-schedule)");
+  visit("momentum", s.optimizer.momentum, "SGD momentum (PyTorch semantics, dampening 0)");
+  visit("nesterov", s.optimizer.nesterov, "SGD: Nesterov momentum (true or false; needs --momentum > 0)");
+  visit("weight-decay", s.optimizer.weight_decay, "weight decay: L2 added to the gradient (sgd, adam) or decoupled (adamw; "
         "PyTorch's AdamW defaults to 0.01, fbnet to 0 like the others)");
-  visit("adam-beta1", s.adam_beta1, "Adam/AdamW: decay of the gradient's running mean");
-  visit("adam-beta2", s.adam_beta2, "Adam/AdamW: decay of the squared gradient's running mean");
-  visit("adam-epsilon", s.adam_epsilon, "Adam/AdamW: added to the denominator");
+  visit("adam-beta1", s.optimizer.beta1, "Adam/AdamW: decay of the gradient's running mean");
+  visit("adam-beta2", s.optimizer.beta2, "Adam/AdamW: decay of the squared gradient's running mean");
+  visit("adam-epsilon", s.optimizer.epsilon, "Adam/AdamW: added to the denominator");
   visit("lr-schedule", s.schedule.kind, "learning rate per epoch: constant, step (times --lr-gamma every "
         "--lr-step-epochs) or cosine (towards 0 over the epochs after warmup, reaching it after the last), as "
         "PyTorch's StepLR and CosineAnnealingLR");
@@ -96,7 +89,7 @@ void visit_settings(Settings& s, Visitor& visit) {
         "trains at e/(W+1) of the rate, as PyTorch's LinearLR(start_factor=1/(W+1), total_iters=W)");
   visit("early-stopping", s.early_stopping, "stop when the validation accuracy has not improved for this many "
         "epochs (0: never); best.safetensors holds the best epoch's weights");
-  visit("gradient-accumulation", s.gradient_accumulation, "gradient each step uses: zeroed (the batch's, as with "
+  visit("gradient-accumulation", s.optimizer.accumulation, "gradient each step uses: zeroed (the batch's, as with "
         "zero_grad() every step) or running-sum (the sum of every gradient so far: the authors' experiment-2 loop, "
         "which never called zero_grad; NOTES.md)");
   visit("batch-size", s.batch_size, "training batch size (images, or sequences in experiment 2)");
@@ -124,8 +117,6 @@ nlohmann::json json_value(GradientAccumulation field);
 nlohmann::json json_value(OptimizerKind field);
 nlohmann::json json_value(ScheduleKind field);
 
-// The optimiser the settings describe.
-OptimizerSettings optimizer_settings(const TrainingSettings& settings);
 
 // The defaults that depend on the dataset, for what `given` (the settings
 // given, as (name, text)) leaves out: the validation split's size.

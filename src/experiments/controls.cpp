@@ -167,10 +167,10 @@ void reproduce_controls(const ControlsOptions& options) {
     const int64_t flops = matmul_flops_per_sample(graph, false);
     const Summary c = summarize(net.noise[clean]), n = summarize(net.noise[noisy]);
     markdown += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.2f} s |\n", net.control->label, parameters, flops,
-                            config.training.learning_rate, config.training.momentum, config.training.batch_size,
+                            config.training.optimizer.learning_rate, config.training.optimizer.momentum, config.training.batch_size,
                             mean_std_text(c), mean_std_text(n), median(net.epoch_seconds));
     csv += fmt::format("{},{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f}\n", net.control->model, parameters, flops,
-                       config.training.learning_rate, config.training.momentum, config.training.batch_size, c.count,
+                       config.training.optimizer.learning_rate, config.training.optimizer.momentum, config.training.batch_size, c.count,
                        c.mean, c.std, n.mean, n.std, median(net.epoch_seconds));
   }
   markdown += fmt::format("\nFB − control, paired over seeds (same seed, data and noise), mean [95% CI, Student's t] "

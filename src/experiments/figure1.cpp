@@ -72,7 +72,7 @@ bool finished(const std::string& folder) {
 SequenceJob lstm_job(const Figure1Options& options, int seed) {
   return {lstm_folder(options, seed),
           {"--net", "lstm", "--epochs", std::to_string(options.lstm_training.epochs), "--learning-rate",
-           fmt::format("{}", options.lstm_training.learning_rate), "--momentum", fmt::format("{}", options.lstm_training.momentum)},
+           fmt::format("{}", options.lstm_training.optimizer.learning_rate), "--momentum", fmt::format("{}", options.lstm_training.optimizer.momentum)},
           false};
 }
 
@@ -209,14 +209,14 @@ void reproduce_figure1(const Figure1Options& options) {
 
   Figure1Results results{.shared = shared, .out = options.out, .seeds = options.seeds};
   results.lstm_description = fmt::format("LSTM ({} hidden): trained from scratch ({} epochs, lr {}, momentum {})",
-                                         shared.lstm_hidden, options.lstm_training.epochs, options.lstm_training.learning_rate,
-                                         options.lstm_training.momentum);
+                                         shared.lstm_hidden, options.lstm_training.epochs, options.lstm_training.optimizer.learning_rate,
+                                         options.lstm_training.optimizer.momentum);
   for (int seed = 0; seed < options.seeds; ++seed) results.lstm.push_back(read_run(lstm_folder(options, seed)));
   if (authors) {
     Figure1Variant variant{"authors",
                            fmt::format("as the authors ran it: running-sum update (zero_grad never called), lr {}, "
                                        "momentum {}, batch {}, {} epochs",
-                                       shared.training.learning_rate, shared.training.momentum, shared.training.batch_size, shared.training.epochs),
+                                       shared.training.optimizer.learning_rate, shared.training.optimizer.momentum, shared.training.batch_size, shared.training.epochs),
                            {}};
     for (int seed = 0; seed < options.seeds; ++seed) variant.seeds.push_back(read_run(authors_folder(options, seed)));
     results.variants.push_back(std::move(variant));
@@ -241,7 +241,7 @@ void reproduce_figure1(const Figure1Options& options) {
     Figure1Variant variant{"sgd",
                            fmt::format("SGD with momentum (zero_grad every step), lr {} chosen by the sweep, momentum "
                                        "{}, batch {}, {} epochs",
-                                       chosen, shared.training.momentum, shared.training.batch_size, shared.training.epochs),
+                                       chosen, shared.training.optimizer.momentum, shared.training.batch_size, shared.training.epochs),
                            {}};
     for (int seed = 0; seed < options.seeds; ++seed) variant.seeds.push_back(read_run(sgd_folder(options, chosen, seed)));
     results.variants.push_back(std::move(variant));

@@ -35,7 +35,7 @@ struct Figure1Options {
   // the best rate of 1e-4 .. 1e-1 was 1e-1, the edge, so the sweep goes on to 1).
   std::vector<double> sweep_learning_rates = {1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1};
   // The LSTM's own training (SGD with momentum; it learns everything from scratch).
-  TrainingSettings lstm_training = {.epochs = 10, .learning_rate = 0.05, .momentum = 0.9};
+  TrainingSettings lstm_training = {.epochs = 10, .optimizer = {.learning_rate = 0.05, .momentum = 0.9}};
   // SequenceConfig settings applied to every sequence run (dataset, words, ...),
   // as flags or a --config file give them. dataset, data-dir, validation-size
   // and split-seed also reach the FF runs; learning-rate is the authors'

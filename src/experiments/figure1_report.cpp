@@ -211,7 +211,7 @@ std::string sweep_table(const Figure1Results& results) {
       "\nThe sgd variant's learning-rate sweep (seed 0, {} epochs, momentum {}): accuracy (%) on {} validation "
       "sequences drawn from the held-out training images after the last epoch; the rate with the best mean is "
       "chosen.\n\n| Learning rate | Mean |",
-      results.shared.training.epochs, results.shared.training.momentum, results.shared.validation_sequences);
+      results.shared.training.epochs, results.shared.training.optimizer.momentum, results.shared.validation_sequences);
   for (int p = 1; p <= results.shared.length; ++p) markdown += fmt::format(" {} |", p);
   markdown += " Train loss |\n|---|---|";
   for (int p = 0; p <= results.shared.length; ++p) markdown += "---|";

@@ -155,10 +155,10 @@ void reproduce_table1(const Table1Options& options) {
     const std::string alpha = config.feedback.empty() ? "-" : fmt::format("{}", config.feedback_alpha);
     const int64_t parameters = read_json_file((fs::path(runs.folders[0]) / "config.json").string())["parameters"];
     markdown += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.2f} s | {:.1f} % | {:.1f} % |\n",
-                            runs.row->label, parameters, config.training.learning_rate, config.training.momentum, config.training.batch_size, alpha,
+                            runs.row->label, parameters, config.training.optimizer.learning_rate, config.training.optimizer.momentum, config.training.batch_size, alpha,
                             mean_std_text(c), mean_std_text(n), median_epoch, runs.row->accuracy, runs.row->noisy_accuracy);
     csv += fmt::format("{},{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{},{}\n", runs.row->model, parameters,
-                       config.training.learning_rate, config.training.momentum, config.training.batch_size, config.feedback.empty() ? "" : alpha,
+                       config.training.optimizer.learning_rate, config.training.optimizer.momentum, config.training.batch_size, config.feedback.empty() ? "" : alpha,
                        c.count, c.mean, c.std, n.mean, n.std, median_epoch, runs.row->accuracy,
                        runs.row->noisy_accuracy);
   }

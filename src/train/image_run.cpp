@@ -65,7 +65,7 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
 
   Network<float> network(architecture);
   const ModelFormat format = graph_model_format(network.architecture());
-  Optimizer<float> optimizer(optimizer_settings(config.training), network.parameters().values().size());
+  Optimizer<float> optimizer(config.training.optimizer, network.parameters().values().size());
   RunResult result;
   result.folder = folder;
   result.parameters = network.architecture().parameter_count();

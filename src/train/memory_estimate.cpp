@@ -24,7 +24,7 @@ MemoryEstimate estimate_training_memory(const Graph& graph, const TrainingSettin
   const int64_t per_sample = activation_values_per_sample(graph);
   MemoryEstimate estimate;
   // The weights, their gradients and the optimiser's state buffers.
-  const int buffers = 2 + state_buffer_count(optimizer_settings(training));
+  const int buffers = 2 + state_buffer_count(training.optimizer);
   estimate.parameter_bytes = buffers * parameter_count(graph) * kFloat;
   // In double, then clamped: absurd batch sizes must not overflow the product.
   const double activations = static_cast<double>(per_sample) *

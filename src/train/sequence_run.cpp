@@ -118,7 +118,7 @@ nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const Se
 
   SequenceModel built = build_model(config, data);
   Model<float>& model = *built.model;
-  Optimizer<float> optimizer(optimizer_settings(config.training), model.parameters().values().size());
+  Optimizer<float> optimizer(config.training.optimizer, model.parameters().values().size());
   LoopStart start;
   if (resume) start = resume_from(folder, model, built.format, optimizer, settings, config_to_json(SequenceConfig{}),
                                    path_settings<SequenceConfig>());

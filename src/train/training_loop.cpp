@@ -168,7 +168,7 @@ std::vector<nlohmann::ordered_json> train_epochs(const TrainingLoop& loop, Optim
   const bool scheduled = t.schedule.kind != ScheduleKind::kConstant || t.schedule.warmup_epochs > 0;
   const auto run_start = Clock::now();
   for (int epoch = start.first_epoch; epoch <= epochs; ++epoch) {
-    optimizer.set_learning_rate(scheduled_learning_rate(t.learning_rate, t.schedule, epoch, epochs));
+    optimizer.set_learning_rate(scheduled_learning_rate(t.optimizer.learning_rate, t.schedule, epoch, epochs));
     const auto epoch_start = Clock::now();
     const EpochTotals totals = train_epoch(loop, optimizer, epoch, progress);
     const double train_seconds = seconds_since(epoch_start);

@@ -61,7 +61,7 @@ struct CaseSettings {
   std::string graph_path;
   std::string out;
   std::vector<std::string> frozen;  // node names (or aliases)
-  TrainingSettings training = {.learning_rate = 0.02, .momentum = 0.9};
+  TrainingSettings training = {.optimizer = {.learning_rate = 0.02, .momentum = 0.9}};
   int batches = 4;
   int batches_per_epoch = 1000000;  // one epoch unless given
   int64_t batch = 64;
@@ -89,7 +89,7 @@ int run(const CaseSettings& settings) {
     frozen += (frozen.empty() ? "" : ",") + (is_edge ? name : graph.nodes[graph.node_index(name, "--frozen")].name);
   }
   auto& params = network.parameters();
-  Optimizer<float> optimizer(optimizer_settings(settings.training), params.values().size());
+  Optimizer<float> optimizer(settings.training.optimizer, params.values().size());
   nlohmann::json training;
   auto record = [&](const char* name, const auto& field, const char*) { training[name] = json_value(field); };
   visit_settings(settings.training, record);
@@ -113,7 +113,7 @@ int run(const CaseSettings& settings) {
     if (k % settings.batches_per_epoch == 0) {
       const int epoch = k / settings.batches_per_epoch + 1;
       const TrainingSettings& t = settings.training;
-      optimizer.set_learning_rate(scheduled_learning_rate(t.learning_rate, t.schedule, epoch, t.epochs));
+      optimizer.set_learning_rate(scheduled_learning_rate(t.optimizer.learning_rate, t.schedule, epoch, t.epochs));
     }
     // images[i][j]: the j-th image [B, shape] of input node i; steps[i][step] points at one.
     std::vector<std::vector<Tensor<float>>> images(input_nodes.size());

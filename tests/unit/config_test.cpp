@@ -22,27 +22,27 @@ using testing::expect_error;
 
 TEST(Config, PresetsCarryTheReportsChosenHyperparameters) {
   const RunConfig ff = resolve_config({{"model", "ff"}});
-  EXPECT_EQ(ff.training.learning_rate, 0.02);
-  EXPECT_EQ(ff.training.momentum, 0.7);
+  EXPECT_EQ(ff.training.optimizer.learning_rate, 0.02);
+  EXPECT_EQ(ff.training.optimizer.momentum, 0.7);
   EXPECT_EQ(ff.training.batch_size, 128);
   const RunConfig large = resolve_config({{"model", "ff-large"}});
   EXPECT_EQ(large.hidden, (std::vector<int64_t>{1000}));
-  EXPECT_EQ(large.training.learning_rate, 0.04);
-  EXPECT_EQ(large.training.momentum, 0.5);
+  EXPECT_EQ(large.training.optimizer.learning_rate, 0.04);
+  EXPECT_EQ(large.training.optimizer.momentum, 0.5);
   const RunConfig fb = resolve_config({{"model", "fb"}});
   EXPECT_EQ(fb.feedback, "h1->x");
   EXPECT_EQ(fb.steps, 2);
   EXPECT_EQ(fb.feedback_alpha, 0.3);
-  EXPECT_EQ(fb.training.learning_rate, 0.02);
-  EXPECT_EQ(fb.training.momentum, 0.3);
+  EXPECT_EQ(fb.training.optimizer.learning_rate, 0.02);
+  EXPECT_EQ(fb.training.optimizer.momentum, 0.3);
   EXPECT_EQ(fb.training.batch_size, 64);
   // The depth control, with the hyperparameters of the deeper net the authors ran by accident (NOTES.md).
   const RunConfig deep = resolve_config({{"model", "ff-deep"}});
   EXPECT_EQ(deep.hidden, (std::vector<int64_t>{500, 500}));
   EXPECT_EQ(deep.feedback, "");
   EXPECT_EQ(deep.steps, 1);
-  EXPECT_EQ(deep.training.learning_rate, 0.04);
-  EXPECT_EQ(deep.training.momentum, 0.5);
+  EXPECT_EQ(deep.training.optimizer.learning_rate, 0.04);
+  EXPECT_EQ(deep.training.optimizer.momentum, 0.5);
   EXPECT_EQ(deep.training.batch_size, 128);
   // Learned or random feedback: fb-fixed is FB with its feedback edge frozen.
   const RunConfig fixed = resolve_config({{"model", "fb-fixed"}});
@@ -50,13 +50,13 @@ TEST(Config, PresetsCarryTheReportsChosenHyperparameters) {
   EXPECT_EQ(fixed.steps, 2);
   EXPECT_EQ(fixed.frozen, "feedback.0");
   EXPECT_EQ(split_names(fixed.frozen), (std::vector<std::string>{"feedback.0"}));
-  EXPECT_EQ(fixed.training.momentum, 0.3);
+  EXPECT_EQ(fixed.training.optimizer.momentum, 0.3);
   // Compute against parameters: fb-untied is FB with its first layer untied across the two passes.
   const RunConfig untied = resolve_config({{"model", "fb-untied"}});
   EXPECT_EQ(untied.feedback, "h1->x");
   EXPECT_EQ(untied.untied, "layers.0");
   EXPECT_EQ(architecture_from(untied, 784, 26).untied_layers, (std::vector<int>{0}));
-  EXPECT_EQ(untied.training.learning_rate, 0.02);
+  EXPECT_EQ(untied.training.optimizer.learning_rate, 0.02);
 }
 
 // emnist-letters-partial has 8,000 training images: 10,000 for validation
@@ -85,7 +85,7 @@ TEST(Config, ExplicitSettingsOverrideThePresetWhateverTheirOrder) {
   const RunConfig config = resolve_config({{"batch-size", "32"}, {"model", "fb"}, {"feedback-alpha", "0.7"}});
   EXPECT_EQ(config.training.batch_size, 32);
   EXPECT_EQ(config.feedback_alpha, 0.7);
-  EXPECT_EQ(config.training.momentum, 0.3);
+  EXPECT_EQ(config.training.optimizer.momentum, 0.3);
 }
 
 TEST(Config, JsonAndTomlFilesGiveTheSameConfig) {
@@ -237,8 +237,8 @@ TEST(SequenceConfig, DefaultsAreTheReportsAndBadValuesNameTheFlag) {
   EXPECT_EQ(defaults.noisy_positions, (std::vector<int64_t>{4, 5}));
   EXPECT_EQ(defaults.data.noise_scale, 4.0);
   EXPECT_EQ(defaults.feedback_alpha, 0.5);
-  EXPECT_EQ(defaults.training.learning_rate, 0.00001);
-  EXPECT_EQ(defaults.training.momentum, 0.5);
+  EXPECT_EQ(defaults.training.optimizer.learning_rate, 0.00001);
+  EXPECT_EQ(defaults.training.optimizer.momentum, 0.5);
   EXPECT_EQ(defaults.training.batch_size, 64);
   const struct {
     const char* name;

@@ -221,7 +221,7 @@ class SequenceTraining : public ::testing::Test {
     config.length = 3;
     config.noisy_positions = {3};
     config.training.epochs = 2;
-    config.training.learning_rate = 0.05;
+    config.training.optimizer.learning_rate = 0.05;
     config.training.batch_size = 8;
     config.training.threads = 1;
     config.output.progress = ProgressMode::kNever;
@@ -297,7 +297,7 @@ TEST_F(SequenceTraining, WeightsThatOverflowUnderAFiniteLossStopTheRun) {
   config.training.epochs = 6;
   config.training.divergence_factor = 0;  // the weight check, not the loss bound, is under test
 
-  config.training.learning_rate = 1e38;  // finite in float32; overflows at the first update
+  config.training.optimizer.learning_rate = 1e38;  // finite in float32; overflows at the first update
   expect_error([&] { train_sequence_run(config, data, false); },
                "feedback.0.weight holds NaN or Inf after epoch 1, batch 1; no epoch finished, so " + config.output.out.path +
                    " holds no checkpoint");
@@ -305,8 +305,8 @@ TEST_F(SequenceTraining, WeightsThatOverflowUnderAFiniteLossStopTheRun) {
   // At lr 3e34 the momentum buffer (0.9) has to build up over a few epochs
   // before lr x v overflows; the model of the last finished epoch is kept.
   std::filesystem::remove_all(config.output.out.path);
-  config.training.learning_rate = 3e34;
-  config.training.momentum = 0.9;
+  config.training.optimizer.learning_rate = 3e34;
+  config.training.optimizer.momentum = 0.9;
   try {
     train_sequence_run(config, data, false);
     ADD_FAILURE() << "no error";

@@ -49,7 +49,7 @@ TEST(TrainingLoop, WeightsThatOverflowUnderAFiniteLossStopTheRunBeforeACheckpoin
   RunConfig config;
   config.hidden = {8};
   config.training.epochs = 1;
-  config.training.learning_rate = 1e38;
+  config.training.optimizer.learning_rate = 1e38;
   config.training.divergence_factor = 0;  // the weight check, not the loss bound, is under test
   run_quietly_in(config, dir.file("run"));
   testing::expect_error([&] { train_run(config, data, /*resume=*/false); },
@@ -105,9 +105,9 @@ TEST(TrainingLoop, MemoryEstimateCountsTheOptimisersState) {
   const int64_t parameter_floats = 790294 * int64_t{sizeof(float)};
   TrainingSettings training;
   EXPECT_EQ(estimate_training_memory(graph, training, 0).parameter_bytes, 3 * parameter_floats);  // + momentum
-  training.optimizer = OptimizerKind::kAdam;
+  training.optimizer.kind = OptimizerKind::kAdam;
   EXPECT_EQ(estimate_training_memory(graph, training, 0).parameter_bytes, 4 * parameter_floats);  // + two moments
-  training.gradient_accumulation = GradientAccumulation::kRunningSum;
+  training.optimizer.accumulation = GradientAccumulation::kRunningSum;
   EXPECT_EQ(estimate_training_memory(graph, training, 0).parameter_bytes, 5 * parameter_floats);  // + G
 }
 
