@@ -20,7 +20,7 @@ nlohmann::json environment_description() {
 #else
   const std::string compiler = "unknown";
 #endif
-  // The target fbnet's own loops were built for (FBNET_NATIVE): a native binary may not run on another CPU.
+  // The target fbnet's own loops were built for (FBNET_MARCH): a native binary may not run on another CPU.
   const std::string target = std::string(FBNET_ARCH).empty() ? "the compiler's default" : FBNET_ARCH;
   return {{"fbnet", FBNET_VERSION}, {"compiler", compiler + ", " + target}, {"blas", blas_description()}, {"blas_threads", blas_threads()}};
 }
