@@ -23,7 +23,6 @@ folder.
 
 usage: /usr/bin/python3 tests/cli/test_readme.py --fbnet build/fbnet
 """
-import argparse
 import os
 import re
 import shlex
@@ -34,7 +33,8 @@ import tempfile
 import time
 import unittest
 
-FBNET = None
+import test_cli  # its main() parses --fbnet, as for test_sequences.py
+
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 README = os.path.join(REPOSITORY, "README.md")
 FASHION = "/usr/share/datasets/fashion-mnist"
@@ -190,7 +190,7 @@ class ReadmeCommands(unittest.TestCase):
         self.work = tempfile.mkdtemp(prefix="fbnet-readme-")
         self.keep_work = False
         os.mkdir(os.path.join(self.work, "build"))
-        os.symlink(FBNET, os.path.join(self.work, "build", "fbnet"))
+        os.symlink(test_cli.FBNET, os.path.join(self.work, "build", "fbnet"))
         # A link, not a copy: config files' relative paths (../../shared/data/...) are relative to their folder.
         os.symlink(os.path.join(REPOSITORY, "configs"), os.path.join(self.work, "configs"))
 
@@ -277,14 +277,5 @@ class ReadmeParsing(unittest.TestCase):
                                              "learning-rate = [0.005]\n\n[[grid]]\nmodel = [\"ff\", \"ff-large\"]\n")
 
 
-def main():
-    global FBNET
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--fbnet", required=True)
-    args, rest = parser.parse_known_args()
-    FBNET = os.path.abspath(args.fbnet)
-    unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    test_cli.main()
