@@ -1,8 +1,9 @@
-// The BLAS floor of a training epoch: records the exact matrix products of one
-// training step of a network (fbnet's own forward and backward, through the
-// GemmRecorder), times each distinct product with OpenBLAS in isolation, and
-// sums them over the batches of an epoch. fbnet's epoch time divided by this
-// floor says how much of an epoch is not matrix products.
+// The product floor of a training epoch: records the exact matrix products of
+// one training step of a network (fbnet's own forward and backward, through
+// the GemmRecorder), times each distinct product in isolation with every
+// product engine fbnet has (OpenBLAS, oneDNN), and sums them over the batches
+// of an epoch. The floor is the best engine's sum; fbnet's epoch time divided
+// by it says how much of an epoch is not matrix products.
 //
 // usage: fbnet_gemm_floor --model ff|ff-large|fb --batch-size B [--train-size 50000] [--threads T]
 // prints one JSON object.
@@ -18,6 +19,7 @@
 
 #include "config/config.hpp"
 #include "engine/blas.hpp"
+#include "engine/compute.hpp"
 #include "engine/random.hpp"
 #include "model/network.hpp"
 
@@ -70,7 +72,6 @@ double time_call(const GemmCall& call) {
 }
 
 int run(const std::string& model, int64_t batch, int64_t train_size, int threads) {
-  set_blas_threads(threads);
   Network<float> network(architecture_from(resolve_config({{"model", model}}), 784, 10));
   network.initialize(0);
   const int64_t full_batches = train_size / batch;
@@ -91,23 +92,35 @@ int run(const std::string& model, int64_t batch, int64_t train_size, int threads
 
   nlohmann::ordered_json result = {{"model", model}, {"batch_size", batch}, {"threads", threads},
                                    {"train_size", train_size}, {"products_per_step", step_calls.size()}};
-  double floor_seconds = 0;
   double epoch_flops = 0;
-  nlohmann::json rows = nlohmann::json::array();
-  for (const auto& [key, entry] : shapes) {
-    const auto& [call, count] = entry;
-    const double seconds = time_call(call);
-    floor_seconds += seconds * count;
-    epoch_flops += double(call.flops()) * count;
-    rows.push_back({{"op", fmt::format("{}{}", call.transpose_a == Transpose::kYes ? "T" : "N",
-                                       call.transpose_b == Transpose::kYes ? "T" : "N")},
-                    {"m", call.m}, {"n", call.n}, {"k", call.k}, {"accumulate", call.accumulate},
-                    {"per_epoch", count}, {"gflops", call.flops() / seconds * 1e-9}});
-  }
+  for (const auto& [key, entry] : shapes) epoch_flops += double(entry.first.flops()) * entry.second;
   result["epoch_gflop"] = epoch_flops * 1e-9;
-  result["floor_seconds"] = floor_seconds;
-  result["gflops"] = epoch_flops / floor_seconds * 1e-9;
-  result["products"] = rows;
+  nlohmann::ordered_json engines = nlohmann::ordered_json::object();
+  std::string best_engine;
+  for (const ProductEngine engine : {ProductEngine::kOpenBlas, ProductEngine::kOneDnn}) {
+    if (!product_engine_available(engine)) continue;
+    use_compute_settings({engine, threads});
+    double floor_seconds = 0;
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& [key, entry] : shapes) {
+      const auto& [call, count] = entry;
+      const double seconds = time_call(call);
+      floor_seconds += seconds * count;
+      rows.push_back({{"op", fmt::format("{}{}", call.transpose_a == Transpose::kYes ? "T" : "N",
+                                         call.transpose_b == Transpose::kYes ? "T" : "N")},
+                      {"m", call.m}, {"n", call.n}, {"k", call.k}, {"accumulate", call.accumulate},
+                      {"per_epoch", count}, {"gflops", call.flops() / seconds * 1e-9}});
+    }
+    const std::string name = product_engine_name(engine);
+    engines[name] = {{"version", compute_description().value("engine_version", compute_description()["blas"].get<std::string>())},
+                     {"floor_seconds", floor_seconds}, {"gflops", epoch_flops / floor_seconds * 1e-9}, {"products", rows}};
+    if (best_engine.empty() || floor_seconds < engines[best_engine]["floor_seconds"].get<double>()) best_engine = name;
+  }
+  // The floor: the best engine's.
+  result["engine"] = best_engine;
+  result["floor_seconds"] = engines[best_engine]["floor_seconds"];
+  result["gflops"] = engines[best_engine]["gflops"];
+  result["engines"] = engines;
   fmt::print("{}\n", result.dump());
   return 0;
 }

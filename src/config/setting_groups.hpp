@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/settings.hpp"
+#include "engine/compute.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/schedule.hpp"
 
@@ -32,8 +33,8 @@ struct ImageDataSettings {
   uint64_t noise_seed = 0;
 };
 
-// The optimiser, its schedule and the training loop (the optimiser's and the
-// schedule's settings are theirs, composed here: optim/).
+// The optimiser, its schedule and the training loop (the optimiser's, the
+// schedule's and the compute settings are theirs, composed here: optim/, engine/).
 struct TrainingSettings {
   int epochs = 30;
   OptimizerSettings optimizer = {.learning_rate = 0.02, .momentum = 0.7};  // the report's FF net
@@ -41,7 +42,7 @@ struct TrainingSettings {
   int64_t batch_size = 128;
   uint64_t seed = 0;
   int64_t eval_batch_size = 1000;
-  int threads = 0;
+  ComputeSettings compute;
   double divergence_factor = 100;  // a batch loss above this times ln(classes) stops the run (0: off)
   int early_stopping = 0;  // epochs without a better validation accuracy before the run stops (0: never)
 };
@@ -95,7 +96,11 @@ void visit_settings(Settings& s, Visitor& visit) {
   visit("batch-size", s.batch_size, "training batch size (images, or sequences in experiment 2)");
   visit("seed", s.seed, "seed of initialisation, shuffling and dropout");
   visit("eval-batch-size", s.eval_batch_size, "batch size for evaluation");
-  visit("threads", s.threads, "OpenBLAS threads (0: one per core)");
+  visit("engine", s.compute.engine, "engine of the matrix products: onednn (the default where fbnet was built with "
+        "it; the faster here) or openblas. Results are bit-identical for one engine and thread count; another "
+        "engine may differ in the last digits");
+  visit("threads", s.compute.threads, "threads of the products and the element-wise loops (0: one per core this "
+        "process may use)");
   visit("divergence-factor", s.divergence_factor, "stop a run when a batch's mean loss exceeds this many times "
         "ln(classes), the loss of a uniform guess, as well as when it is NaN or Inf (0: only NaN or Inf)");
 }

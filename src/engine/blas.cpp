@@ -1,10 +1,13 @@
-// CBLAS calls behind gemm(), with the shape checks that document each product.
+// The product engines behind gemm(), with the shape checks that document each product.
 #include "engine/blas.hpp"
 
 #include <cblas.h>
 
-#include <algorithm>
-#include <thread>
+#include "engine/compute.hpp"
+
+#ifdef FBNET_WITH_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 namespace fbnet {
 namespace {
@@ -23,14 +26,23 @@ void check_product_shapes(MatrixView<const Scalar> a, Transpose transpose_a, Mat
               b_rows, b_cols, c.rows, c.cols);
 }
 
-// The one line that differs between float and double.
-void cblas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+// Where float and double part: float runs on the engine in use, double on OpenBLAS.
+void engine_gemm(Transpose ta, Transpose tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                 const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+#ifdef FBNET_WITH_ONEDNN
+  if (current_product_engine() == ProductEngine::kOneDnn) {
+    // Row-major, as cblas's CblasRowMajor.
+    const dnnl_status_t status = dnnl_sgemm(ta == Transpose::kYes ? 'T' : 'N', tb == Transpose::kYes ? 'T' : 'N', m, n,
+                                            k, alpha, a, lda, b, ldb, beta, c, ldc);
+    FBNET_ASSERT(status == dnnl_success, "dnnl_sgemm failed with status {} on [{}, {}] x [{}, {}]", int(status), m, k, k, n);
+    return;
+  }
+#endif
+  cblas_sgemm(CblasRowMajor, cblas_transpose(ta), cblas_transpose(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
-void cblas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
-                int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+void engine_gemm(Transpose ta, Transpose tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+                 int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, cblas_transpose(ta), cblas_transpose(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 
@@ -48,19 +60,12 @@ void gemm(MatrixView<const Scalar> a, Transpose transpose_a, MatrixView<const Sc
   check_product_shapes(a, transpose_a, b, transpose_b, c);
   const int64_t k = transpose_a == Transpose::kYes ? a.rows : a.cols;
   if (active_recorder != nullptr) record_gemm({transpose_a, transpose_b, c.rows, c.cols, k, beta != Scalar{0}});
-  cblas_gemm(cblas_transpose(transpose_a), cblas_transpose(transpose_b), c.rows, c.cols, k, alpha, a.data, a.cols,
-             b.data, b.cols, beta, c.data, c.cols);
+  engine_gemm(transpose_a, transpose_b, c.rows, c.cols, k, alpha, a.data, a.cols, b.data, b.cols, beta, c.data, c.cols);
 }
 
 template void gemm<float>(MatrixView<const float>, Transpose, MatrixView<const float>, Transpose, MatrixView<float>,
                           float, float);
 template void gemm<double>(MatrixView<const double>, Transpose, MatrixView<const double>, Transpose,
                            MatrixView<double>, double, double);
-
-void set_blas_threads(int threads) {
-  openblas_set_num_threads(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-}
-int blas_threads() { return openblas_get_num_threads(); }
-std::string blas_description() { return openblas_get_config(); }
 
 }  // namespace fbnet

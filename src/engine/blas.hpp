@@ -1,5 +1,8 @@
 // The one door to the BLAS: every matrix product of fbnet goes through gemm(),
-// which checks shapes and calls cblas_sgemm / cblas_dgemm (OpenBLAS).
+// which checks shapes and hands it to the product engine in use (compute.hpp):
+// OpenBLAS's cblas_sgemm, or oneDNN's dnnl_sgemm. Float64 products (gradient
+// checks, the PyTorch peer's float64 cases) always run on OpenBLAS's
+// cblas_dgemm: oneDNN has no double-precision gemm.
 #pragma once
 
 #include <string>
@@ -41,10 +44,5 @@ class GemmRecorder {
   GemmRecorder* previous_;
 };
 
-// Number of threads OpenBLAS uses for each product (0: one per core).
-void set_blas_threads(int threads);
-int blas_threads();
-// The BLAS build, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64".
-std::string blas_description();
 
 }  // namespace fbnet

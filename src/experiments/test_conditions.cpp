@@ -6,7 +6,7 @@
 
 #include "data/dataset.hpp"
 #include "data/transforms.hpp"
-#include "engine/blas.hpp"
+#include "engine/compute.hpp"
 #include "engine/error.hpp"
 #include "formats/metrics_file.hpp"
 #include "formats/model_file.hpp"
@@ -26,7 +26,9 @@ const LabeledImages& NoisyTestSets::at(double scale) const {
 }
 
 NoisyTestSets noisy_test_sets(const RunConfig& shared, std::span<const double> scales) {
-  set_blas_threads(1);  // as the runs' own evaluations, so that s = noise-scale reproduces them exactly
+  // The runs' own engine and one thread, as their evaluations ran (one thread a job), so that s =
+  // noise-scale reproduces them exactly.
+  use_compute_settings({shared.training.compute.engine, 1});
   const DatasetPair data = load_dataset(shared.data.dataset, shared.data.data_dir.path, shared.data.split_seed);
   NoisyTestSets result{{scales.begin(), scales.end()}, {}};
   for (double scale : scales)

@@ -6,10 +6,19 @@
 
 #include <fmt/format.h>
 
+#include "engine/parallel.hpp"
 #include "model/ops/dropout_op.hpp"
 
 namespace fbnet {
 namespace {
+
+// values *= factor, on the compute threads.
+template <class Scalar>
+void scale_values(Tensor<Scalar>& tensor, Scalar factor) {
+  parallel_for(tensor.size(), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) tensor.values[i] *= factor;
+  });
+}
 
 template <class Scalar>
 void declare_parameters(const Graph& graph, ParameterStore<Scalar>& store) {
@@ -151,15 +160,16 @@ void Network<Scalar>::forward(std::span<const std::vector<const Tensor<Scalar>*>
       // u = keep^k v + sum_e (alpha_e keep^(k-e)) fb_e, built edge by edge.
       Tensor<Scalar>& combined = state.combined;
       combined.resize(state.value->shape);
-      std::copy(state.value->values.begin(), state.value->values.end(), combined.values.begin());
+      parallel_for(combined.size(), [&](int64_t begin, int64_t end) {
+        std::copy(state.value->values.begin() + begin, state.value->values.begin() + end, combined.values.begin() + begin);
+      });
       for (int e : schedule_.edges_into[n]) {
         const Edge& edge = graph_.edges[e];
         const EdgeIntervention<Scalar>& intervention = interventions_[e];
         if (intervention.kind == InterventionKind::kOff) continue;
         const Scalar keep = static_cast<Scalar>(edge.keep());
         const Scalar alpha = static_cast<Scalar>(edge.alpha);
-        if (keep != Scalar{1})
-          for (Scalar& value : combined.values) value *= keep;
+        if (keep != Scalar{1}) scale_values(combined, keep);
         if (step == 0) continue;
         const Tensor<Scalar>& source = *states_[step - 1][edge.source].value;
         if (intervention.kind == InterventionKind::kMean) {
@@ -355,12 +365,13 @@ void Network<Scalar>::backward_node(int step, int n, const GradientsReady& on_re
         }
       }
       const Scalar keep = static_cast<Scalar>(edge.keep());
-      if (keep != Scalar{1})
-        for (Scalar& value : d_combined.values) value *= keep;
+      if (keep != Scalar{1}) scale_values(d_combined, keep);
     }
     if (node.op != OpKind::kInput) {
       if (std::exchange(state.value_grad_written, true)) {
-        for (int64_t i = 0; i < d_combined.size(); ++i) state.value_grad.values[i] += d_combined.values[i];
+        parallel_for(d_combined.size(), [&](int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i) state.value_grad.values[i] += d_combined.values[i];
+        });
       } else {
         state.value_grad.values = d_combined.values;
         state.value_grad.shape = d_combined.shape;
@@ -374,8 +385,10 @@ void Network<Scalar>::backward_node(int step, int n, const GradientsReady& on_re
   Op<Scalar>& op = op_at(step, n);
   if (op.is_identity(Mode::kTrain)) {
     if (d_input == nullptr) return;
-    for (int64_t i = 0; i < d_input->size(); ++i)
-      d_input->values[i] = (accumulate_input ? d_input->values[i] : Scalar{0}) + state.value_grad.values[i];
+    parallel_for(d_input->size(), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        d_input->values[i] = (accumulate_input ? d_input->values[i] : Scalar{0}) + state.value_grad.values[i];
+    });
     return;
   }
   const int set = graph_.weight_set_at(step, n);

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "engine/error.hpp"
+#include "engine/parallel.hpp"
 
 namespace fbnet {
 
@@ -88,19 +89,26 @@ class Optimizer {
   int64_t steps() const { return steps_; }
   void set_steps(int64_t steps) { steps_ = steps; }
 
-  // Updates weights[begin, end) (by default all of them) from grads[begin, end).
+  // Updates weights[begin, end) (by default all of them) from grads[begin, end),
+  // split over the compute threads (each weight's update is its own).
   void step(std::vector<Scalar>& weights, const std::vector<Scalar>& grads, size_t begin = 0, size_t end = SIZE_MAX) {
     end = std::min(end, weights.size());
-    const Scalar* g = grads.data();
-    if (settings_.accumulation == GradientAccumulation::kRunningSum) {
-      Scalar* __restrict sum = state_.back().values.data();
-      for (size_t i = begin; i < end; ++i) sum[i] += g[i];
-      g = sum;
-    }
-    if (settings_.kind == OptimizerKind::kSgd)
-      sgd_step(weights.data(), g, begin, end);
-    else
-      adam_step(weights.data(), g, begin, end);
+    if (end <= begin) return;
+    FBNET_ASSERT(steps_ > 0 || settings_.kind == OptimizerKind::kSgd,
+                 "Adam's step before begin_step(): its bias corrections need t >= 1");
+    parallel_for(static_cast<int64_t>(end - begin), [&](int64_t from, int64_t to) {
+      const size_t chunk_begin = begin + from, chunk_end = begin + to;
+      const Scalar* g = grads.data();
+      if (settings_.accumulation == GradientAccumulation::kRunningSum) {
+        Scalar* __restrict sum = state_.back().values.data();
+        for (size_t i = chunk_begin; i < chunk_end; ++i) sum[i] += g[i];
+        g = sum;
+      }
+      if (settings_.kind == OptimizerKind::kSgd)
+        sgd_step(weights.data(), g, chunk_begin, chunk_end);
+      else
+        adam_step(weights.data(), g, chunk_begin, chunk_end);
+    });
   }
 
   const OptimizerSettings& settings() const { return settings_; }
@@ -134,7 +142,6 @@ class Optimizer {
   }
 
   void adam_step(Scalar* __restrict w, const Scalar* __restrict g, size_t begin, size_t end) {
-    FBNET_ASSERT(steps_ > 0, "Adam's step before begin_step(): its bias corrections need t >= 1");
     Scalar* __restrict m = state_[0].values.data();
     Scalar* __restrict v = state_[1].values.data();
     const double t = static_cast<double>(steps_);

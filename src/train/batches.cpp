@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "engine/parallel.hpp"
+
 namespace fbnet {
 
 ImageBatches::ImageBatches(const LabeledImages& set, int steps, int readouts) : set_(set) {
@@ -15,11 +17,14 @@ void ImageBatches::gather(const std::vector<int64_t>& order, int64_t begin, int6
   const int64_t width = set_.images.cols();
   images_.resize({batch, width});
   batch_labels_.resize(batch);
-  for (int64_t i = 0; i < batch; ++i) {
-    const int64_t index = order[begin + i];
-    std::copy_n(set_.images.row(index), width, images_.row(i));
-    batch_labels_[i] = set_.labels[index];
-  }
+  // Rows from all over the training set: memory latency, which two threads overlap.
+  parallel_rows(batch, width, [&](int64_t from, int64_t to) {
+    for (int64_t i = from; i < to; ++i) {
+      const int64_t index = order[begin + i];
+      std::copy_n(set_.images.row(index), width, images_.row(i));
+      batch_labels_[i] = set_.labels[index];
+    }
+  });
   std::fill(labels_.begin(), labels_.end(), batch_labels_.data());
 }
 

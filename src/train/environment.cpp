@@ -1,7 +1,7 @@
 // Build-time and run-time version strings.
 #include "train/environment.hpp"
 
-#include "engine/blas.hpp"
+#include "engine/compute.hpp"
 
 #ifndef FBNET_VERSION
 #define FBNET_VERSION "unknown"
@@ -12,7 +12,7 @@
 
 namespace fbnet {
 
-nlohmann::json environment_description() {
+nlohmann::ordered_json environment_description() {
 #if defined(__clang__)
   const std::string compiler = "clang " __clang_version__;
 #elif defined(__GNUC__)
@@ -22,7 +22,9 @@ nlohmann::json environment_description() {
 #endif
   // The target fbnet's own loops were built for (FBNET_MARCH): a native binary may not run on another CPU.
   const std::string target = std::string(FBNET_ARCH).empty() ? "the compiler's default" : FBNET_ARCH;
-  return {{"fbnet", FBNET_VERSION}, {"compiler", compiler + ", " + target}, {"blas", blas_description()}, {"blas_threads", blas_threads()}};
+  nlohmann::ordered_json description = {{"fbnet", FBNET_VERSION}, {"compiler", compiler + ", " + target}};
+  description.update(compute_description());
+  return description;
 }
 
 }  // namespace fbnet

@@ -5,7 +5,7 @@
 
 namespace fbnet {
 
-// {"fbnet": ..., "compiler": ..., "blas": ..., "blas_threads": ...}
-nlohmann::json environment_description();
+// {"fbnet": ..., "compiler": ..., then compute_description(): "engine", "engine_version", "threads", "blas"}
+nlohmann::ordered_json environment_description();
 
 }  // namespace fbnet

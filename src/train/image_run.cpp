@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/blas.hpp"
+#include "engine/compute.hpp"
 #include "engine/hash.hpp"
 #include "formats/architecture_json.hpp"
 #include "formats/atomic_file.hpp"
@@ -53,7 +53,7 @@ std::string default_run_folder(const RunConfig& config) {
 
 RunResult train_run(const RunConfig& config, const PreparedData& data, bool resume) {
   validate(config);
-  set_blas_threads(config.training.threads);
+  use_compute_settings(config.training.compute);
   const std::string folder = config.output.out.path.empty() ? default_run_folder(config) : config.output.out.path;
   const nlohmann::json config_json = config_to_json(config);
   const Architecture architecture = architecture_from(config, data.input_size, data.classes);

@@ -104,7 +104,7 @@ void adopt_frozen(const Network<float>& ff, Network<float>& network) {
 
 nlohmann::ordered_json train_sequence_run(const SequenceConfig& config, const SequenceData& data, bool resume) {
   validate(config);
-  set_blas_threads(config.training.threads);
+  use_compute_settings(config.training.compute);
   const std::string folder = config.output.out.path.empty() ? default_sequence_folder(config) : config.output.out.path;
   const std::string results_path = path_in(folder, "results.json");
   std::error_code error;

@@ -1,7 +1,7 @@
 // Opening a run's model file with the settings it was trained with.
 #include "train/trained_run.hpp"
 
-#include "engine/blas.hpp"
+#include "engine/compute.hpp"
 #include "engine/error.hpp"
 
 namespace fbnet {
@@ -17,7 +17,7 @@ TrainedRun open_trained_run(const std::string& checkpoint_path, const SettingLis
   settings.insert(settings.end(), overrides.begin(), overrides.end());
   run.config = resolve_config(settings);
   validate(run.config);
-  set_blas_threads(run.config.training.threads);
+  use_compute_settings(run.config.training.compute);
   run.network = std::make_unique<Network<float>>(run.checkpoint.architecture);
   load_weights(run.checkpoint, *run.network);
   return run;

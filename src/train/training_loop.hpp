@@ -60,7 +60,7 @@ struct LoopStart {
 // naming the checkpoint, one of another format or architecture, or one
 // trained with other settings than `config`: only epochs (not below the
 // epochs already trained, and fixed under a cosine schedule, which spans
-// them), threads, progress, eval-batch-size, memory-limit,
+// them), engine, threads, progress, eval-batch-size, memory-limit,
 // divergence-factor and the `path_settings` (out, data-dir, ...: where files
 // are) may change; a setting the checkpoint lacks (added to fbnet after it
 // was written) counts as its value in `default_config`.

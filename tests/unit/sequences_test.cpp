@@ -223,7 +223,7 @@ class SequenceTraining : public ::testing::Test {
     config.training.epochs = 2;
     config.training.optimizer.learning_rate = 0.05;
     config.training.batch_size = 8;
-    config.training.threads = 1;
+    config.training.compute.threads = 1;
     config.output.progress = ProgressMode::kNever;
     config.output.out.path = dir.file("run");
   }

@@ -33,7 +33,7 @@ PreparedData small_data(Rng& rng, int64_t train_count, double train_scale = 1.0)
 // One thread, batches of 8, no progress line, writing to `folder`.
 void run_quietly_in(RunConfig& config, const std::string& folder) {
   config.training.batch_size = 8;
-  config.training.threads = 1;
+  config.training.compute.threads = 1;
   config.output.progress = ProgressMode::kNever;
   config.output.out.path = folder;
 }

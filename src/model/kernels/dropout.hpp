@@ -7,6 +7,7 @@
 #include <span>
 
 #include "engine/error.hpp"
+#include "engine/parallel.hpp"
 #include "engine/random.hpp"
 
 namespace fbnet {
@@ -22,11 +23,12 @@ void dropout_forward(std::span<const Scalar> x, double p, Rng& rng, std::span<Sc
   Rng local = rng;  // a local copy keeps the generator's state in registers
   // Indexed, not branched: a kept-or-dropped branch is mispredicted half the time.
   const Scalar dropped_or_kept[2] = {Scalar{0}, keep_scale};
-  for (size_t i = 0; i < x.size(); ++i) {
-    mask[i] = dropped_or_kept[(local.next() >> 11) >= threshold];
-    y[i] = x[i] * mask[i];
-  }
+  // The draws are one sequential stream; the products are split over the threads.
+  for (size_t i = 0; i < x.size(); ++i) mask[i] = dropped_or_kept[(local.next() >> 11) >= threshold];
   rng = local;
+  parallel_for(x.size(), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) y[i] = x[i] * mask[i];
+  });
 }
 
 // dx = dy * mask, written or (accumulate) added.
@@ -35,11 +37,13 @@ void dropout_backward(std::span<const Scalar> mask, std::span<const Scalar> dy, 
                       bool accumulate) {
   FBNET_ASSERT(mask.size() == dy.size() && mask.size() == dx.size(),
               "dropout_backward: mask, dy, dx have {}, {}, {} values", mask.size(), dy.size(), dx.size());
-  if (accumulate) {
-    for (size_t i = 0; i < dy.size(); ++i) dx[i] += dy[i] * mask[i];
-  } else {
-    for (size_t i = 0; i < dy.size(); ++i) dx[i] = dy[i] * mask[i];
-  }
+  parallel_for(dy.size(), [&](int64_t begin, int64_t end) {
+    if (accumulate) {
+      for (int64_t i = begin; i < end; ++i) dx[i] += dy[i] * mask[i];
+    } else {
+      for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * mask[i];
+    }
+  });
 }
 
 }  // namespace fbnet

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "engine/blas.hpp"
+#include "engine/parallel.hpp"
 #include "model/parameters.hpp"
 
 namespace fbnet {
@@ -17,10 +18,12 @@ void linear_forward(MatrixView<const Scalar> x, const LinearParameters<Scalar>& 
                     Scalar scale = 1, bool accumulate = false) {
   gemm<Scalar>(x, Transpose::kNo, p.weight, Transpose::kYes, y, scale,
                accumulate ? Scalar{1} : Scalar{0});
-  for (int64_t r = 0; r < y.rows; ++r) {
-    Scalar* out = y.data + r * y.cols;
-    for (int64_t c = 0; c < y.cols; ++c) out[c] += scale * p.bias[c];
-  }
+  parallel_rows(y.rows, y.cols, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      Scalar* out = y.data + r * y.cols;
+      for (int64_t c = 0; c < y.cols; ++c) out[c] += scale * p.bias[c];
+    }
+  });
 }
 
 // Given dy = dL/d(x W^T + b) [B, out], the parameter gradients:
@@ -33,11 +36,14 @@ void linear_backward_parameters(MatrixView<const Scalar> x, const LinearParamete
                                 MatrixView<const Scalar> dy, Scalar scale = 1, bool accumulate = true) {
   FBNET_ASSERT(dy.rows == x.rows, "linear_backward: dy has {} rows, x has {}", dy.rows, x.rows);
   gemm<Scalar>(dy, Transpose::kYes, x, Transpose::kNo, p.weight_grad, scale, accumulate ? Scalar{1} : Scalar{0});
-  if (!accumulate) std::fill(p.bias_grad, p.bias_grad + dy.cols, Scalar{0});
-  for (int64_t r = 0; r < dy.rows; ++r) {
-    const Scalar* grad_row = dy.data + r * dy.cols;
-    for (int64_t c = 0; c < dy.cols; ++c) p.bias_grad[c] += scale * grad_row[c];
-  }
+  // Split over the outputs (columns): each sum runs over the rows in order, whatever the threads.
+  parallel_for(dy.cols, [&](int64_t begin, int64_t end) {
+    if (!accumulate) std::fill(p.bias_grad + begin, p.bias_grad + end, Scalar{0});
+    for (int64_t r = 0; r < dy.rows; ++r) {
+      const Scalar* grad_row = dy.data + r * dy.cols;
+      for (int64_t c = begin; c < end; ++c) p.bias_grad[c] += scale * grad_row[c];
+    }
+  }, dy.rows * dy.cols);
 }
 
 // dx[B, in] (+)= scale * dy[B, out] W[out, in]

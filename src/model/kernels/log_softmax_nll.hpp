@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
+#include "engine/parallel.hpp"
 #include "engine/tensor.hpp"
 
 namespace fbnet {
@@ -30,19 +32,28 @@ double log_sum_exp(const Scalar* row, int64_t cols) {
 template <class Scalar>
 LossAndCorrect log_softmax_nll(MatrixView<const Scalar> logits, const int32_t* labels, MatrixView<Scalar> d_logits,
                                Scalar grad_scale) {
+  // Rows on the compute threads, each row's loss kept; then the sum in row order, as on one thread.
+  std::vector<double> row_loss(logits.rows);
+  std::vector<char> row_correct(logits.rows);
+  parallel_rows(logits.rows, logits.cols, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const Scalar* row = logits.data + r * logits.cols;
+      const int64_t best = std::max_element(row, row + logits.cols) - row;
+      const double row_log_sum_exp = log_sum_exp(row, logits.cols);
+      const int32_t label = labels[r];
+      row_loss[r] = row_log_sum_exp - double(row[label]);
+      row_correct[r] = best == label;
+      if (d_logits.data == nullptr) continue;
+      Scalar* grad_row = d_logits.data + r * d_logits.cols;
+      for (int64_t c = 0; c < logits.cols; ++c)
+        grad_row[c] = static_cast<Scalar>(grad_scale * std::exp(double(row[c]) - row_log_sum_exp));
+      grad_row[label] -= grad_scale;
+    }
+  });
   LossAndCorrect result;
   for (int64_t r = 0; r < logits.rows; ++r) {
-    const Scalar* row = logits.data + r * logits.cols;
-    const int64_t best = std::max_element(row, row + logits.cols) - row;
-    const double row_log_sum_exp = log_sum_exp(row, logits.cols);
-    const int32_t label = labels[r];
-    result.loss_sum += row_log_sum_exp - double(row[label]);
-    result.correct += best == label;
-    if (d_logits.data == nullptr) continue;
-    Scalar* grad_row = d_logits.data + r * d_logits.cols;
-    for (int64_t c = 0; c < logits.cols; ++c)
-      grad_row[c] = static_cast<Scalar>(grad_scale * std::exp(double(row[c]) - row_log_sum_exp));
-    grad_row[label] -= grad_scale;
+    result.loss_sum += row_loss[r];
+    result.correct += row_correct[r];
   }
   return result;
 }

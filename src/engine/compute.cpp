@@ -1,0 +1,104 @@
+// The process's product engine and threads, and their descriptions.
+#include "engine/compute.hpp"
+
+#include <cblas.h>
+#include <omp.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "engine/enum_names.hpp"
+#include "engine/error.hpp"
+
+#ifdef FBNET_WITH_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
+namespace fbnet {
+namespace {
+
+constexpr EnumName<ProductEngine> kEngineNames[] = {{ProductEngine::kOpenBlas, "openblas"},
+                                                    {ProductEngine::kOneDnn, "onednn"}};
+
+ProductEngine engine_in_use = default_product_engine();
+
+// The cores this process may run on (a Slurm job's or taskset's share), not all the machine's.
+int available_cores() {
+  cpu_set_t cpus;
+  if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0) return std::max(1, CPU_COUNT(&cpus));
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+#ifdef FBNET_WITH_ONEDNN
+const char* isa_name(dnnl_cpu_isa_t isa) {
+  switch (isa) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+  }
+}
+
+std::string onednn_description() {
+  const dnnl_version_t* version = dnnl_version();
+  return fmt::format("oneDNN {}.{}.{} ({}, OpenMP)", version->major, version->minor, version->patch,
+                     isa_name(dnnl_get_effective_cpu_isa()));
+}
+#endif
+
+}  // namespace
+
+ProductEngine default_product_engine() {
+#ifdef FBNET_WITH_ONEDNN
+  return ProductEngine::kOneDnn;
+#else
+  return ProductEngine::kOpenBlas;
+#endif
+}
+
+bool product_engine_available(ProductEngine engine) {
+  return engine == ProductEngine::kOpenBlas || engine == default_product_engine();
+}
+
+void use_compute_settings(const ComputeSettings& settings) {
+  FBNET_CHECK(product_engine_available(settings.engine),
+              "--engine: this fbnet was built without {} (install libdnnl-dev and rebuild); use --engine openblas",
+              product_engine_name(settings.engine));
+  engine_in_use = settings.engine;
+  const int threads = settings.threads > 0 ? settings.threads : available_cores();
+  openblas_set_num_threads(threads);
+  // An OpenBLAS on pthreads of its own (not Debian's OpenMP build, CMakeLists.txt) would fight OpenMP's
+  // threads for the cores; its products then get them all, and fbnet's loops run on the calling thread.
+  const bool openblas_owns_threads = settings.engine == ProductEngine::kOpenBlas && openblas_get_parallel() == 1;
+  omp_set_num_threads(openblas_owns_threads ? 1 : threads);
+}
+
+ProductEngine current_product_engine() { return engine_in_use; }
+
+int compute_threads() { return openblas_get_num_threads(); }
+
+nlohmann::ordered_json compute_description() {
+  nlohmann::ordered_json description = {{"engine", product_engine_name(engine_in_use)}};
+#ifdef FBNET_WITH_ONEDNN
+  if (engine_in_use == ProductEngine::kOneDnn) description["engine_version"] = onednn_description();
+#endif
+  description["threads"] = compute_threads();
+  description["blas"] = openblas_get_config();  // float64 products, and float32 ones with --engine openblas
+  return description;
+}
+
+void parse_value(const std::string& setting, const std::string& text, ProductEngine& field) {
+  field = parse_enum(kEngineNames, "--" + setting, text);
+}
+nlohmann::json json_value(ProductEngine field) { return product_engine_name(field); }
+const char* product_engine_name(ProductEngine engine) { return enum_name(kEngineNames, engine); }
+
+}  // namespace fbnet

@@ -1,0 +1,47 @@
+// Where fbnet's arithmetic runs (as gemma.cpp's ThreadingArgs): the product
+// engine behind every matrix product of gemm() (blas.hpp), and the threads
+// that products and fbnet's own element-wise loops (parallel.hpp) share.
+//
+// One pool of threads does all of it: OpenMP's. oneDNN runs its products on
+// that pool, and so do the element-wise loops, so they never compete for a
+// core. OpenBLAS is linked in its OpenMP build for the same reason (CMakeLists.txt).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace fbnet {
+
+enum class ProductEngine {
+  kOpenBlas,  // cblas_sgemm: OpenBLAS's kernels for the CPU it recognises
+  kOneDnn,    // dnnl_sgemm: oneDNN's kernels, generated for the CPU it finds
+};
+
+// The default: oneDNN where fbnet was built with it (on the machine here it
+// runs the report's products 2x faster than OpenBLAS: docs/BENCHMARKS.md).
+ProductEngine default_product_engine();
+bool product_engine_available(ProductEngine engine);
+
+struct ComputeSettings {
+  ProductEngine engine = default_product_engine();
+  int threads = 0;  // 0: one per core
+};
+
+// Makes `settings` the process's: every later product runs on its engine, and
+// products and element-wise loops on its threads. Throws fbnet::Error naming
+// --engine when fbnet was built without that engine.
+void use_compute_settings(const ComputeSettings& settings);
+ProductEngine current_product_engine();
+int compute_threads();  // the threads in use (settings.threads resolved)
+
+// What a result depends on, for config.json: {"engine": "onednn", "engine_version":
+// "oneDNN 2.6.3 (avx512_core_amx)", "threads": 2, "blas": "OpenBLAS 0.3.21 ..."}.
+nlohmann::ordered_json compute_description();
+
+// The settings machinery (config/settings.hpp) reads and writes the enum.
+void parse_value(const std::string& setting, const std::string& text, ProductEngine& field);
+nlohmann::json json_value(ProductEngine field);
+const char* product_engine_name(ProductEngine engine);
+
+}  // namespace fbnet
