@@ -6,6 +6,8 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <optional>
+#include <cstdlib>
 #include <thread>
 
 #include <fmt/format.h>
@@ -23,7 +25,16 @@ namespace {
 constexpr EnumName<ProductEngine> kEngineNames[] = {{ProductEngine::kOpenBlas, "openblas"},
                                                     {ProductEngine::kOneDnn, "onednn"}};
 
-ProductEngine engine_in_use = default_product_engine();
+constexpr ProductEngine built_in_default_engine() {
+#ifdef FBNET_WITH_ONEDNN
+  return ProductEngine::kOneDnn;
+#else
+  return ProductEngine::kOpenBlas;
+#endif
+}
+
+// Unset until use_compute_settings() or the first product, which takes the default.
+std::optional<ProductEngine> engine_in_use;
 
 // The cores this process may run on (a Slurm job's or taskset's share), not all the machine's.
 int available_cores() {
@@ -57,15 +68,16 @@ std::string onednn_description() {
 }  // namespace
 
 ProductEngine default_product_engine() {
-#ifdef FBNET_WITH_ONEDNN
-  return ProductEngine::kOneDnn;
-#else
-  return ProductEngine::kOpenBlas;
-#endif
+  const char* variable = std::getenv("FBNET_ENGINE");
+  if (variable == nullptr || *variable == '\0') return built_in_default_engine();
+  const ProductEngine engine = parse_enum(kEngineNames, "environment variable FBNET_ENGINE", variable);
+  FBNET_CHECK(product_engine_available(engine), "environment variable FBNET_ENGINE: this fbnet was built without {}",
+              product_engine_name(engine));
+  return engine;
 }
 
 bool product_engine_available(ProductEngine engine) {
-  return engine == ProductEngine::kOpenBlas || engine == default_product_engine();
+  return engine == ProductEngine::kOpenBlas || engine == built_in_default_engine();
 }
 
 void use_compute_settings(const ComputeSettings& settings) {
@@ -81,14 +93,18 @@ void use_compute_settings(const ComputeSettings& settings) {
   omp_set_num_threads(openblas_owns_threads ? 1 : threads);
 }
 
-ProductEngine current_product_engine() { return engine_in_use; }
+ProductEngine current_product_engine() {
+  if (!engine_in_use) engine_in_use = default_product_engine();
+  return *engine_in_use;
+}
 
 int compute_threads() { return openblas_get_num_threads(); }
 
 nlohmann::ordered_json compute_description() {
-  nlohmann::ordered_json description = {{"engine", product_engine_name(engine_in_use)}};
+  const ProductEngine engine = current_product_engine();
+  nlohmann::ordered_json description = {{"engine", product_engine_name(engine)}};
 #ifdef FBNET_WITH_ONEDNN
-  if (engine_in_use == ProductEngine::kOneDnn) description["engine_version"] = onednn_description();
+  if (engine == ProductEngine::kOneDnn) description["engine_version"] = onednn_description();
 #endif
   description["threads"] = compute_threads();
   description["blas"] = openblas_get_config();  // float64 products, and float32 ones with --engine openblas

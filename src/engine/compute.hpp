@@ -18,8 +18,10 @@ enum class ProductEngine {
   kOneDnn,    // dnnl_sgemm: oneDNN's kernels, generated for the CPU it finds
 };
 
-// The default: oneDNN where fbnet was built with it (on the machine here it
-// runs the report's products 2x faster than OpenBLAS: docs/BENCHMARKS.md).
+// The default: the environment variable FBNET_ENGINE where set (so that a whole
+// test suite, or every run of a script, can take the other engine), else
+// oneDNN where fbnet was built with it (the faster one here: docs/BENCHMARKS.md).
+// Throws fbnet::Error naming FBNET_ENGINE when it names no engine of this build.
 ProductEngine default_product_engine();
 bool product_engine_available(ProductEngine engine);
 
@@ -32,7 +34,7 @@ struct ComputeSettings {
 // products and element-wise loops on its threads. Throws fbnet::Error naming
 // --engine when fbnet was built without that engine.
 void use_compute_settings(const ComputeSettings& settings);
-ProductEngine current_product_engine();
+ProductEngine current_product_engine();  // before use_compute_settings(): the default
 int compute_threads();  // the threads in use (settings.threads resolved)
 
 // What a result depends on, for config.json: {"engine": "onednn", "engine_version":

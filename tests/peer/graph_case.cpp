@@ -39,6 +39,7 @@
 
 #include "config/setting_groups.hpp"
 #include "config/settings.hpp"
+#include "engine/compute.hpp"
 #include "engine/random.hpp"
 #include "formats/graph_json.hpp"
 #include "formats/safetensors.hpp"
@@ -88,6 +89,7 @@ int run(const CaseSettings& settings) {
         std::any_of(graph.edges.begin(), graph.edges.end(), [&](const Edge& edge) { return edge.name == name; });
     frozen += (frozen.empty() ? "" : ",") + (is_edge ? name : graph.nodes[graph.node_index(name, "--frozen")].name);
   }
+  use_compute_settings(settings.training.compute);  // --engine, --threads, or FBNET_ENGINE's default
   auto& params = network.parameters();
   Optimizer<float> optimizer(settings.training.optimizer, params.values().size());
   nlohmann::json training;

@@ -422,11 +422,13 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = []
+    engines = set()  # fbnet's product engine in each case (FBNET_ENGINE, or the build's default)
     for case in args.case or CASES:
         source, settings = CASES[case]
         graph = graph_of_case(args.fbnet, source)
         with tempfile.TemporaryDirectory() as folder:
             tensors, meta = run_graph_case(args.peer_case, graph, settings, folder)
+        engines.add(json.loads(meta["training"])["engine"])
         ran = json.loads(meta["graph"])  # the graph fbnet ran, as it wrote it back
         check_masks(case, ran, tensors, rows)
         for dtype in (torch.float32, torch.float64):
@@ -443,7 +445,8 @@ def main():
     for case, dtype, what, error, tolerance in shown:
         print(f"{case:<{width}} {torch_name(dtype):<8} {what:<56} {error:.3e} ({tolerance:g})"
               f"{'  FAIL' if not error <= tolerance else ''}")
-    print(f"\nworst relative error per case: logits, loss, gradients and weights (tolerance {TOLERANCE:g}); "
+    print(f"\nfbnet's product engine: {', '.join(sorted(engines))} (float64 cases: OpenBLAS)")
+    print(f"worst relative error per case: logits, loss, gradients and weights (tolerance {TOLERANCE:g}); "
           f"updates (tolerance {UPDATE_TOLERANCE:g})")
     for case in dict.fromkeys(row[0] for row in rows):
         for dtype in (torch.float32, torch.float64):
