@@ -903,9 +903,14 @@ class Faults(unittest.TestCase):
         self.assertEqual(safetensors_data(os.path.join(runs[0], "model.safetensors")),
                          safetensors_data(os.path.join(runs[1], "model.safetensors")))
         with open(os.path.join(runs[0], "config.json")) as f:
-            environment = json.load(f)["environment"]
-        for key in ("fbnet", "compiler", "blas"):
+            run = json.load(f)
+        environment = run["environment"]
+        for key in ("fbnet", "compiler", "blas", "engine", "threads"):
             self.assertTrue(environment[key], key)
+        # The default engine and threads: oneDNN where built with it (FBNET_ENGINE overrides), one thread per usable core.
+        self.assertEqual(environment["engine"], run["config"]["engine"])
+        self.assertEqual(environment["engine"], os.environ.get("FBNET_ENGINE") or "onednn")
+        self.assertEqual(environment["threads"], len(os.sched_getaffinity(0)))
 
 
 def write_npy_dataset(folder, image_dtype="uint8", channels=None, train=300, test=90, labels_dtype="int64"):
@@ -1151,6 +1156,7 @@ class BadInput(unittest.TestCase):
             (["train", "--warmup-epochs", "30"], "--warmup-epochs: must be in 0..epochs-1 (29)"),
             (["train", "--early-stopping", "2", "--validation-size", "0"], "--early-stopping: needs validation images"),
             (["sequence", "--net", "lstm", "--early-stopping", "2"], "--early-stopping: experiment 1's runs only"),
+            (["train", "--engine", "mkl"], "--engine: 'mkl' is not one of: openblas, onednn"),
         ]
         for args, needle in cases:
             with self.subTest(args=args):
@@ -1161,6 +1167,7 @@ class BadInput(unittest.TestCase):
         self.assertRegex(text, r"^fbnet \d+\.\d+\.\d+")
         self.assertIn("compiler: ", text)
         self.assertIn("BLAS: ", text)
+        self.assertRegex(text, r"product engine: (onednn \(oneDNN \d+\.\d+\.\d+|openblas)")
 
     def test_bad_data_files(self):
         images = os.path.join(self.tmp, "train-images-idx3-ubyte.gz")

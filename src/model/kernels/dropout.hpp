@@ -24,10 +24,13 @@ void dropout_forward(std::span<const Scalar> x, double p, Rng& rng, std::span<Sc
   // Indexed, not branched: a kept-or-dropped branch is mispredicted half the time.
   const Scalar dropped_or_kept[2] = {Scalar{0}, keep_scale};
   // The draws are one sequential stream; the products are split over the threads.
-  for (size_t i = 0; i < x.size(); ++i) mask[i] = dropped_or_kept[(local.next() >> 11) >= threshold];
+  Scalar* __restrict kept = mask.data();
+  for (size_t i = 0; i < x.size(); ++i) kept[i] = dropped_or_kept[(local.next() >> 11) >= threshold];
   rng = local;
-  parallel_for(x.size(), [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) y[i] = x[i] * mask[i];
+  const Scalar* __restrict in = x.data();
+  Scalar* __restrict out = y.data();
+  parallel_for(x.size(), [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[i] = in[i] * kept[i];
   });
 }
 
@@ -37,11 +40,14 @@ void dropout_backward(std::span<const Scalar> mask, std::span<const Scalar> dy, 
                       bool accumulate) {
   FBNET_ASSERT(mask.size() == dy.size() && mask.size() == dx.size(),
               "dropout_backward: mask, dy, dx have {}, {}, {} values", mask.size(), dy.size(), dx.size());
-  parallel_for(dy.size(), [&](int64_t begin, int64_t end) {
+  const Scalar* __restrict kept = mask.data();
+  const Scalar* __restrict d_out = dy.data();
+  Scalar* __restrict d_in = dx.data();
+  parallel_for(dy.size(), [=](int64_t begin, int64_t end) {
     if (accumulate) {
-      for (int64_t i = begin; i < end; ++i) dx[i] += dy[i] * mask[i];
+      for (int64_t i = begin; i < end; ++i) d_in[i] += d_out[i] * kept[i];
     } else {
-      for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * mask[i];
+      for (int64_t i = begin; i < end; ++i) d_in[i] = d_out[i] * kept[i];
     }
   });
 }
