@@ -112,7 +112,8 @@ int run(const std::string& model, int64_t batch, int64_t train_size, int threads
                       {"per_epoch", count}, {"gflops", call.flops() / seconds * 1e-9}});
     }
     const std::string name = product_engine_name(engine);
-    engines[name] = {{"version", compute_description().value("engine_version", compute_description()["blas"].get<std::string>())},
+    const nlohmann::ordered_json description = compute_description();
+    engines[name] = {{"version", description.value("engine_version", description["blas"].get<std::string>())},
                      {"floor_seconds", floor_seconds}, {"gflops", epoch_flops / floor_seconds * 1e-9}, {"products", rows}};
     if (best_engine.empty() || floor_seconds < engines[best_engine]["floor_seconds"].get<double>()) best_engine = name;
   }

@@ -192,7 +192,11 @@ double measure(const Simd& simd, const std::vector<int>& cpus, int64_t iteration
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) {
+    std::fprintf(stderr, "fbnet_machine_peak: takes no arguments, got %s\nusage: fbnet_machine_peak  (prints one JSON object)\n", argv[1]);
+    return 2;
+  }
   const Simd simd = detect_simd();
   const std::vector<int> cpus = allowed_cpus();
   const int cores = int(cpus.size());

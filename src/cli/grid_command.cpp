@@ -21,7 +21,7 @@ void add_grid_command(CLI::App& app) {
   command->add_option("--jobs", state->options.jobs,
                       "processes at a time (0: one per core; measured best on 2 cores, see docs/BENCHMARKS.md)")
       ->capture_default_str();
-  command->add_option("--threads-per-job", state->options.threads_per_job, "OpenBLAS threads of each process")
+  command->add_option("--threads-per-job", state->options.threads_per_job, "threads of each process (its products and element-wise loops)")
       ->capture_default_str();
   command->add_option("--shard", state->shard,
                       "run only shard K of N (configurations i with i mod N = K - 1), 1-based: e.g. --shard $SLURM_ARRAY_TASK_ID/8 under sbatch --array=1-8")

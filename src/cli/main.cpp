@@ -17,16 +17,16 @@ int main(int argc, char** argv) {
   CLI::App app{"fbnet: neural networks with top-down feedback connections"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "show help for all subcommands");
-  const nlohmann::ordered_json environment = fbnet::environment_description();
-  app.set_version_flag("--version", fmt::format("fbnet {}\ncompiler: {}\nproduct engine: {}{}\nBLAS: {}",
-                                                environment["fbnet"].get<std::string>(),
-                                                environment["compiler"].get<std::string>(),
-                                                environment["engine"].get<std::string>(),
-                                                environment.contains("engine_version")
-                                                    ? " (" + environment["engine_version"].get<std::string>() + ")"
-                                                    : std::string(),
-                                                environment["blas"].get<std::string>()));
   try {
+    const nlohmann::ordered_json environment = fbnet::environment_description();
+    app.set_version_flag("--version", fmt::format("fbnet {}\ncompiler: {}\nproduct engine: {}{}\nBLAS: {}",
+                                                  environment["fbnet"].get<std::string>(),
+                                                  environment["compiler"].get<std::string>(),
+                                                  environment["engine"].get<std::string>(),
+                                                  environment.contains("engine_version")
+                                                      ? " (" + environment["engine_version"].get<std::string>() + ")"
+                                                      : std::string(),
+                                                  environment["blas"].get<std::string>()));
     fbnet::add_train_command(app);
     fbnet::add_eval_command(app);
     fbnet::add_predict_command(app);

@@ -5,7 +5,6 @@
 // cblas_dgemm: oneDNN has no double-precision gemm.
 #pragma once
 
-#include <string>
 #include <vector>
 
 #include "engine/tensor.hpp"

@@ -2,8 +2,10 @@
 #include "engine/compute.hpp"
 
 #include <cblas.h>
-#include <omp.h>
 #include <sched.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include <algorithm>
 #include <optional>
@@ -25,16 +27,10 @@ namespace {
 constexpr EnumName<ProductEngine> kEngineNames[] = {{ProductEngine::kOpenBlas, "openblas"},
                                                     {ProductEngine::kOneDnn, "onednn"}};
 
-constexpr ProductEngine built_in_default_engine() {
-#ifdef FBNET_WITH_ONEDNN
-  return ProductEngine::kOneDnn;
-#else
-  return ProductEngine::kOpenBlas;
-#endif
-}
 
 // Unset until use_compute_settings() or the first product, which takes the default.
 std::optional<ProductEngine> engine_in_use;
+int threads_in_use = 0;  // 0: not set; then the libraries' own defaults (one per core)
 
 // The cores this process may run on (a Slurm job's or taskset's share), not all the machine's.
 int available_cores() {
@@ -67,6 +63,14 @@ std::string onednn_description() {
 
 }  // namespace
 
+ProductEngine built_in_default_engine() {
+#ifdef FBNET_WITH_ONEDNN
+  return ProductEngine::kOneDnn;
+#else
+  return ProductEngine::kOpenBlas;
+#endif
+}
+
 ProductEngine default_product_engine() {
   const char* variable = std::getenv("FBNET_ENGINE");
   if (variable == nullptr || *variable == '\0') return built_in_default_engine();
@@ -82,7 +86,8 @@ bool product_engine_available(ProductEngine engine) {
 
 void use_compute_settings(const ComputeSettings& settings) {
   FBNET_CHECK(product_engine_available(settings.engine),
-              "--engine: this fbnet was built without {} (install libdnnl-dev and rebuild); use --engine openblas",
+              "--engine: this fbnet was built without {} (install libdnnl-dev, configure with "
+              "-DFBNET_WITH_ONEDNN=ON and rebuild); use --engine openblas",
               product_engine_name(settings.engine));
   engine_in_use = settings.engine;
   const int threads = settings.threads > 0 ? settings.threads : available_cores();
@@ -90,7 +95,10 @@ void use_compute_settings(const ComputeSettings& settings) {
   // An OpenBLAS on pthreads of its own (not Debian's OpenMP build, CMakeLists.txt) would fight OpenMP's
   // threads for the cores; its products then get them all, and fbnet's loops run on the calling thread.
   const bool openblas_owns_threads = settings.engine == ProductEngine::kOpenBlas && openblas_get_parallel() == 1;
+#ifdef _OPENMP
   omp_set_num_threads(openblas_owns_threads ? 1 : threads);
+#endif
+  threads_in_use = threads;
 }
 
 ProductEngine current_product_engine() {
@@ -98,7 +106,7 @@ ProductEngine current_product_engine() {
   return *engine_in_use;
 }
 
-int compute_threads() { return openblas_get_num_threads(); }
+int compute_threads() { return threads_in_use > 0 ? threads_in_use : available_cores(); }
 
 nlohmann::ordered_json compute_description() {
   const ProductEngine engine = current_product_engine();
@@ -108,6 +116,9 @@ nlohmann::ordered_json compute_description() {
 #endif
   description["threads"] = compute_threads();
   description["blas"] = openblas_get_config();  // float64 products, and float32 ones with --engine openblas
+  // OpenMP: OpenBLAS shares the pool; pthreads: an OpenBLAS other than the one CMakeLists.txt links (fbnet's
+  // loops then stay on one thread under --engine openblas).
+  description["blas_threading"] = openblas_get_parallel() == 2 ? "openmp" : openblas_get_parallel() == 1 ? "pthreads" : "none";
   return description;
 }
 

@@ -4,7 +4,8 @@
 //
 // One pool of threads does all of it: OpenMP's. oneDNN runs its products on
 // that pool, and so do the element-wise loops, so they never compete for a
-// core. OpenBLAS is linked in its OpenMP build for the same reason (CMakeLists.txt).
+// core. OpenBLAS is linked in its OpenMP build for the same reason (CMakeLists.txt;
+// "blas_threading" in config.json says which one a binary loaded).
 #pragma once
 
 #include <string>
@@ -23,6 +24,7 @@ enum class ProductEngine {
 // oneDNN where fbnet was built with it (the faster one here: docs/BENCHMARKS.md).
 // Throws fbnet::Error naming FBNET_ENGINE when it names no engine of this build.
 ProductEngine default_product_engine();
+ProductEngine built_in_default_engine();  // the default without FBNET_ENGINE
 bool product_engine_available(ProductEngine engine);
 
 struct ComputeSettings {
@@ -38,7 +40,8 @@ ProductEngine current_product_engine();  // before use_compute_settings(): the d
 int compute_threads();  // the threads in use (settings.threads resolved)
 
 // What a result depends on, for config.json: {"engine": "onednn", "engine_version":
-// "oneDNN 2.6.3 (avx512_core_amx)", "threads": 2, "blas": "OpenBLAS 0.3.21 ..."}.
+// "oneDNN 2.6.3 (avx512_core_amx, OpenMP)", "threads": 2, "blas": "OpenBLAS 0.3.21 ...",
+// "blas_threading": "openmp"}.
 nlohmann::ordered_json compute_description();
 
 // The settings machinery (config/settings.hpp) reads and writes the enum.

@@ -36,7 +36,7 @@ struct GridOptions {
   std::string grid_path;
   std::string out = "runs/grid";
   int jobs = 0;             // parallel processes (0: one per core)
-  int threads_per_job = 1;  // OpenBLAS threads of each process
+  int threads_per_job = 1;  // threads of each process (products and element-wise loops)
   int shard_index = 0;      // this process runs configurations i with i % shard_count == shard_index
   int shard_count = 1;
   bool report_only = false;  // only (re)write the report from what the folder holds

@@ -26,9 +26,9 @@ const LabeledImages& NoisyTestSets::at(double scale) const {
 }
 
 NoisyTestSets noisy_test_sets(const RunConfig& shared, std::span<const double> scales) {
-  // The runs' own engine and one thread, as their evaluations ran (one thread a job), so that s =
-  // noise-scale reproduces them exactly.
-  use_compute_settings({shared.training.compute.engine, 1});
+  // The runs' own engine and threads (one a job unless --threads was given), as their evaluations ran,
+  // so that s = noise-scale reproduces them exactly.
+  use_compute_settings({shared.training.compute.engine, std::max(shared.training.compute.threads, 1)});
   const DatasetPair data = load_dataset(shared.data.dataset, shared.data.data_dir.path, shared.data.split_seed);
   NoisyTestSets result{{scales.begin(), scales.end()}, {}};
   for (double scale : scales)

@@ -28,7 +28,7 @@ struct NoisyTestSets {
 };
 
 // The test set of shared.data.dataset with noise of shared.data.noise_seed at
-// each of `scales`. Sets single-threaded BLAS, as the runs evaluate.
+// each of `scales`. Makes the runs' engine and threads the process's, as the runs evaluated.
 NoisyTestSets noisy_test_sets(const RunConfig& shared, std::span<const double> scales);
 
 // The model of a run folder at `epoch` (FOLDER/model.safetensors or best.safetensors), weights loaded.

@@ -47,6 +47,10 @@ std::string default_run_folder(const RunConfig& config) {
   for (const auto& [key, value] : settings.items())
     if (value != defaults.at(key)) changed[key] = value;
   for (const char* no_effect : {"out", "progress", "memory-limit", "divergence-factor"}) changed.erase(no_effect);
+  // The preset's engine is FBNET_ENGINE's when set; the name compares with the built-in default instead.
+  changed.erase("engine");
+  if (config.training.compute.engine != built_in_default_engine())
+    changed["engine"] = product_engine_name(config.training.compute.engine);
   return fmt::format("runs/{}-seed{}-{:08x}", preset_architecture ? model_name(config.model) : "custom",
                      config.training.seed, fnv1a(changed.dump()) & 0xffffffffULL);
 }

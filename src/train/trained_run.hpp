@@ -28,7 +28,7 @@ struct TrainedRun {
 
 // Reads `checkpoint_path` (checkpoint.safetensors, model.safetensors or
 // best.safetensors of a run), applies `overrides` (flag name, text) to the
-// run's settings, validates them and sets the BLAS threads they ask for.
+// run's settings, validates them and makes their engine and threads the process's.
 // Refuses a sequence run's file, saying that `command` ("fbnet eval") does
 // not take it and which commands do.
 TrainedRun open_trained_run(const std::string& checkpoint_path, const SettingList& overrides, const std::string& command);

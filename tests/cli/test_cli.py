@@ -10,6 +10,7 @@ usage: /usr/bin/python3 tests/cli/test_cli.py --fbnet build/fbnet
 import argparse
 import gzip
 import json
+import re
 import os
 import shutil
 import signal
@@ -909,7 +910,8 @@ class Faults(unittest.TestCase):
             self.assertTrue(environment[key], key)
         # The default engine and threads: oneDNN where built with it (FBNET_ENGINE overrides), one thread per usable core.
         self.assertEqual(environment["engine"], run["config"]["engine"])
-        self.assertEqual(environment["engine"], os.environ.get("FBNET_ENGINE") or "onednn")
+        default_engine = re.search(r"product engine: (\w+)", fbnet("--version").stdout).group(1)
+        self.assertEqual(environment["engine"], default_engine)
         self.assertEqual(environment["threads"], len(os.sched_getaffinity(0)))
 
 
@@ -1161,6 +1163,12 @@ class BadInput(unittest.TestCase):
         for args, needle in cases:
             with self.subTest(args=args):
                 self.expect_error(args, needle)
+        # A bad FBNET_ENGINE is named like a bad flag, whatever the command (--version included).
+        for args in (["--version"], ["train", "--epochs", "1"]):
+            result = subprocess.run([FBNET, *args], capture_output=True, text=True, timeout=60,
+                                    env={**os.environ, "FBNET_ENGINE": "mkl"})
+            self.assertEqual(result.returncode, 2, result.stderr)
+            self.assertIn("environment variable FBNET_ENGINE: 'mkl' is not one of: openblas, onednn", result.stderr)
 
     def test_version_names_fbnet_compiler_and_blas(self):
         text = fbnet("--version").stdout
