@@ -97,8 +97,7 @@ int run(const std::string& model, int64_t batch, int64_t train_size, int threads
   result["epoch_gflop"] = epoch_flops * 1e-9;
   nlohmann::ordered_json engines = nlohmann::ordered_json::object();
   std::string best_engine;
-  for (const ProductEngine engine : {ProductEngine::kOpenBlas, ProductEngine::kOneDnn}) {
-    if (!product_engine_available(engine)) continue;
+  for (const ProductEngine engine : available_product_engines()) {
     use_compute_settings({engine, threads});
     double floor_seconds = 0;
     nlohmann::json rows = nlohmann::json::array();

@@ -64,8 +64,7 @@ void validate(const TrainingSettings& s) {
   FBNET_CHECK(s.batch_size > 0, "--batch-size: must be positive, got {}", s.batch_size);
   FBNET_CHECK(s.eval_batch_size > 0, "--eval-batch-size: must be positive, got {}", s.eval_batch_size);
   FBNET_CHECK(s.compute.threads >= 0 && s.compute.threads <= 256, "--threads: must be in 0..256, got {}", s.compute.threads);
-  FBNET_CHECK(product_engine_available(s.compute.engine), "--engine: this fbnet was built without {} (install "
-              "libdnnl-dev, configure with -DFBNET_WITH_ONEDNN=ON and rebuild); use --engine openblas", product_engine_name(s.compute.engine));
+  check_product_engine_available(s.compute.engine, "--engine");
   FBNET_CHECK(s.divergence_factor == 0 || s.divergence_factor >= 1,
               "--divergence-factor: must be 0 (off) or at least 1, got {}", s.divergence_factor);
   FBNET_CHECK(!o.nesterov || o.momentum > 0, "--nesterov: Nesterov momentum needs --momentum > 0, got {}", o.momentum);

@@ -97,8 +97,8 @@ void visit_settings(Settings& s, Visitor& visit) {
   visit("seed", s.seed, "seed of initialisation, shuffling and dropout");
   visit("eval-batch-size", s.eval_batch_size, "batch size for evaluation");
   visit("engine", s.compute.engine, "engine of the matrix products: onednn (the default where fbnet was built with "
-        "it; the faster here) or openblas; the environment variable FBNET_ENGINE sets the default. Results are bit-identical for one engine and thread count; another "
-        "engine may differ in the last digits");
+        "it; the faster here) or openblas; the environment variable FBNET_ENGINE sets the default. Results are "
+        "bit-identical for one engine and thread count; another engine may differ in the last digits");
   visit("threads", s.compute.threads, "threads of the products and the element-wise loops (0: one per core this "
         "process may use)");
   visit("divergence-factor", s.divergence_factor, "stop a run when a batch's mean loss exceeds this many times "

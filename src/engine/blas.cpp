@@ -45,7 +45,6 @@ void engine_gemm(Transpose ta, Transpose tb, int64_t m, int64_t n, int64_t k, do
   cblas_dgemm(CblasRowMajor, cblas_transpose(ta), cblas_transpose(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-
 thread_local GemmRecorder* active_recorder = nullptr;
 
 }  // namespace

@@ -43,5 +43,4 @@ class GemmRecorder {
   GemmRecorder* previous_;
 };
 
-
 }  // namespace fbnet

@@ -8,8 +8,8 @@
 #endif
 
 #include <algorithm>
-#include <optional>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -26,7 +26,6 @@ namespace {
 
 constexpr EnumName<ProductEngine> kEngineNames[] = {{ProductEngine::kOpenBlas, "openblas"},
                                                     {ProductEngine::kOneDnn, "onednn"}};
-
 
 // Unset until use_compute_settings() or the first product, which takes the default.
 std::optional<ProductEngine> engine_in_use;
@@ -56,8 +55,10 @@ const char* isa_name(dnnl_cpu_isa_t isa) {
 
 std::string onednn_description() {
   const dnnl_version_t* version = dnnl_version();
-  return fmt::format("oneDNN {}.{}.{} ({}, OpenMP)", version->major, version->minor, version->patch,
-                     isa_name(dnnl_get_effective_cpu_isa()));
+  // The threading runtime it was built with: OpenMP is the pool fbnet's loops share (compute.hpp).
+  const char* runtime = version->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "not OpenMP";
+  return fmt::format("oneDNN {}.{}.{} ({}, {})", version->major, version->minor, version->patch,
+                     isa_name(dnnl_get_effective_cpu_isa()), runtime);
 }
 #endif
 
@@ -75,8 +76,7 @@ ProductEngine default_product_engine() {
   const char* variable = std::getenv("FBNET_ENGINE");
   if (variable == nullptr || *variable == '\0') return built_in_default_engine();
   const ProductEngine engine = parse_enum(kEngineNames, "environment variable FBNET_ENGINE", variable);
-  FBNET_CHECK(product_engine_available(engine), "environment variable FBNET_ENGINE: this fbnet was built without {}",
-              product_engine_name(engine));
+  check_product_engine_available(engine, "environment variable FBNET_ENGINE");
   return engine;
 }
 
@@ -84,11 +84,20 @@ bool product_engine_available(ProductEngine engine) {
   return engine == ProductEngine::kOpenBlas || engine == built_in_default_engine();
 }
 
+void check_product_engine_available(ProductEngine engine, const std::string& source) {
+  FBNET_CHECK(product_engine_available(engine), "{}: this fbnet was built without {} (install libdnnl-dev, configure "
+              "with -DFBNET_WITH_ONEDNN=ON and rebuild); openblas is always there", source, product_engine_name(engine));
+}
+
+std::vector<ProductEngine> available_product_engines() {
+  std::vector<ProductEngine> engines;
+  for (const auto& entry : kEngineNames)
+    if (product_engine_available(entry.value)) engines.push_back(entry.value);
+  return engines;
+}
+
 void use_compute_settings(const ComputeSettings& settings) {
-  FBNET_CHECK(product_engine_available(settings.engine),
-              "--engine: this fbnet was built without {} (install libdnnl-dev, configure with "
-              "-DFBNET_WITH_ONEDNN=ON and rebuild); use --engine openblas",
-              product_engine_name(settings.engine));
+  check_product_engine_available(settings.engine, "--engine");
   engine_in_use = settings.engine;
   const int threads = settings.threads > 0 ? settings.threads : available_cores();
   openblas_set_num_threads(threads);

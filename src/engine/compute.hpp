@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +27,9 @@ enum class ProductEngine {
 ProductEngine default_product_engine();
 ProductEngine built_in_default_engine();  // the default without FBNET_ENGINE
 bool product_engine_available(ProductEngine engine);
+// Throws fbnet::Error naming `source` (a flag, a variable) when this build lacks `engine`.
+void check_product_engine_available(ProductEngine engine, const std::string& source);
+std::vector<ProductEngine> available_product_engines();  // openblas first
 
 struct ComputeSettings {
   ProductEngine engine = default_product_engine();

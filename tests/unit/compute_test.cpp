@@ -24,13 +24,6 @@
 namespace fbnet {
 namespace {
 
-std::vector<ProductEngine> engines() {
-  std::vector<ProductEngine> result;
-  for (ProductEngine engine : {ProductEngine::kOpenBlas, ProductEngine::kOneDnn})
-    if (product_engine_available(engine)) result.push_back(engine);
-  return result;
-}
-
 Tensor<float> random_matrix(int64_t rows, int64_t cols, uint64_t seed) {
   Tensor<float> t({rows, cols});
   Rng rng(seed);
@@ -56,7 +49,7 @@ constexpr ProductCase kProducts[] = {
     {Transpose::kYes, Transpose::kYes, 13, 1, 33},   {Transpose::kNo, Transpose::kNo, 1, 1, 1}};
 
 TEST_F(ComputeTest, EveryEngineComputesTheProductAFloat64ReferenceDoes) {
-  for (ProductEngine engine : engines()) {
+  for (ProductEngine engine : available_product_engines()) {
     for (int threads : {1, 2}) {
       use_compute_settings({engine, threads});
       for (const ProductCase& p : kProducts) {
@@ -86,7 +79,7 @@ TEST_F(ComputeTest, EveryEngineComputesTheProductAFloat64ReferenceDoes) {
 }
 
 TEST_F(ComputeTest, BetaZeroOverwritesCWithoutReadingIt) {
-  for (ProductEngine engine : engines()) {
+  for (ProductEngine engine : available_product_engines()) {
     use_compute_settings({engine, 1});
     const Tensor<float> a = random_matrix(64, 784, 1), b = random_matrix(500, 784, 2);
     Tensor<float> c({64, 500});
@@ -97,7 +90,7 @@ TEST_F(ComputeTest, BetaZeroOverwritesCWithoutReadingIt) {
 }
 
 TEST_F(ComputeTest, EachEngineRepeatsItsResultsExactlyAtAGivenThreadCount) {
-  for (ProductEngine engine : engines()) {
+  for (ProductEngine engine : available_product_engines()) {
     for (int threads : {1, 2}) {
       use_compute_settings({engine, threads});
       const Tensor<float> a = random_matrix(500, 64, 1), b = random_matrix(64, 784, 2);
@@ -110,7 +103,7 @@ TEST_F(ComputeTest, EachEngineRepeatsItsResultsExactlyAtAGivenThreadCount) {
 }
 
 TEST_F(ComputeTest, ConfigRecordsTheEngineAndItsThreads) {
-  for (ProductEngine engine : engines()) {
+  for (ProductEngine engine : available_product_engines()) {
     use_compute_settings({engine, 1});
     const nlohmann::ordered_json description = compute_description();
     EXPECT_EQ(description["engine"], product_engine_name(engine));
