@@ -56,7 +56,7 @@ void for_each_setting(Config& c, Visitor&& visit) {
   visit("feedback", c.feedback, "feedback edges SOURCE:TARGET (or SOURCE->TARGET, quoted in a shell), comma separated (e.g. "
         "h1:x or h2:h1,h1:x); empty: feedforward");
   visit("feedback-alpha", c.feedback_alpha, "feedback strength alpha in [0, 1]");
-  visit("feedback-combine", c.feedback_combine, "how feedback enters a layer's input: mix ((1-alpha) x + alpha fb) or add (x + alpha fb)");
+  visit("feedback-combine", c.feedback_combine, "how feedback enters a layer's input: mix ((1-alpha) x + alpha fb), add (x + alpha fb) or gain (x (1 + alpha fb))");
   visit("first-step-feedback", c.first_step_feedback, "feedback at the first step: none (no mixing) or zero (mix with fb = 0)");
   visit("steps", c.steps, "passes over each image (the report's FB net: 2)");
   visit("dropout", c.dropout, "dropout probability before the output layer");

@@ -22,6 +22,13 @@ inline int64_t element_count(const Shape& shape) {
   return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
 }
 
+// [batch, shape...]: a batch of tensors of per-sample shape `shape`.
+inline Shape batched(int64_t batch, const Shape& shape) {
+  Shape result = {batch};
+  result.insert(result.end(), shape.begin(), shape.end());
+  return result;
+}
+
 template <class Scalar>
 struct Tensor {
   Shape shape;
@@ -78,6 +85,17 @@ template <class Scalar>
 MatrixView<const Scalar> view(const Tensor<Scalar>& t) {
   FBNET_ASSERT(t.shape.size() == 2, "expected a 2-D tensor, got shape {}", shape_string(t.shape));
   return {t.data(), t.shape[0], t.shape[1]};
+}
+
+// Any tensor as [rows, values per row]: a Linear reads [B, C, H, W] as the
+// [B, C*H*W] that torch.nn.Flatten would give it.
+template <class Scalar>
+MatrixView<Scalar> rows_view(Tensor<Scalar>& t) {
+  return {t.data(), t.rows(), t.row_size()};
+}
+template <class Scalar>
+MatrixView<const Scalar> rows_view(const Tensor<Scalar>& t) {
+  return {t.data(), t.rows(), t.row_size()};
 }
 
 }  // namespace fbnet

@@ -19,9 +19,6 @@
 namespace fbnet {
 namespace {
 
-// Adapters an edge can name; Linear is the only one today (make_adapter).
-constexpr const char* kAdapters[] = {"linear"};
-
 // Reads the fields of one JSON object; every error names the source, the
 // object and the field. A node's or edge's `what` ("node 3") gains its name
 // ("node 3 ('h1')") when the object has one.
@@ -107,7 +104,8 @@ class ObjectReader {
 };
 
 Node read_node(const nlohmann::json& json, int index, const Graph& graph, const std::string& source) {
-  ObjectReader reader(json, source, fmt::format("node {}", index), {"name", "op", "inputs", "shape", "dropout", "alias", "untied"});
+  ObjectReader reader(json, source, fmt::format("node {}", index),
+                      {"name", "op", "inputs", "shape", "dropout", "alias", "untied", "kernel", "stride", "padding"});
   Node node;
   node.name = reader.string("name");
   node.op = parse_op_kind(reader.string("op"), reader.field_label("op"));
@@ -118,6 +116,16 @@ Node read_node(const nlohmann::json& json, int index, const Graph& graph, const 
     node.dropout = reader.number("dropout");
   else
     FBNET_CHECK(!reader.has("dropout"), "{}: only dropout nodes have it", reader.field_label("dropout"));
+  const bool windowed = node.op == OpKind::kConv2d || node.op == OpKind::kMaxPool2d;
+  for (const char* field : {"kernel", "stride", "padding"})
+    FBNET_CHECK(windowed || !reader.has(field), "{}: only conv2d and max-pool2d nodes have it", reader.field_label(field));
+  if (windowed) {
+    // PyTorch's defaults: a conv steps by 1, a pooling window by its own size; neither pads.
+    node.kernel = reader.integer("kernel", 1, kMaxWidth);
+    node.stride = reader.has("stride") ? reader.integer("stride", 1, kMaxWidth)
+                                       : (node.op == OpKind::kConv2d ? 1 : node.kernel);
+    node.padding = reader.has("padding") ? reader.integer("padding", 0, kMaxWidth) : 0;
+  }
   if (reader.has("alias")) node.alias = reader.string("alias");
   if (reader.has("untied")) {
     FBNET_CHECK(reader.required("untied").is_boolean(), "{} must be true or false", reader.field_label("untied"));
@@ -128,14 +136,24 @@ Node read_node(const nlohmann::json& json, int index, const Graph& graph, const 
 
 Edge read_edge(const nlohmann::json& json, int index, const Graph& graph, const std::string& source) {
   ObjectReader reader(json, source, fmt::format("edge {}", index),
-                      {"name", "source", "target", "adapter", "combine", "alpha"});
+                      {"name", "source", "target", "adapter", "kernel", "combine", "alpha"});
   Edge edge;
   edge.name = reader.string("name");
   edge.source = graph.node_index(reader.string("source"), reader.field_label("source"));
   edge.target = graph.node_index(reader.string("target"), reader.field_label("target"));
-  const std::string adapter = reader.string("adapter");
-  FBNET_CHECK(std::find(std::begin(kAdapters), std::end(kAdapters), adapter) != std::end(kAdapters),
-              "{}: '{}' is not one of: {}", reader.field_label("adapter"), adapter, fmt::join(kAdapters, ", "));
+  // The adapter follows from the shapes; a file may name it, and then must name that one.
+  const AdapterKind derived = adapter_kind(graph, edge);
+  if (reader.has("adapter")) {
+    const AdapterKind named = parse_adapter_kind(reader.string("adapter"), reader.field_label("adapter"));
+    FBNET_CHECK(named == derived, "{}: '{}' does not join {} to {}; fbnet derives '{}' from those shapes",
+                reader.field_label("adapter"), to_string(named), shape_string(graph.nodes[edge.source].shape),
+                shape_string(graph.nodes[edge.target].shape), to_string(derived));
+  }
+  if (reader.has("kernel")) {
+    FBNET_CHECK(derived == AdapterKind::kConv, "{}: only a conv adapter (between [C, H, W] nodes) has a kernel",
+                reader.field_label("kernel"));
+    edge.kernel = reader.integer("kernel", 1, kMaxWidth);
+  }
   edge.combine = parse_feedback_combine(reader.string("combine"), reader.field_label("combine"));
   edge.alpha = reader.number("alpha");
   return edge;
@@ -153,16 +171,25 @@ nlohmann::json graph_to_json(const Graph& graph) {
     if (node.op == OpKind::kDropout) entry["dropout"] = node.dropout;
     if (!node.alias.empty()) entry["alias"] = node.alias;
     if (node.untied) entry["untied"] = true;
+    if (node.op == OpKind::kConv2d || node.op == OpKind::kMaxPool2d) {
+      entry["kernel"] = node.kernel;
+      entry["stride"] = node.stride;
+      if (node.op == OpKind::kConv2d) entry["padding"] = node.padding;
+    }
     nodes.push_back(entry);
   }
   nlohmann::json edges = nlohmann::json::array();
-  for (const Edge& edge : graph.edges)
-    edges.push_back({{"name", edge.name},
-                     {"source", graph.nodes[edge.source].name},
-                     {"target", graph.nodes[edge.target].name},
-                     {"adapter", "linear"},
-                     {"combine", to_string(edge.combine)},
-                     {"alpha", edge.alpha}});
+  for (const Edge& edge : graph.edges) {
+    const AdapterKind adapter = adapter_kind(graph, edge);
+    nlohmann::json entry = {{"name", edge.name},
+                            {"source", graph.nodes[edge.source].name},
+                            {"target", graph.nodes[edge.target].name},
+                            {"adapter", to_string(adapter)}};
+    if (adapter == AdapterKind::kConv) entry["kernel"] = edge.kernel;
+    entry["combine"] = to_string(edge.combine);
+    entry["alpha"] = edge.alpha;
+    edges.push_back(entry);
+  }
   return {{"nodes", nodes},
           {"edges", edges},
           {"readout", graph.nodes[graph.readout_node].name},

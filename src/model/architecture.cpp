@@ -14,7 +14,8 @@
 namespace fbnet {
 namespace {
 
-constexpr EnumName<FeedbackCombine> kCombineNames[] = {{FeedbackCombine::kMix, "mix"}, {FeedbackCombine::kAdd, "add"}};
+constexpr EnumName<FeedbackCombine> kCombineNames[] = {
+    {FeedbackCombine::kMix, "mix"}, {FeedbackCombine::kAdd, "add"}, {FeedbackCombine::kGain, "gain"}};
 constexpr EnumName<FirstStepFeedback> kFirstStepNames[] = {{FirstStepFeedback::kNone, "none"},
                                                            {FirstStepFeedback::kZero, "zero"}};
 constexpr EnumName<Readout> kReadoutNames[] = {{Readout::kLastStep, "last-step"}, {Readout::kEveryStep, "every-step"}};

@@ -19,7 +19,8 @@ namespace fbnet {
 // How the feedback signal fb enters the feedforward input x.
 enum class FeedbackCombine {
   kMix,  // (1 - alpha) x + alpha fb: the report's rule
-  kAdd,  // x + alpha fb
+  kAdd,   // x + alpha fb
+  kGain,  // x * (1 + alpha fb): multiplicative modulation; fb = 0 leaves x as it is
 };
 
 // What feedback enters at the first step, before any higher layer has fired.

@@ -14,8 +14,11 @@
 namespace fbnet {
 namespace {
 
-constexpr EnumName<OpKind> kOpNames[] = {
-    {OpKind::kInput, "input"}, {OpKind::kLinear, "linear"}, {OpKind::kRelu, "relu"}, {OpKind::kDropout, "dropout"}};
+constexpr EnumName<OpKind> kOpNames[] = {{OpKind::kInput, "input"},   {OpKind::kLinear, "linear"},
+                                         {OpKind::kRelu, "relu"},     {OpKind::kDropout, "dropout"},
+                                         {OpKind::kConv2d, "conv2d"}, {OpKind::kMaxPool2d, "max-pool2d"},
+                                         {OpKind::kFlatten, "flatten"}};
+constexpr EnumName<AdapterKind> kAdapterNames[] = {{AdapterKind::kLinear, "linear"}, {AdapterKind::kConv, "conv"}};
 
 // Nodes the values of `roots` depend on at the same step, `roots` included.
 std::vector<char> ancestors(const Graph& graph, const std::vector<int>& roots) {
@@ -41,6 +44,15 @@ std::string node_label(const Node& node) {
 
 const char* to_string(OpKind kind) { return enum_name(kOpNames, kind); }
 OpKind parse_op_kind(const std::string& text, const std::string& what) { return parse_enum(kOpNames, what, text); }
+const char* to_string(AdapterKind kind) { return enum_name(kAdapterNames, kind); }
+AdapterKind parse_adapter_kind(const std::string& text, const std::string& what) {
+  return parse_enum(kAdapterNames, what, text);
+}
+
+AdapterKind adapter_kind(const Graph& graph, const Edge& edge) {
+  const bool spatial = graph.nodes.at(edge.source).shape.size() == 3 && graph.nodes.at(edge.target).shape.size() == 3;
+  return spatial ? AdapterKind::kConv : AdapterKind::kLinear;
+}
 
 int Graph::node_index(const std::string& name, const std::string& what) const {
   for (size_t n = 0; n < nodes.size(); ++n)
@@ -254,8 +266,12 @@ int64_t activation_values_per_sample(const Graph& graph) {
   const Schedule schedule = schedule_of(graph);
   int64_t values = 0;
   for (int step = 0; step < graph.steps; ++step)
-    for (int n : schedule.nodes_at[step])
+    for (int n : schedule.nodes_at[step]) {
       values += element_count(graph.nodes[n].shape) * (schedule.combines_at(step, n) ? 2 : 1);
+      if (step == 0 || !schedule.combines_at(step, n)) continue;
+      for (int e : schedule.edges_into[n])  // a gain edge keeps u before it and fb
+        if (graph.edges[e].combine == FeedbackCombine::kGain) values += 2 * element_count(graph.nodes[n].shape);
+    }
   return values;
 }
 

@@ -9,9 +9,13 @@
 //   op nodes     an op (Linear, ReLU, Dropout) of earlier nodes at the same step
 // A node's weights are shared by all steps unless it is `untied`.
 // Edges carry a source node's value from step t-1 through an adapter of their
-// own (a Linear) into a target node at step t, where they combine with what
-// the target computed:
-//   mix:  v = (1 - alpha) v + alpha fb        add:  v = v + alpha fb
+// own into a target node at step t, where they combine with what the target
+// computed:
+//   mix:  v = (1 - alpha) v + alpha fb    add:  v = v + alpha fb    gain:  v = v (1 + alpha fb)
+// The adapter follows from the two shapes (make_adapter): between spatial
+// nodes [C, H, W] a convolution with `kernel` (odd, padded to keep the size),
+// behind nearest upsampling when the target is larger (top-down); otherwise a
+// Linear on the flattened values.
 // Edges into one target combine in declaration order. The target's consumers
 // at step t read the combined value; edges leaving a node read it before its
 // own incoming edges combined (h1's ReLU output, not h1 mixed with h2's signal).
@@ -37,6 +41,9 @@ enum class OpKind {
   kLinear,   // y = x W^T + b, W [out, in] (PyTorch's layout); parameters NAME.weight, NAME.bias
   kRelu,     // y = max(x, 0)
   kDropout,  // inverted dropout with probability `dropout`, in training only
+  kConv2d,   // [C, H, W] -> [OC, OH, OW] with `kernel`, `stride`, `padding`; OC = shape[0]; NAME.weight, NAME.bias
+  kMaxPool2d,  // [C, H, W] -> [C, OH, OW], window `kernel`, `stride`
+  kFlatten,  // [C, H, W] -> [C*H*W]
 };
 
 struct Node {
@@ -50,15 +57,24 @@ struct Node {
   // (an op with weights that runs at every step): parameters NAME.* at step 0,
   // NAME.stepT.* at step T. The fb-untied control unties FB's first layer.
   bool untied = false;
+  // kConv2d and kMaxPool2d: the window, its step and (conv only) the zero
+  // padding on each side; 0 elsewhere.
+  int64_t kernel = 0, stride = 0, padding = 0;
+};
+
+enum class AdapterKind {
+  kLinear,  // NAME.weight [target size, source size], NAME.bias
+  kConv,    // NAME.weight [target C, source C, kernel, kernel], NAME.bias; upsampling first when the target is larger
 };
 
 struct Edge {
-  std::string name;  // parameters NAME.weight [target size, source size], NAME.bias
-  int source = 0;    // node whose value at step t-1 is sent
-  int target = 0;    // node it combines into at step t
+  std::string name;
+  int source = 0;  // node whose value at step t-1 is sent
+  int target = 0;  // node it combines into at step t
   FeedbackCombine combine = FeedbackCombine::kMix;
   double alpha = 0.3;
-  // Weight on the target's own value when this edge combines: 1 - alpha (mix) or 1 (add).
+  int64_t kernel = 3;  // a conv adapter's
+  // Weight on the target's own value when this edge combines: 1 - alpha (mix), or 1 (add; gain scales it otherwise).
   double keep() const { return combine == FeedbackCombine::kMix ? 1.0 - alpha : 1.0; }
 };
 
@@ -120,13 +136,19 @@ int64_t parameter_count(const Graph& graph);
 // and edges named in `frozen` compute no weight gradient.
 int64_t matmul_flops_per_sample(const Graph& graph, bool training, const std::vector<std::string>& frozen = {});
 // Values one sample keeps over a forward for backward: every computed node's
-// output at every step, and its combined value where edges combine into it.
+// output at every step, its combined value where edges combine into it, and
+// each gain edge's two factors.
 // (Identity ops share their input's and count anyway: an upper bound.)
 int64_t activation_values_per_sample(const Graph& graph);
 // One line per node and edge, with shapes and parameter counts, then the schedule.
 std::string describe(const Graph& graph);
 
+// The adapter of `edge`, from its source's and target's shapes.
+AdapterKind adapter_kind(const Graph& graph, const Edge& edge);
+
 const char* to_string(OpKind kind);
+const char* to_string(AdapterKind kind);
+AdapterKind parse_adapter_kind(const std::string& text, const std::string& what);
 // Throws fbnet::Error naming `what` and the spellings of every op.
 OpKind parse_op_kind(const std::string& text, const std::string& what);
 

@@ -39,12 +39,6 @@ Graph validated_graph_of(const Architecture& architecture) {
   return graph_of(architecture);
 }
 
-Shape batched(int64_t batch, const Shape& shape) {
-  Shape result = {batch};
-  result.insert(result.end(), shape.begin(), shape.end());
-  return result;
-}
-
 }  // namespace
 
 std::vector<ParameterInfo> parameter_layout(const Graph& graph) {
@@ -74,6 +68,7 @@ Network<Scalar>::Network(Graph graph) : graph_(std::move(graph)) {
   edge_frozen_.assign(graph_.edges.size(), 0);
   interventions_.resize(graph_.edges.size());
   states_.assign(graph_.steps, std::vector<NodeState>(graph_.nodes.size()));
+  gain_states_.assign(graph_.steps, std::vector<GainState>(graph_.edges.size()));
   logit_grads_.resize(schedule_.readout_steps.size());
 }
 
@@ -167,35 +162,62 @@ void Network<Scalar>::forward(std::span<const std::vector<const Tensor<Scalar>*>
         const Edge& edge = graph_.edges[e];
         const EdgeIntervention<Scalar>& intervention = interventions_[e];
         if (intervention.kind == InterventionKind::kOff) continue;
-        const Scalar keep = static_cast<Scalar>(edge.keep());
         const Scalar alpha = static_cast<Scalar>(edge.alpha);
+        if (edge.combine == FeedbackCombine::kGain) {
+          if (step > 0) combine_gain(step, e, combined);  // fb = 0 at step 0 leaves u as it is
+          continue;
+        }
+        const Scalar keep = static_cast<Scalar>(edge.keep());
         if (keep != Scalar{1}) scale_values(combined, keep);
         if (step == 0) continue;
-        const Tensor<Scalar>& source = *states_[step - 1][edge.source].value;
         if (intervention.kind == InterventionKind::kMean) {
           const Tensor<Scalar>& mean = intervention.mean[step];  // [1, target shape]
           for (int64_t b = 0; b < batch_; ++b)
             for (int64_t i = 0; i < mean.size(); ++i) combined.values[b * mean.size() + i] += alpha * mean.values[i];
-        } else if (intervention.kind == InterventionKind::kSwap) {
-          FBNET_ASSERT(static_cast<int64_t>(intervention.partner.size()) == batch_,
-                      "forward: edge '{}' swaps among {} samples, the batch has {}", edge.name,
-                      intervention.partner.size(), batch_);
-          swapped_source_.resize(source.shape);
-          const int64_t row = source.row_size();
-          for (int64_t b = 0; b < batch_; ++b) {
-            FBNET_ASSERT(intervention.partner[b] >= 0 && intervention.partner[b] < batch_,
-                        "forward: edge '{}' swaps sample {} with {}, outside the batch of {}", edge.name, b,
-                        intervention.partner[b], batch_);
-            std::copy_n(source.values.begin() + intervention.partner[b] * row, row, swapped_source_.values.begin() + b * row);
-          }
-          adapters_[e]->forward_add(swapped_source_, combined, alpha);
         } else {
-          adapters_[e]->forward_add(source, combined, alpha);
+          adapters_[e]->forward_add(edge_source(step, e), combined, alpha);
         }
       }
       state.consumed = &combined;
     }
   }
+}
+
+template <class Scalar>
+const Tensor<Scalar>& Network<Scalar>::edge_source(int step, int edge) {
+  const Tensor<Scalar>& source = *states_[step - 1][graph_.edges[edge].source].value;
+  const EdgeIntervention<Scalar>& intervention = interventions_[edge];
+  if (intervention.kind != InterventionKind::kSwap) return source;
+  FBNET_ASSERT(static_cast<int64_t>(intervention.partner.size()) == batch_,
+              "forward: edge '{}' swaps among {} samples, the batch has {}", graph_.edges[edge].name,
+              intervention.partner.size(), batch_);
+  swapped_source_.resize(source.shape);
+  const int64_t row = source.row_size();
+  for (int64_t b = 0; b < batch_; ++b) {
+    FBNET_ASSERT(intervention.partner[b] >= 0 && intervention.partner[b] < batch_,
+                "forward: edge '{}' swaps sample {} with {}, outside the batch of {}", graph_.edges[edge].name, b,
+                intervention.partner[b], batch_);
+    std::copy_n(source.values.begin() + intervention.partner[b] * row, row, swapped_source_.values.begin() + b * row);
+  }
+  return swapped_source_;
+}
+
+template <class Scalar>
+void Network<Scalar>::combine_gain(int step, int edge, Tensor<Scalar>& combined) {
+  GainState& gain = gain_states_[step][edge];
+  gain.base = combined;
+  gain.signal.resize(combined.shape);
+  const EdgeIntervention<Scalar>& intervention = interventions_[edge];
+  if (intervention.kind == InterventionKind::kMean) {
+    const Tensor<Scalar>& mean = intervention.mean[step];  // [1, target shape]
+    for (int64_t b = 0; b < batch_; ++b) std::copy(mean.values.begin(), mean.values.end(), gain.signal.row(b));
+  } else {
+    adapters_[edge]->forward(edge_source(step, edge), gain.signal, Mode::kEval, nullptr, step);
+  }
+  const Scalar alpha = static_cast<Scalar>(graph_.edges[edge].alpha);
+  parallel_for(combined.size(), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) combined.values[i] = gain.base.values[i] * (Scalar{1} + alpha * gain.signal.values[i]);
+  });
 }
 
 template <class Scalar>
@@ -357,12 +379,31 @@ void Network<Scalar>::backward_node(int step, int n, const GradientsReady& on_re
           d_source = &source.value_grad;
         }
         const bool edge_trains = !edge_frozen_[e];  // a frozen edge still passes gradient to its source
-        adapters_[e]->backward_add(*source.value, d_combined, d_source, static_cast<Scalar>(edge.alpha),
+        // u = base (1 + alpha fb): dL/d(alpha fb) = dL/du * base.
+        const Tensor<Scalar>* d_signal = &d_combined;
+        if (edge.combine == FeedbackCombine::kGain) {
+          const GainState& gain = gain_states_[step][e];
+          gain_grad_.resize(d_combined.shape);
+          parallel_for(d_combined.size(), [&](int64_t begin, int64_t end) {
+            for (int64_t i = begin; i < end; ++i) gain_grad_.values[i] = d_combined.values[i] * gain.base.values[i];
+          });
+          d_signal = &gain_grad_;
+        }
+        adapters_[e]->backward_add(*source.value, *d_signal, d_source, static_cast<Scalar>(edge.alpha),
                                    accumulate_source, edge_trains, edge_grad_written_[e] != 0);
         if (edge_trains) {
           edge_grad_written_[e] = 1;
           report_if_final(edge_grad_written_[e], step == schedule_.edge_signal_steps[e], edge_ranges_[e]);
         }
+      }
+      if (edge.combine == FeedbackCombine::kGain) {
+        if (step == 0) continue;
+        const GainState& gain = gain_states_[step][e];
+        const Scalar alpha = static_cast<Scalar>(edge.alpha);
+        parallel_for(d_combined.size(), [&](int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i) d_combined.values[i] *= Scalar{1} + alpha * gain.signal.values[i];
+        });
+        continue;
       }
       const Scalar keep = static_cast<Scalar>(edge.keep());
       if (keep != Scalar{1}) scale_values(d_combined, keep);

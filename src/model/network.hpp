@@ -6,7 +6,8 @@
 //   v_n(t) = input_n(t)                     (input node: the caller's [B, shape])
 //          | op_n(u_in(t))                  (op node, of its input's combined value)
 //   u_n(t) = v_n(t)                         when no edge combines into n at t, else, edge by edge,
-//   u_n   <- keep_e u_n + alpha_e (v_s(t-1) W_e^T + b_e)     (fb = 0 at t = 0)
+//   u_n   <- keep_e u_n + alpha_e fb_e,  fb_e = adapter_e(v_s(t-1))   (fb = 0 at t = 0)
+//   u_n   <- u_n (1 + alpha_e fb_e)                                    (gain edges)
 // with keep_e = 1 - alpha_e (mix) or 1 (add). The loss is the mean NLL of the
 // log-softmax of the readout node's value, averaged over readout steps.
 #pragma once
@@ -102,6 +103,10 @@ class Network final : public Model<Scalar> {
   // dL/d(the value consumers of `node` read at `step`), and whether it has
   // been written in this backward (later writers add).
   Tensor<Scalar>& consumed_grad(int step, int node, bool& accumulate);
+  // The value edge `edge` reads at `step` (its source's at step - 1), or its rows swapped by an intervention.
+  const Tensor<Scalar>& edge_source(int step, int edge);
+  // combined <- combined (1 + alpha fb) for gain edge `edge`, keeping both factors for backward.
+  void combine_gain(int step, int edge, Tensor<Scalar>& combined);
 
   std::optional<Architecture> architecture_;
   Graph graph_;
@@ -127,6 +132,12 @@ class Network final : public Model<Scalar> {
     bool value_grad_written = false, combined_grad_written = false;
   };
   std::vector<std::vector<NodeState>> states_;
+  // A gain edge's factors at each step: u before it (`base`) and fb (`signal`), [B, target shape].
+  struct GainState {
+    Tensor<Scalar> base, signal;
+  };
+  std::vector<std::vector<GainState>> gain_states_;  // [step][edge], used by gain edges only
+  Tensor<Scalar> gain_grad_;                          // dL/du * base, the adapter's upstream gradient
   int64_t batch_ = 0;
   Mode last_mode_ = Mode::kEval;
   bool has_forward_ = false;

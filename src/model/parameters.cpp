@@ -31,10 +31,11 @@ const ParameterInfo& ParameterStore<Scalar>::info(const std::string& name) const
 template <class Scalar>
 LinearParameters<Scalar> ParameterStore<Scalar>::linear(int weight_index, int bias_index) {
   const ParameterInfo& weight = infos_[weight_index];
-  FBNET_ASSERT(weight.shape.size() == 2, "parameter '{}' is not a matrix", weight.name);
-  return {{values_.data() + weight.offset, weight.shape[0], weight.shape[1]},
+  FBNET_ASSERT(weight.shape.size() >= 2, "parameter '{}' is not a matrix", weight.name);
+  const int64_t cols = weight.size() / weight.shape[0];  // a conv weight [OC, C, K, K] as [OC, C*K*K]
+  return {{values_.data() + weight.offset, weight.shape[0], cols},
           values_.data() + infos_[bias_index].offset,
-          {grads_.data() + weight.offset, weight.shape[0], weight.shape[1]},
+          {grads_.data() + weight.offset, weight.shape[0], cols},
           grads_.data() + infos_[bias_index].offset};
 }
 

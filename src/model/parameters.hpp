@@ -44,6 +44,7 @@ class ParameterStore {
 
   std::span<Scalar> values_of(int index) { return {values_.data() + infos_[index].offset, size_t(infos_[index].size())}; }
   std::span<Scalar> grads_of(int index) { return {grads_.data() + infos_[index].offset, size_t(infos_[index].size())}; }
+  // A weight of rank > 2 (a conv's [OC, C, K, K]) is viewed as [shape[0], the rest].
   LinearParameters<Scalar> linear(int weight_index, int bias_index);
   // The name of the first parameter holding a NaN or an infinity, or "".
   std::string first_non_finite() const;

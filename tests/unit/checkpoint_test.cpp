@@ -167,7 +167,7 @@ TEST(Checkpoint, HostileMetadataIsRefusedBeforeAllocating) {
       {"huge_architecture", "architecture", architecture_with("hidden_sizes", {1 << 20}), "has with another shape"},
       {"too_wide", "architecture", architecture_with("hidden_sizes", {int64_t{1} << 32}), "field 'hidden_sizes': sizes must be in"},
       {"float_size", "architecture", architecture_with("input_size", 1e30), "must be an integer"},
-      {"unknown_combine", "architecture", architecture_with("feedback_combine", "gain"), "'gain' is not one of"},
+      {"unknown_combine", "architecture", architecture_with("feedback_combine", "multiply"), "'multiply' is not one of"},
       {"epoch_with_suffix", "epoch", "7abc", "epoch '7abc'"},
       {"negative_epoch", "epoch", "-1", "epoch '-1'"},
       {"config_not_object", "config", "[1, 2]", "must be an object"},

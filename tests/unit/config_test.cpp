@@ -275,7 +275,7 @@ TEST(Config, InvalidValuesNameTheFlag) {
       {"momentum", "1", "--momentum"},             {"dropout", "1", "--dropout"},
       {"threads", "-1", "--threads"},               {"epochs", "ten", "--epochs: expected an integer"},
       {"learning-rate", "0.1x", "--learning-rate: expected a number"},
-      {"feedback-combine", "gain", "--feedback-combine"},
+      {"feedback-combine", "multiply", "--feedback-combine"},
       {"model", "resnet", "--model"},              {"feedback", "h1->h2", "--feedback"},
       {"hidden", "500,abc", "--hidden"},           {"hidden", "0", "--hidden"},
       {"frozen", "h1", "--frozen: 'h1' is not a node or edge with weights"},  // a ReLU has none

@@ -39,11 +39,23 @@ double dot(const Tensor<double>& a, const Tensor<double>& b) {
 
 // --- Layers: L = <upstream, layer(x)> for a fixed random upstream gradient. ---
 
-TEST(AdapterGradients, LinearAddsScaledIntoTheTarget) {
-  // An edge's adapter: target += alpha (x W^T + b), gradients scaled alike,
+// One table entry per adapter kind and shape pairing: make_adapter picks the
+// adapter from the two shapes.
+struct AdapterCase {
+  const char* name;
+  Shape from, to;  // per sample
+};
+
+void PrintTo(const AdapterCase& c, std::ostream* os) { *os << c.name; }
+
+class AdapterGradients : public ::testing::TestWithParam<AdapterCase> {};
+
+TEST_P(AdapterGradients, AddScaledIntoTheTarget) {
+  // An edge's adapter: target += alpha adapter(x), gradients scaled alike,
   // parameter gradients and dx written over garbage, then added.
+  const AdapterCase& c = GetParam();
   Graph graph;
-  graph.nodes = {{"x", OpKind::kInput, {}, {3}}, {"y", OpKind::kLinear, {0}, {2}}};
+  graph.nodes = {{"x", OpKind::kInput, {}, c.from}, {"y", OpKind::kInput, {}, c.to}};
   graph.edges = {{"edge", 0, 1, FeedbackCombine::kAdd, 0.3}};
   graph.readout_node = 1;
   auto adapter = make_adapter<double>(graph, 0);
@@ -53,9 +65,10 @@ TEST(AdapterGradients, LinearAddsScaledIntoTheTarget) {
   adapter->bind(store, 0);
   Rng rng(2);
   adapter->initialize(rng);
-  Tensor<double> x = random_tensor({3, 3}, rng);
-  const Tensor<double> base = random_tensor({3, 2}, rng);
-  const Tensor<double> upstream = random_tensor({3, 2}, rng);
+  const int64_t batch = 3;
+  Tensor<double> x = random_tensor(batched(batch, c.from), rng);
+  const Tensor<double> base = random_tensor(batched(batch, c.to), rng);
+  const Tensor<double> upstream = random_tensor(batched(batch, c.to), rng);
   const double scale = 0.3;
   auto loss = [&] {
     Tensor<double> y = base;
@@ -63,7 +76,7 @@ TEST(AdapterGradients, LinearAddsScaledIntoTheTarget) {
     return dot(upstream, y);
   };
   for (bool accumulate : {false, true}) {
-    Tensor<double> dx = random_tensor({3, 3}, rng);
+    Tensor<double> dx = random_tensor(batched(batch, c.from), rng);
     if (!accumulate) testing::fill_with_garbage(dx.values);
     if (!accumulate) testing::fill_with_garbage(store.grads());
     const Tensor<double> dx_before = dx;
@@ -73,10 +86,22 @@ TEST(AdapterGradients, LinearAddsScaledIntoTheTarget) {
       for (int64_t i = 0; i < dx.size(); ++i) dx.values[i] -= dx_before.values[i];
       for (size_t i = 0; i < grads_before.size(); ++i) store.grads()[i] -= grads_before[i];
     }
-    EXPECT_LT(max_gradient_error(loss, store.values(), store.grads()), kTolerance) << "accumulate " << accumulate;
-    EXPECT_LT(max_gradient_error(loss, x.values, dx.values), kTolerance) << "accumulate " << accumulate;
+    // L is linear in x and in each parameter, so central differences are exact for any step but for
+    // rounding; a step of 1e-3 keeps that rounding (~1e-16 |L| / step) far below the tolerance.
+    constexpr double kLinearStep = 1e-3;
+    EXPECT_LT(max_gradient_error(loss, store.values(), store.grads(), kLinearStep), kTolerance) << "accumulate " << accumulate;
+    EXPECT_LT(max_gradient_error(loss, x.values, dx.values, kLinearStep), kTolerance) << "accumulate " << accumulate;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Adapters, AdapterGradients,
+    ::testing::Values(AdapterCase{"linear", {3}, {2}}, AdapterCase{"linear_image_to_vector", {2, 2, 2}, {5}},
+                      AdapterCase{"linear_vector_to_image", {5}, {2, 2, 2}},
+                      AdapterCase{"conv_lateral", {2, 4, 4}, {3, 4, 4}},
+                      AdapterCase{"conv_top_down_upsampled_2x", {2, 2, 3}, {3, 4, 6}},
+                      AdapterCase{"conv_top_down_upsampled_3x_2x", {2, 2, 2}, {1, 6, 4}}),
+    [](const ::testing::TestParamInfo<AdapterCase>& info) { return std::string(info.param.name); });
 
 // --- Ops: one table entry per op (ggml's test-backend-ops in small). Each op
 // runs through the Op interface on a one-node graph, L = <upstream, op(x)>,
@@ -89,6 +114,7 @@ struct OpCase {
   OpKind op;
   Shape input, output;  // per sample
   double dropout = 0;
+  int64_t kernel = 0, stride = 0, padding = 0;  // conv2d, max-pool2d
 };
 
 void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }
@@ -99,6 +125,9 @@ TEST_P(OpGradients, MatchFiniteDifferences) {
   const OpCase& c = GetParam();
   Graph graph;
   graph.nodes = {{"x", OpKind::kInput, {}, c.input}, {"op", c.op, {0}, c.output, c.dropout}};
+  graph.nodes[1].kernel = c.kernel;
+  graph.nodes[1].stride = c.stride;
+  graph.nodes[1].padding = c.padding;
   graph.readout_node = 1;
   const int64_t batch = 3;
   auto op = make_op<double>(graph, 1);
@@ -109,9 +138,7 @@ TEST_P(OpGradients, MatchFiniteDifferences) {
   op->bind(store, 0);
   Rng rng(3);
   op->initialize(rng);
-  Shape in_shape = {batch}, out_shape = {batch};
-  in_shape.insert(in_shape.end(), c.input.begin(), c.input.end());
-  out_shape.insert(out_shape.end(), c.output.begin(), c.output.end());
+  const Shape in_shape = batched(batch, c.input), out_shape = batched(batch, c.output);
   Tensor<double> x = random_tensor(in_shape, rng);
   const Tensor<double> upstream = random_tensor(out_shape, rng);
   Tensor<double> y(out_shape);
@@ -147,8 +174,16 @@ TEST_P(OpGradients, MatchFiniteDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(Ops, OpGradients,
                          ::testing::Values(OpCase{"linear", OpKind::kLinear, {5}, {3}},
+                                           OpCase{"linear_of_an_image", OpKind::kLinear, {2, 3, 3}, {4}},
                                            OpCase{"relu", OpKind::kRelu, {6}, {6}},
-                                           OpCase{"dropout", OpKind::kDropout, {8}, {8}, 0.5}),
+                                           OpCase{"relu_of_an_image", OpKind::kRelu, {2, 3, 3}, {2, 3, 3}},
+                                           OpCase{"dropout", OpKind::kDropout, {8}, {8}, 0.5},
+                                           OpCase{"conv2d_padded", OpKind::kConv2d, {2, 5, 5}, {3, 5, 5}, 0, 3, 1, 1},
+                                           OpCase{"conv2d_strided", OpKind::kConv2d, {2, 6, 5}, {3, 2, 2}, 0, 3, 2, 0},
+                                           OpCase{"conv2d_strided_padded", OpKind::kConv2d, {1, 5, 5}, {2, 3, 3}, 0, 3, 2, 1},
+                                           OpCase{"conv2d_pointwise", OpKind::kConv2d, {3, 4, 4}, {2, 4, 4}, 0, 1, 1, 0},
+                                           OpCase{"max_pool2d", OpKind::kMaxPool2d, {2, 4, 6}, {2, 2, 3}, 0, 2, 2},
+                                           OpCase{"max_pool2d_overlapping", OpKind::kMaxPool2d, {2, 5, 5}, {2, 3, 3}, 0, 3, 1}),
                          [](const ::testing::TestParamInfo<OpCase>& info) { return std::string(info.param.name); });
 
 TEST(LayerGradients, LogSoftmaxNll) {
@@ -221,6 +256,33 @@ Graph two_hidden(int steps, const std::vector<std::string>& dropout_after, const
   return graph;
 }
 
+// x [2, 6, 6] -> conv1 [3, 6, 6] (3x3, padding 1) -> h1 ReLU -> pool1 [3, 3, 3]
+// -> conv2 [4, 3, 3] -> h2 ReLU -> flatten [36] -> dropout -> out Linear [4]:
+// a small Spoerer-style net for the edges `add_edges` adds.
+Graph small_conv_net(int steps, const std::function<void(Graph&)>& add_edges, Readout readout = Readout::kLastStep) {
+  Graph graph;
+  graph.steps = steps;
+  graph.readout_steps = readout;
+  auto conv = [&](const std::string& name, const std::string& input, Shape shape) {
+    graph.add_node(name, OpKind::kConv2d, {input}, std::move(shape));
+    graph.nodes.back().kernel = 3;
+    graph.nodes.back().stride = 1;
+    graph.nodes.back().padding = 1;
+  };
+  graph.add_node("x", OpKind::kInput, {}, {2, 6, 6});
+  conv("conv1", "x", {3, 6, 6});
+  graph.add_node("h1", OpKind::kRelu, {"conv1"}, {3, 6, 6});
+  graph.add_node("pool1", OpKind::kMaxPool2d, {"h1"}, {3, 3, 3});
+  graph.nodes.back().kernel = graph.nodes.back().stride = 2;
+  conv("conv2", "pool1", {4, 3, 3});
+  graph.add_node("h2", OpKind::kRelu, {"conv2"}, {4, 3, 3});
+  graph.add_node("flatten", OpKind::kFlatten, {"h2"}, {36});
+  graph.add_node("dropout", OpKind::kDropout, {"flatten"}, {36}, 0.25);
+  graph.readout_node = graph.add_node("out", OpKind::kLinear, {"dropout"}, {4});
+  add_edges(graph);
+  return graph;
+}
+
 // `graph` with weights of their own at each step for the named nodes.
 Graph untied(Graph graph, const std::vector<std::string>& names) {
   for (const std::string& name : names) graph.nodes[graph.node_index(name)].untied = true;
@@ -247,7 +309,7 @@ TEST_P(NetworkGradients, MatchFiniteDifferences) {
   auto make_batch = [&] {
     Batch b;
     for (int s = 0; s < (c.graph.readout_steps == Readout::kEveryStep ? steps : 1); ++s)
-      b.images.push_back(random_tensor({batch, 7}, rng));
+      b.images.push_back(random_tensor(batched(batch, c.graph.nodes[c.graph.input_nodes()[0]].shape), rng));
     for (int s = 0; s < steps; ++s) b.inputs.push_back(&b.images[b.images.size() == 1 ? 0 : s]);
     b.labels.resize(network.readout_count());
     for (auto& step_labels : b.labels)
@@ -347,7 +409,38 @@ INSTANTIATE_TEST_SUITE_P(
         // Dropout with p = 0 is the identity in training too: its node passes values and gradients through.
         NetworkCase{"identity_dropout_with_an_edge_into_it", two_hidden(3, {"h1"}, [](Graph& g) {
                       g.add_edge("fb.h2_dropout", "h2", "dropout_h1", FeedbackCombine::kMix, 0.4);
-                    }, Readout::kLastStep, 0.0)}),
+                    }, Readout::kLastStep, 0.0)},
+        NetworkCase{"gain_feedback", report_family({10, 8}, {{2, 1}, {1, 0}}, 3, FeedbackCombine::kGain)},
+        NetworkCase{"gain_after_mix_into_one_target", two_hidden(3, {}, [](Graph& g) {
+                      g.add_edge("fb.h2_h1", "h2", "h1", FeedbackCombine::kMix, 0.4);
+                      g.add_edge("gain.h2_h1", "h2", "h1", FeedbackCombine::kGain, 0.5);
+                      g.add_edge("gain.h1_h1", "h1", "h1", FeedbackCombine::kGain, 0.3);
+                    }, Readout::kEveryStep)},
+        // Convolutional nets: lateral (conv) and top-down (upsample + conv) edges, each combine mode.
+        NetworkCase{"conv_feedforward", small_conv_net(1, [](Graph&) {})},
+        NetworkCase{"conv_blt_add", small_conv_net(3, [](Graph& g) {
+                      g.add_edge("lateral.h1", "h1", "conv1", FeedbackCombine::kAdd, 1.0);
+                      g.add_edge("lateral.h2", "h2", "conv2", FeedbackCombine::kAdd, 1.0);
+                      g.add_edge("topdown.h2", "h2", "conv1", FeedbackCombine::kAdd, 1.0);
+                    })},
+        NetworkCase{"conv_blt_mix_every_step_zero_first", [] {
+                      Graph g = small_conv_net(3, [](Graph& graph) {
+                        graph.add_edge("lateral.h1", "h1", "conv1", FeedbackCombine::kMix, 0.3);
+                        graph.add_edge("topdown.h2", "h2", "conv1", FeedbackCombine::kMix, 0.2);
+                      }, Readout::kEveryStep);
+                      g.first_step_feedback = FirstStepFeedback::kZero;
+                      g.edges[1].kernel = 1;
+                      return g;
+                    }()},
+        NetworkCase{"conv_gain_and_from_the_logits", small_conv_net(3, [](Graph& g) {
+                      g.add_edge("topdown.h2", "h2", "conv1", FeedbackCombine::kGain, 0.5);
+                      g.add_edge("lateral.h1", "h1", "conv1", FeedbackCombine::kGain, 0.3);
+                      g.add_edge("fb.out_conv2", "out", "conv2", FeedbackCombine::kMix, 0.3);
+                      g.add_edge("fb.out_x", "out", "x", FeedbackCombine::kAdd, 0.2);
+                    })},
+        NetworkCase{"conv_untied_first_layer", untied(small_conv_net(2, [](Graph& g) {
+                      g.add_edge("topdown.h2", "h2", "conv1", FeedbackCombine::kAdd, 0.5);
+                    }), {"conv1"})}),
     [](const ::testing::TestParamInfo<NetworkCase>& info) { return std::string(info.param.name); });
 
 }  // namespace

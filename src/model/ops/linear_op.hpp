@@ -1,5 +1,7 @@
 // LinearOp: y = x W^T + b as a graph op and as an edge adapter (torch.nn.Linear:
 // W [out, in], b [out], both ~ U(-1/sqrt(in), 1/sqrt(in)) at initialisation).
+// x and y may have any per-sample shape of `in` and `out` values: a Linear
+// reads and writes them flat, [B, values per sample].
 //   forward       x [B, in] -> y [B, out]
 //   backward      dy [B, out] -> dW [out, in] (+)= dy^T x, db [out] (+)= sum_B dy, dx [B, in] (+)= dy W
 //   forward_add   target [B, out] += scale * (x W^T + b)
@@ -32,21 +34,21 @@ class LinearOp final : public Adapter<Scalar> {
   }
 
   void forward(const Tensor<Scalar>& x, Tensor<Scalar>& y, Mode, Rng*, int) override {
-    linear_forward<Scalar>(view(x), p_, view(y));
+    linear_forward<Scalar>(rows_view(x), p_, rows_view(y));
   }
   void backward(const Tensor<Scalar>& x, const Tensor<Scalar>&, const Tensor<Scalar>& dy, Tensor<Scalar>* dx,
                 bool accumulate_input, bool parameter_grads, bool accumulate_parameters, int) override {
-    if (parameter_grads) linear_backward_parameters<Scalar>(view(x), p_, view(dy), Scalar{1}, accumulate_parameters);
-    if (dx != nullptr) linear_backward_input<Scalar>(p_, view(dy), view(*dx), Scalar{1}, accumulate_input);
+    if (parameter_grads) linear_backward_parameters<Scalar>(rows_view(x), p_, rows_view(dy), Scalar{1}, accumulate_parameters);
+    if (dx != nullptr) linear_backward_input<Scalar>(p_, rows_view(dy), rows_view(*dx), Scalar{1}, accumulate_input);
   }
 
   void forward_add(const Tensor<Scalar>& x, Tensor<Scalar>& target, Scalar scale) override {
-    linear_forward<Scalar>(view(x), p_, view(target), scale, /*accumulate=*/true);
+    linear_forward<Scalar>(rows_view(x), p_, rows_view(target), scale, /*accumulate=*/true);
   }
   void backward_add(const Tensor<Scalar>& x, const Tensor<Scalar>& d_target, Tensor<Scalar>* dx, Scalar scale,
                     bool accumulate_input, bool parameter_grads, bool accumulate_parameters) override {
-    if (parameter_grads) linear_backward_parameters<Scalar>(view(x), p_, view(d_target), scale, accumulate_parameters);
-    if (dx != nullptr) linear_backward_input<Scalar>(p_, view(d_target), view(*dx), scale, accumulate_input);
+    if (parameter_grads) linear_backward_parameters<Scalar>(rows_view(x), p_, rows_view(d_target), scale, accumulate_parameters);
+    if (dx != nullptr) linear_backward_input<Scalar>(p_, rows_view(d_target), rows_view(*dx), scale, accumulate_input);
   }
 
   MatmulFlops matmul_flops() const override { return {2 * in_ * out_, 2 * in_ * out_, 2 * in_ * out_}; }

@@ -1,10 +1,29 @@
-// The table from OpKind to op class: the one place a new op is registered.
+// The table from OpKind to op class, and from an edge's shapes to its
+// adapter: the one place a new op is registered. Each checks what its op
+// needs of the shapes and settings, naming the node or edge.
+#include "model/ops/conv2d_op.hpp"
 #include "model/ops/dropout_op.hpp"
+#include "model/ops/flatten_op.hpp"
 #include "model/ops/linear_op.hpp"
+#include "model/ops/max_pool2d_op.hpp"
 #include "model/ops/op.hpp"
 #include "model/ops/relu_op.hpp"
 
 namespace fbnet {
+namespace {
+
+// The [C, H, W] input of spatial op `n`, with the window settings checked.
+void check_spatial(const Node& n, const Shape& in) {
+  FBNET_CHECK(in.size() == 3, "node '{}': {} reads images [C, H, W], got {}", n.name, to_string(n.op), shape_string(in));
+  FBNET_CHECK(n.kernel >= 1 && n.stride >= 1 && n.padding >= 0 && n.padding < n.kernel,
+              "node '{}': {} needs kernel >= 1, stride >= 1 and 0 <= padding < kernel, got kernel {}, stride {}, "
+              "padding {}", n.name, to_string(n.op), n.kernel, n.stride, n.padding);
+  FBNET_CHECK(in[1] + 2 * n.padding >= n.kernel && in[2] + 2 * n.padding >= n.kernel,
+              "node '{}': the {}x{} window does not fit its input {} (padding {})", n.name, n.kernel, n.kernel,
+              shape_string(in), n.padding);
+}
+
+}  // namespace
 
 template <class Scalar>
 std::unique_ptr<Op<Scalar>> make_op(const Graph& graph, int node) {
@@ -13,11 +32,18 @@ std::unique_ptr<Op<Scalar>> make_op(const Graph& graph, int node) {
   const Shape& in = graph.nodes.at(n.inputs[0]).shape;
   switch (n.op) {
     case OpKind::kLinear:
-      FBNET_CHECK(in.size() == 1 && n.shape.size() == 1, "node '{}': Linear maps vectors, got {} -> {}", n.name,
-                  shape_string(in), shape_string(n.shape));
-      return std::make_unique<LinearOp<Scalar>>(in[0], n.shape[0]);
+      FBNET_CHECK(n.shape.size() == 1, "node '{}': Linear gives a vector [out], got {}", n.name, shape_string(n.shape));
+      return std::make_unique<LinearOp<Scalar>>(element_count(in), n.shape[0]);
     case OpKind::kRelu: return std::make_unique<ReluOp<Scalar>>();
     case OpKind::kDropout: return std::make_unique<DropoutOp<Scalar>>(n.dropout, graph.steps);
+    case OpKind::kConv2d:
+      check_spatial(n, in);
+      return std::make_unique<Conv2dOp<Scalar>>(ConvGeometry{in[0], in[1], in[2], n.shape[0], n.kernel, n.stride, n.padding});
+    case OpKind::kMaxPool2d:
+      check_spatial(n, in);
+      FBNET_CHECK(n.padding == 0, "node '{}': max-pool2d has no padding, got {}", n.name, n.padding);
+      return std::make_unique<MaxPool2dOp<Scalar>>(PoolGeometry{in[0], in[1], in[2], n.kernel, n.stride});
+    case OpKind::kFlatten: return std::make_unique<FlattenOp<Scalar>>();
     case OpKind::kInput: break;
   }
   fail("node '{}' is an input, not an op", n.name);
@@ -28,9 +54,16 @@ std::unique_ptr<Adapter<Scalar>> make_adapter(const Graph& graph, int edge) {
   const Edge& e = graph.edges.at(edge);
   const Shape& from = graph.nodes.at(e.source).shape;
   const Shape& to = graph.nodes.at(e.target).shape;
-  FBNET_CHECK(from.size() == 1 && to.size() == 1, "edge '{}': a Linear adapter maps vectors, got {} -> {}", e.name,
-              shape_string(from), shape_string(to));
-  return std::make_unique<LinearOp<Scalar>>(from[0], to[0]);
+  if (adapter_kind(graph, e) == AdapterKind::kLinear)
+    return std::make_unique<LinearOp<Scalar>>(element_count(from), element_count(to));
+  FBNET_CHECK(e.kernel >= 1 && e.kernel % 2 == 1, "edge '{}': a conv adapter's kernel must be odd (padded to keep the "
+              "size), got {}", e.name, e.kernel);
+  FBNET_CHECK(to[1] >= from[1] && to[2] >= from[2] && to[1] % from[1] == 0 && to[2] % from[2] == 0,
+              "edge '{}': a conv adapter upsamples its source {} by whole factors to its target {}; the target's "
+              "height and width must be multiples of the source's", e.name, shape_string(from), shape_string(to));
+  const UpsampleGeometry upsample{from[0], from[1], from[2], to[1] / from[1], to[2] / from[2]};
+  return std::make_unique<Conv2dOp<Scalar>>(ConvGeometry{from[0], to[1], to[2], to[0], e.kernel, 1, e.kernel / 2},
+                                            upsample);
 }
 
 template std::unique_ptr<Op<float>> make_op(const Graph&, int);

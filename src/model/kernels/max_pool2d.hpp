@@ -1,0 +1,73 @@
+// 2-D max pooling (torch.nn.MaxPool2d, NCHW, no padding) as a
+// forward/backward pair.
+//   forward   x [B, C, H, W] -> y [B, C, OH, OW], OH = (H - K) / S + 1
+//   backward  dx (+)= dy routed to each window's maximum
+// Backward finds each window's maximum again from x rather than keeping
+// indices per step; a tie goes to the first in row-major order, as in
+// PyTorch's CPU kernel, so gradients land on the same pixel.
+#pragma once
+
+#include <algorithm>
+
+#include "engine/error.hpp"
+#include "engine/parallel.hpp"
+#include "engine/tensor.hpp"
+
+namespace fbnet {
+
+struct PoolGeometry {
+  int64_t channels = 1, height = 1, width = 1;  // input, per sample
+  int64_t kernel = 2, stride = 2;
+
+  int64_t out_height() const { return (height - kernel) / stride + 1; }
+  int64_t out_width() const { return (width - kernel) / stride + 1; }
+};
+
+// Offset within the channel plane [H, W] of the maximum of window (oh, ow).
+template <class Scalar>
+int64_t window_argmax(const PoolGeometry& g, const Scalar* plane, int64_t oh, int64_t ow) {
+  int64_t best = oh * g.stride * g.width + ow * g.stride;
+  for (int64_t ki = 0; ki < g.kernel; ++ki)
+    for (int64_t kj = 0; kj < g.kernel; ++kj) {
+      const int64_t at = (oh * g.stride + ki) * g.width + ow * g.stride + kj;
+      if (plane[at] > plane[best]) best = at;
+    }
+  return best;
+}
+
+template <class Scalar>
+void max_pool2d_forward(const PoolGeometry& g, const Tensor<Scalar>& x, Tensor<Scalar>& y) {
+  const int64_t out_h = g.out_height(), out_w = g.out_width(), planes = x.rows() * g.channels;
+  FBNET_ASSERT(x.row_size() == g.channels * g.height * g.width && y.size() == planes * out_h * out_w,
+               "max_pool2d_forward: x {} and y {} do not fit the geometry", shape_string(x.shape), shape_string(y.shape));
+  parallel_rows(planes, g.height * g.width, [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const Scalar* in = x.data() + plane * g.height * g.width;
+      Scalar* out = y.data() + plane * out_h * out_w;
+      for (int64_t oh = 0; oh < out_h; ++oh)
+        for (int64_t ow = 0; ow < out_w; ++ow) out[oh * out_w + ow] = in[window_argmax(g, in, oh, ow)];
+    }
+  });
+}
+
+template <class Scalar>
+void max_pool2d_backward(const PoolGeometry& g, const Tensor<Scalar>& x, const Tensor<Scalar>& dy, Tensor<Scalar>& dx,
+                         bool accumulate) {
+  const int64_t out_h = g.out_height(), out_w = g.out_width(), planes = x.rows() * g.channels;
+  FBNET_ASSERT(dx.size() == x.size() && dy.size() == planes * out_h * out_w,
+               "max_pool2d_backward: dy {} and dx {} do not fit x {}", shape_string(dy.shape), shape_string(dx.shape),
+               shape_string(x.shape));
+  // Split over planes: overlapping windows add into one plane on one thread.
+  parallel_rows(planes, g.height * g.width, [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const Scalar* in = x.data() + plane * g.height * g.width;
+      Scalar* d_in = dx.data() + plane * g.height * g.width;
+      const Scalar* d_out = dy.data() + plane * out_h * out_w;
+      if (!accumulate) std::fill(d_in, d_in + g.height * g.width, Scalar{0});
+      for (int64_t oh = 0; oh < out_h; ++oh)
+        for (int64_t ow = 0; ow < out_w; ++ow) d_in[window_argmax(g, in, oh, ow)] += d_out[oh * out_w + ow];
+    }
+  });
+}
+
+}  // namespace fbnet
