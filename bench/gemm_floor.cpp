@@ -72,7 +72,7 @@ double time_call(const GemmCall& call) {
 }
 
 int run(const std::string& model, int64_t batch, int64_t train_size, int threads) {
-  Network<float> network(architecture_from(resolve_config({{"model", model}}), 784, 10));
+  Network<float> network(architecture_from(resolve_config({{"model", model}}), Shape{28, 28}, 10));
   network.initialize(0);
   const int64_t full_batches = train_size / batch;
   const int64_t last_batch = train_size % batch;

@@ -49,7 +49,7 @@ void add_info_command(CLI::App& app) {
       const RunConfig config = resolve_config(explicit_settings<RunConfig>("", state->config_path, state->flags));
       validate(config);
       const DatasetShape shape = dataset_shape(config.data.dataset, config.data.data_dir.path);
-      architecture = architecture_from(config, element_count(shape.image_shape), shape.classes);
+      architecture = architecture_from(config, shape.image_shape, shape.classes);
       title = fmt::format("model {} on {}", model_name(config.model), config.data.dataset);
       frozen = split_names(config.frozen);
       training = config.training;

@@ -12,6 +12,8 @@
 #include "data/dataset.hpp"
 #include "engine/enum_names.hpp"
 #include "engine/error.hpp"
+#include "formats/graph_json.hpp"
+#include "model/conv_presets.hpp"
 #include "model/graph.hpp"
 #include "model/network.hpp"
 #include "model/ops/op.hpp"
@@ -22,7 +24,20 @@ namespace {
 constexpr EnumName<ModelPreset> kModelNames[] = {
     {ModelPreset::kFF, "ff"},          {ModelPreset::kFFLarge, "ff-large"}, {ModelPreset::kFB, "fb"},
     {ModelPreset::kFFDeep, "ff-deep"}, {ModelPreset::kFBUntied, "fb-untied"}, {ModelPreset::kFBFixed, "fb-fixed"},
+    {ModelPreset::kB, "b"},            {ModelPreset::kBL, "bl"},            {ModelPreset::kBT, "bt"},
+    {ModelPreset::kBLT, "blt"},        {ModelPreset::kBK, "b-k"},           {ModelPreset::kBF, "b-f"},
     {ModelPreset::kCustom, "custom"}};
+
+// The conv presets and the nets they build.
+constexpr std::pair<ModelPreset, ConvNet> kConvPresets[] = {
+    {ModelPreset::kB, ConvNet::kB},     {ModelPreset::kBL, ConvNet::kBL}, {ModelPreset::kBT, ConvNet::kBT},
+    {ModelPreset::kBLT, ConvNet::kBLT}, {ModelPreset::kBK, ConvNet::kBK}, {ModelPreset::kBF, ConvNet::kBF}};
+
+const ConvNet* conv_net_of(ModelPreset model) {
+  for (const auto& [preset, net] : kConvPresets)
+    if (preset == model) return &net;
+  return nullptr;
+}
 
 }  // namespace
 
@@ -32,6 +47,8 @@ void parse_value(const std::string& setting, const std::string& text, FirstStepF
 nlohmann::json json_value(ModelPreset field) { return enum_name(kModelNames, field); }
 nlohmann::json json_value(FeedbackCombine field) { return to_string(field); }
 nlohmann::json json_value(FirstStepFeedback field) { return to_string(field); }
+void parse_value(const std::string& setting, const std::string& text, Readout& field) { field = parse_readout(text, "--" + setting); }
+nlohmann::json json_value(Readout field) { return to_string(field); }
 
 namespace {
 
@@ -51,6 +68,7 @@ struct Preset {
   int64_t batch_size;
   const char* frozen = "";
   const char* untied = "";
+  FeedbackCombine combine = FeedbackCombine::kMix;
 };
 const Preset kPresets[] = {
     {ModelPreset::kFF, {500}, "", 1, 0.3, 0.02, 0.7, 128},
@@ -59,6 +77,15 @@ const Preset kPresets[] = {
     {ModelPreset::kFFDeep, {500, 500}, "", 1, 0.3, 0.04, 0.5, 128},
     {ModelPreset::kFBUntied, {500}, "h1->x", 2, 0.3, 0.02, 0.3, 64, "", "layers.0"},
     {ModelPreset::kFBFixed, {500}, "h1->x", 2, 0.3, 0.02, 0.3, 64, "feedback.0"},
+    // The conv nets: recurrent ones unrolled over 4 steps, each edge summed
+    // into its target as in Spoerer et al. (add, alpha 1), trained by SGD
+    // with momentum 0.9 (our choice: the paper used Adam on another task).
+    {ModelPreset::kB, {500}, "", 1, 1.0, 0.01, 0.9, 64, "", "", FeedbackCombine::kAdd},
+    {ModelPreset::kBL, {500}, "", 4, 1.0, 0.01, 0.9, 64, "", "", FeedbackCombine::kAdd},
+    {ModelPreset::kBT, {500}, "", 4, 1.0, 0.01, 0.9, 64, "", "", FeedbackCombine::kAdd},
+    {ModelPreset::kBLT, {500}, "", 4, 1.0, 0.01, 0.9, 64, "", "", FeedbackCombine::kAdd},
+    {ModelPreset::kBK, {500}, "", 1, 1.0, 0.01, 0.9, 64, "", "", FeedbackCombine::kAdd},
+    {ModelPreset::kBF, {500}, "", 1, 1.0, 0.01, 0.9, 64, "", "", FeedbackCombine::kAdd},
 };
 
 void apply_preset(RunConfig& config) {
@@ -73,6 +100,7 @@ void apply_preset(RunConfig& config) {
     config.training.batch_size = preset.batch_size;
     config.frozen = preset.frozen;
     config.untied = preset.untied;
+    config.feedback_combine = preset.combine;
   }
 }
 
@@ -80,8 +108,10 @@ void apply_preset(RunConfig& config) {
 
 RunConfig resolve_config(const SettingList& explicit_settings) {
   RunConfig config;
-  for (const auto& [name, text] : explicit_settings)
+  for (const auto& [name, text] : explicit_settings) {
+    if (name == "graph" && !text.empty()) config.model = ModelPreset::kCustom;  // a graph file is the whole net
     if (name == "model") parse_setting(config, name, text);
+  }
   apply_preset(config);
   for (const auto& [name, text] : explicit_settings) parse_setting(config, name, text);
   apply_dataset_defaults(config.data, explicit_settings);
@@ -101,7 +131,10 @@ void validate(const RunConfig& config) {
   Architecture architecture;
   try {
     const DatasetShape shape = dataset_shape(config.data.dataset, config.data.data_dir.path);
-    architecture = architecture_from(config, element_count(shape.image_shape), shape.classes);
+    FBNET_CHECK(config.graph.path.empty() || config.model == ModelPreset::kCustom,
+                "--graph: a graph file is the whole net; it goes with --model custom, not --model {}",
+                model_name(config.model));
+    architecture = architecture_from(config, shape.image_shape, shape.classes);
     architecture.validate();
   } catch (const FieldError& error) {
     throw Error(message_for_user(error));
@@ -132,10 +165,22 @@ std::vector<std::string> split_names(const std::string& text) {
   return names;
 }
 
-Architecture architecture_from(const RunConfig& config, int64_t input_size, int classes) {
+Architecture architecture_from(const RunConfig& config, const Shape& image_shape, int64_t classes) {
   Architecture arch;
-  arch.input_size = input_size;
+  arch.input_size = element_count(image_shape);
   arch.classes = classes;
+  arch.readout = config.readout;
+  if (const ConvNet* net = conv_net_of(config.model)) {
+    const ConvNetOptions options{config.conv_features, config.conv_kernel, config.steps,
+                                 config.readout,       config.feedback_combine, config.feedback_alpha,
+                                 config.first_step_feedback, config.dropout};
+    arch.graph = std::make_shared<const Graph>(conv_net_graph(*net, image_shape, classes, options));
+    return arch;
+  }
+  if (!config.graph.path.empty()) {
+    arch.graph = std::make_shared<const Graph>(graph_from_json(read_json_file(config.graph.path), config.graph.path));
+    return arch;
+  }
   arch.hidden_sizes = config.hidden;
   arch.feedback = parse_feedback_edges(config.feedback, static_cast<int>(config.hidden.size()));
   arch.untied_layers = parse_untied_layers(split_names(config.untied), static_cast<int>(config.hidden.size()));
@@ -144,7 +189,6 @@ Architecture architecture_from(const RunConfig& config, int64_t input_size, int 
   arch.first_step_feedback = config.first_step_feedback;
   arch.steps = config.steps;
   arch.dropout = config.dropout;
-  arch.readout = Readout::kLastStep;
   return arch;
 }
 

@@ -12,6 +12,7 @@
 
 #include "config/setting_groups.hpp"
 #include "config/settings.hpp"
+#include "engine/tensor.hpp"
 #include "model/architecture.hpp"
 
 namespace fbnet {
@@ -20,9 +21,11 @@ namespace fbnet {
 // chose (NOTES.md); the controls ff-deep (FB's depth, 784-500-500-C, each
 // layer its own weights), fb-untied (FB's computation, its second pass with
 // first-layer weights of its own) and fb-fixed (FB with its feedback weights
-// frozen at their random initial values); `custom` leaves architecture and
-// hyperparameters to flags.
-enum class ModelPreset { kFF, kFFLarge, kFB, kFFDeep, kFBUntied, kFBFixed, kCustom };
+// frozen at their random initial values); the conv nets after Spoerer et al.
+// 2017 (model/conv_presets.hpp: b, bl, bt, blt and the controls b-k, b-f);
+// `custom` leaves architecture and hyperparameters to flags, or takes the
+// whole net from a graph file (--graph).
+enum class ModelPreset { kFF, kFFLarge, kFB, kFFDeep, kFBUntied, kFBFixed, kB, kBL, kBT, kBLT, kBK, kBF, kCustom };
 struct RunConfig {
   ModelPreset model = ModelPreset::kFF;
   ImageDataSettings data;
@@ -37,6 +40,10 @@ struct RunConfig {
   double dropout = 0.5;
   std::string frozen;  // nodes or edges that keep their initial weights, comma separated
   std::string untied;  // linear layers with weights of their own at each step, comma separated
+  Readout readout = Readout::kLastStep;
+  int64_t conv_features = 32;  // the conv presets'
+  int64_t conv_kernel = 3;
+  PathSetting graph;  // a graph file (formats/graph_json.hpp): the whole net, with --model custom
   TrainingSettings training;
   int64_t memory_limit_mb = 0;  // a run whose memory estimate exceeds it is refused (0: the machine's memory)
   OutputSettings output;
@@ -49,7 +56,9 @@ template <class Config, class Visitor>
 void for_each_setting(Config& c, Visitor&& visit) {
   visit("model", c.model, "network: ff, ff-large, fb (the report's nets, with its chosen hyperparameters as defaults), "
         "ff-deep (FB's depth without feedback: 784-500-500-C), fb-untied (FB with second-pass first-layer weights of its own), "
-        "fb-fixed (FB with untrained, random feedback) or custom");
+        "fb-fixed (FB with untrained, random feedback), the conv nets b, bl, bt, blt (bottom-up, + lateral, + top-down, "
+        "+ both; Spoerer et al. 2017) and their feedforward controls b-k (larger kernels) and b-f (more features), "
+        "or custom");
   visit_settings(c.data, visit);
   visit("train-limit", c.train_limit, "train on only the first N training images (0: all), for quick runs");
   visit("hidden", c.hidden, "hidden layer sizes, comma separated (e.g. 500 or 500,500)");
@@ -64,6 +73,12 @@ void for_each_setting(Config& c, Visitor&& visit) {
         "feedback.0; see fbnet info)");
   visit("untied", c.untied, "linear layers with weights of their own at each step instead of shared ones, comma "
         "separated (e.g. layers.0)");
+  visit("readout", c.readout, "where the loss reads the output: last-step or every-step (the mean over steps)");
+  visit("conv-features", c.conv_features, "features of each conv layer of the conv presets (b-f: its own count, "
+        "matching blt's parameters)");
+  visit("conv-kernel", c.conv_kernel, "kernel size (odd) of the conv presets' layers and recurrent edges (b-k: 2 larger)");
+  visit("graph", c.graph, "a graph file (JSON: nodes and edges, as `fbnet info --graph-json` prints) that is the whole "
+        "net; implies --model custom");
   visit_settings(c.training, visit);
   visit("memory-limit", c.memory_limit_mb, "MiB a run may need by fbnet's estimate (fbnet info prints it) before it "
         "is refused (0: the machine's memory, MemTotal or the cgroup's limit)");
@@ -74,9 +89,11 @@ void for_each_setting(Config& c, Visitor&& visit) {
 void parse_value(const std::string& setting, const std::string& text, ModelPreset& field);
 void parse_value(const std::string& setting, const std::string& text, FeedbackCombine& field);
 void parse_value(const std::string& setting, const std::string& text, FirstStepFeedback& field);
+void parse_value(const std::string& setting, const std::string& text, Readout& field);
 nlohmann::json json_value(ModelPreset field);
 nlohmann::json json_value(FeedbackCombine field);
 nlohmann::json json_value(FirstStepFeedback field);
+nlohmann::json json_value(Readout field);
 
 // Builds a config the way a user expects precedence: defaults, then the
 // model preset, then `explicit_settings` (config file, then flags) in order.
@@ -84,7 +101,8 @@ RunConfig resolve_config(const SettingList& explicit_settings);
 // Throws fbnet::Error naming the flag of the first invalid setting.
 void validate(const RunConfig& config);
 
-Architecture architecture_from(const RunConfig& config, int64_t input_size, int classes);
+// The net of `config` for images of `image_shape` ([H, W] or [C, H, W]) and `classes` classes.
+Architecture architecture_from(const RunConfig& config, const Shape& image_shape, int64_t classes);
 // The names in a comma-separated list ("feedback.0, layers.0" -> both), e.g. config.frozen.
 std::vector<std::string> split_names(const std::string& text);
 std::string model_name(ModelPreset model);

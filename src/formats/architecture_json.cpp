@@ -2,10 +2,13 @@
 #include "formats/architecture_json.hpp"
 
 #include "engine/error.hpp"
+#include "formats/graph_json.hpp"
+#include "model/graph.hpp"
 
 namespace fbnet {
 
 nlohmann::json architecture_to_json(const Architecture& a) {
+  if (a.graph) return {{"input_size", a.input_size}, {"classes", a.classes}, {"graph", graph_to_json(*a.graph)}};
   nlohmann::json edges = nlohmann::json::array();
   for (const FeedbackEdge& edge : a.feedback) edges.push_back({{"source", edge.source}, {"target", edge.target}});
   nlohmann::json json = {{"input_size", a.input_size},
@@ -43,6 +46,12 @@ Architecture architecture_from_json(const nlohmann::json& json, const std::strin
   try {
     Architecture a;
     a.input_size = integer(json.at("input_size"), "input_size");
+    if (json.contains("graph")) {
+      a.classes = integer(json.at("classes"), "classes");
+      a.graph = std::make_shared<const Graph>(graph_from_json(json.at("graph"), source + ": architecture field 'graph'"));
+      a.validate();
+      return a;
+    }
     a.hidden_sizes.clear();
     FBNET_CHECK(json.at("hidden_sizes").is_array(), "{}: architecture field 'hidden_sizes' must be a list", source);
     for (const auto& size : json.at("hidden_sizes")) a.hidden_sizes.push_back(integer(size, "hidden_sizes"));

@@ -48,6 +48,18 @@ void Architecture::validate() const {
   FBNET_CHECK_FIELD(input_size > 0 && input_size <= kMaxWidth, owner, "input_size", "must be in 1..{}, got {}", kMaxWidth,
                     input_size);
   FBNET_CHECK_FIELD(classes >= 2 && classes <= kMaxWidth, owner, "classes", "must be in 2..{}, got {}", kMaxWidth, classes);
+  if (graph) {
+    graph->validate();
+    const std::vector<int> inputs = graph->input_nodes();
+    FBNET_CHECK_FIELD(inputs.size() == 1 && element_count(graph->nodes[inputs[0]].shape) == input_size, owner, "graph",
+                      "an image net has one input node of the images' {} values", input_size);
+    FBNET_CHECK_FIELD(graph->nodes[graph->readout_node].shape == Shape{classes}, owner, "graph",
+                      "the readout '{}' gives {}, but the data has {} classes", graph->nodes[graph->readout_node].name,
+                      shape_string(graph->nodes[graph->readout_node].shape), classes);
+    FBNET_CHECK_FIELD(parameter_count() <= kMaxParameters, owner, "graph", "{} parameters is more than the {} fbnet allows",
+                      parameter_count(), kMaxParameters);
+    return;
+  }
   FBNET_CHECK_FIELD(!hidden_sizes.empty(), owner, "hidden_sizes", "needs at least one hidden layer");
   FBNET_CHECK_FIELD(hidden_sizes.size() <= kMaxHiddenLayers, owner, "hidden_sizes", "allows at most {} layers, got {}",
                     kMaxHiddenLayers, hidden_sizes.size());

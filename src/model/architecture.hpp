@@ -11,10 +11,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace fbnet {
+
+struct Graph;
 
 // How the feedback signal fb enters the feedforward input x.
 enum class FeedbackCombine {
@@ -55,6 +58,10 @@ struct Architecture {
   FirstStepFeedback first_step_feedback = FirstStepFeedback::kNone;
   Readout readout = Readout::kLastStep;
   int steps = 1;  // passes over a static image, or sequence length
+  // A net outside the report's family, given whole (a conv preset, a graph
+  // file): graph_of() returns it, and of the fields above only input_size and
+  // classes, which must agree with it, still mean anything.
+  std::shared_ptr<const Graph> graph;
 
   int64_t activation_size(int index) const;
   int64_t layer_output_size(int layer) const { return activation_size(layer + 1); }

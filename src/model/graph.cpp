@@ -155,6 +155,7 @@ void Graph::validate() const {
 }
 
 Graph graph_of(const Architecture& arch) {
+  if (arch.graph) return *arch.graph;
   Graph graph;
   graph.steps = arch.steps;
   graph.readout_steps = arch.readout;

@@ -103,7 +103,8 @@ struct Graph {
   void validate() const;
 };
 
-// The report's family of nets as a graph (see the header comment).
+// The report's family of nets as a graph (see the header comment), or the
+// architecture's own graph when it has one.
 Graph graph_of(const Architecture& architecture);
 
 // What runs at which step, shared by forward, backward, the FLOP count and

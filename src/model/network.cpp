@@ -137,8 +137,10 @@ void Network<Scalar>::forward(std::span<const std::vector<const Tensor<Scalar>*>
       if (node.op == OpKind::kInput) {
         const size_t k = std::find(input_nodes.begin(), input_nodes.end(), n) - input_nodes.begin();
         state.value = inputs[k][step];
-        FBNET_ASSERT(state.value->shape == batched(batch_, node.shape), "forward: step {} input '{}' has shape {}, expected {}",
-                    step, node.name, shape_string(state.value->shape), shape_string(batched(batch_, node.shape)));
+        // Read row-major as [B, shape]: a batch of images [B, 784] feeds an input node [1, 28, 28].
+        FBNET_ASSERT(state.value->rows() == batch_ && state.value->row_size() == element_count(node.shape),
+                    "forward: step {} input '{}' has shape {}, expected {} values per sample", step, node.name,
+                    shape_string(state.value->shape), element_count(node.shape));
       } else {
         const Tensor<Scalar>& in = *states_[step][node.inputs[0]].consumed;
         Op<Scalar>& op = op_at(step, n);

@@ -32,10 +32,12 @@ void add_eval(nlohmann::ordered_json& record, const char* name, const Evaluation
 std::string default_run_folder(const RunConfig& config) {
   // The preset's name while the architecture is the preset's, and a digest of
   // the settings, so that other settings never collide with an earlier run.
-  // (Sizes of inputs and classes do not matter for the comparison.)
+  // (Sizes of inputs and classes do not matter for the comparison: any the conv presets take.)
   const RunConfig preset_config = resolve_config({{"model", model_name(config.model)}});
+  const Shape any_image = {28, 28};
   const bool preset_architecture =
-      architecture_to_json(architecture_from(config, 1, 2)) == architecture_to_json(architecture_from(preset_config, 1, 2)) &&
+      architecture_to_json(architecture_from(config, any_image, 10)) ==
+          architecture_to_json(architecture_from(preset_config, any_image, 10)) &&
       split_names(config.frozen) == split_names(preset_config.frozen);
   // The digest covers the settings that differ from the preset's defaults, so
   // that a setting added to fbnet later leaves the names of earlier runs alone;
@@ -60,7 +62,7 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
   use_compute_settings(config.training.compute);
   const std::string folder = config.output.out.path.empty() ? default_run_folder(config) : config.output.out.path;
   const nlohmann::json config_json = config_to_json(config);
-  const Architecture architecture = architecture_from(config, data.input_size, data.classes);
+  const Architecture architecture = architecture_from(config, data.image_shape, data.classes);
   architecture.validate();
   const Graph graph = graph_of(architecture);
   const int64_t images = data.train.count() + data.validation.count() + data.test.count() + data.noisy_test.count();

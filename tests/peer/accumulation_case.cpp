@@ -38,7 +38,7 @@ std::vector<float> copy_of(const std::span<float> values) { return {values.begin
 
 int run(GradientAccumulation accumulation, double learning_rate, const std::string& out) {
   const RunConfig config = resolve_config({{"model", "ff"}});
-  Network<float> ff(architecture_from(config, 784, 26));
+  Network<float> ff(architecture_from(config, Shape{28, 28}, 26));
   ff.initialize(2024);
   Network<float> network(sequence_feedback_architecture(ff.architecture(), kFeedbackAlpha, kLength, "accumulation_case"));
   network.initialize(2025);  // the feedback edge; the layers are overwritten next

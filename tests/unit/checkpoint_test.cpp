@@ -18,7 +18,7 @@ namespace fbnet {
 namespace {
 
 std::unique_ptr<Network<float>> make_network(const char* model, uint64_t seed) {
-  auto network = std::make_unique<Network<float>>(architecture_from(resolve_config({{"model", model}}), 784, 10));
+  auto network = std::make_unique<Network<float>>(architecture_from(resolve_config({{"model", model}}), Shape{28, 28}, 10));
   network->initialize(seed);
   return network;
 }

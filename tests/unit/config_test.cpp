@@ -55,7 +55,7 @@ TEST(Config, PresetsCarryTheReportsChosenHyperparameters) {
   const RunConfig untied = resolve_config({{"model", "fb-untied"}});
   EXPECT_EQ(untied.feedback, "h1->x");
   EXPECT_EQ(untied.untied, "layers.0");
-  EXPECT_EQ(architecture_from(untied, 784, 26).untied_layers, (std::vector<int>{0}));
+  EXPECT_EQ(architecture_from(untied, Shape{28, 28}, 26).untied_layers, (std::vector<int>{0}));
   EXPECT_EQ(untied.training.optimizer.learning_rate, 0.02);
 }
 
@@ -74,7 +74,7 @@ TEST(Config, DatasetsHaveDefaultsThatWork) {
 TEST(Config, FeedbackEdgesSpelledWithAColonNeedNoShellQuoting) {
   auto edges = [](const char* text) {
     return architecture_from(resolve_config({{"model", "custom"}, {"hidden", "50,30"}, {"feedback", text}, {"steps", "3"}}),
-                             784, 10).feedback;
+                             Shape{28, 28}, 10).feedback;
   };
   EXPECT_EQ(edges("h2:h1,h1:x"), edges("h2->h1,h1->x"));
   EXPECT_EQ(edges("h2:h1, h1->x"), edges("h2->h1,h1->x"));
@@ -138,7 +138,7 @@ TEST(Config, BadFilesNameTheFileAndKey) {
 }
 
 TEST(Config, PathSettingsAreOneKindOfSetting) {
-  EXPECT_EQ(path_settings<RunConfig>(), (std::vector<std::string>{"data-dir", "out"}));
+  EXPECT_EQ(path_settings<RunConfig>(), (std::vector<std::string>{"data-dir", "graph", "out"}));
   EXPECT_EQ(path_settings<SequenceConfig>(), (std::vector<std::string>{"data-dir", "words", "ff-model", "out"}));
 }
 

@@ -76,7 +76,7 @@ Graph hand_built_graph() {
 TEST(GraphJson, ThePresetsRoundTrip) {
   for (const char* model : {"ff", "ff-large", "fb", "ff-deep", "fb-untied", "fb-fixed"}) {
     SCOPED_TRACE(model);
-    expect_round_trip(graph_of(architecture_from(resolve_config({{"model", model}}), 784, 26)));
+    expect_round_trip(graph_of(architecture_from(resolve_config({{"model", model}}), Shape{28, 28}, 26)));
   }
   const RunConfig deep = resolve_config({{"model", "custom"},
                                          {"hidden", "50,30"},
@@ -84,7 +84,7 @@ TEST(GraphJson, ThePresetsRoundTrip) {
                                          {"feedback-combine", "add"},
                                          {"first-step-feedback", "zero"},
                                          {"steps", "3"}});
-  expect_round_trip(graph_of(architecture_from(deep, 784, 10)));
+  expect_round_trip(graph_of(architecture_from(deep, Shape{28, 28}, 10)));
 }
 
 TEST(GraphJson, AHandBuiltGraphRoundTripsAndRuns) {

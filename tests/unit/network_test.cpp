@@ -40,8 +40,8 @@ TEST(Network, ReportParameterCountsOnTwentySixClasses) {
               {"ff-deep", 656026}};
   for (const auto& row : rows) {
     const RunConfig config = resolve_config({{"model", row.model}});
-    EXPECT_EQ(architecture_from(config, 784, 26).parameter_count(), row.parameters) << row.model;
-    Network<float> network(architecture_from(config, 784, 26));
+    EXPECT_EQ(architecture_from(config, Shape{28, 28}, 26).parameter_count(), row.parameters) << row.model;
+    Network<float> network(architecture_from(config, Shape{28, 28}, 26));
     EXPECT_EQ(static_cast<int64_t>(network.parameters().values().size()), row.parameters) << row.model;
   }
 }
@@ -151,7 +151,7 @@ TEST(Network, FlopsCountEveryProduct) {
   EXPECT_EQ(matmul_flops_per_sample(graph_of(fb), false), 2 * (2 * 784 * 500 + 500 * 784 + 500 * 26));
   // ff-deep: the products of FB's unrolled path, each layer once; in training every layer above the
   // first also takes its input gradient.
-  const Architecture deep = architecture_from(resolve_config({{"model", "ff-deep"}}), 784, 26);
+  const Architecture deep = architecture_from(resolve_config({{"model", "ff-deep"}}), Shape{28, 28}, 26);
   EXPECT_EQ(matmul_flops_per_sample(graph_of(deep), false), 2 * (784 * 500 + 500 * 500 + 500 * 26));
   EXPECT_EQ(matmul_flops_per_sample(graph_of(deep), true), 2 * (2 * 784 * 500 + 3 * 500 * 500 + 3 * 500 * 26));
 }
@@ -160,9 +160,9 @@ TEST(Network, FlopsCountEveryProduct) {
 // classes computes x, layers.0 and h1 at step 0, and at step 1 x with its
 // combined value, layers.0, h1, dropout and layers.1.
 TEST(Network, ActivationValuesCountEveryComputedNodeAndCombine) {
-  const Architecture fb = architecture_from(resolve_config({{"model", "fb"}}), 784, 10);
+  const Architecture fb = architecture_from(resolve_config({{"model", "fb"}}), Shape{28, 28}, 10);
   EXPECT_EQ(activation_values_per_sample(graph_of(fb)), (784 + 500 + 500) + (2 * 784 + 500 + 500 + 500 + 10));
-  const Architecture ff = architecture_from(resolve_config({{"model", "ff"}}), 784, 10);
+  const Architecture ff = architecture_from(resolve_config({{"model", "ff"}}), Shape{28, 28}, 10);
   EXPECT_EQ(activation_values_per_sample(graph_of(ff)), 784 + 500 + 500 + 500 + 10);
 }
 
@@ -171,7 +171,7 @@ TEST(Network, RecordedProductsOfATrainingStepMatchTheFlopCount) {
   // engine really runs must agree.
   for (const char* model : {"ff", "fb", "fb-untied", "fb-fixed"}) {
     const RunConfig config = resolve_config({{"model", model}});
-    const Architecture arch = architecture_from(config, 784, 26);
+    const Architecture arch = architecture_from(config, Shape{28, 28}, 26);
     Network<float> network(arch);
     network.initialize(1);
     for (const std::string& name : split_names(config.frozen)) network.set_frozen(name, true);

@@ -23,6 +23,7 @@ PreparedData small_data(Rng& rng, int64_t train_count, double train_scale = 1.0)
   PreparedData data;
   data.classes = 5;
   data.input_size = 16;
+  data.image_shape = {4, 4};
   data.train = testing::synthetic_images(train_count, 16, 5, rng, train_scale);
   data.validation = testing::synthetic_images(5, 16, 5, rng);
   data.test = testing::synthetic_images(5, 16, 5, rng);
@@ -68,7 +69,7 @@ TEST(TrainingLoop, FrozenFeedbackKeepsItsInitialWeightsWhileTheLayersTrain) {
   run_quietly_in(config, dir.file("run"));
   train_run(config, data, /*resume=*/false);
 
-  Network<float> initial(architecture_from(config, data.input_size, data.classes));
+  Network<float> initial(architecture_from(config, data.image_shape, data.classes));
   initial.initialize(config.training.seed);
   const Checkpoint trained = read_checkpoint(dir.file("run/model.safetensors"));
   for (const ParameterInfo& info : initial.parameters().infos()) {
@@ -101,7 +102,7 @@ TEST(TrainingLoop, BestEpochEarlyStoppingAndTheReportedRecord) {
 
 // The memory estimate counts the weights, their gradients and each optimiser state buffer.
 TEST(TrainingLoop, MemoryEstimateCountsTheOptimisersState) {
-  const Graph graph = graph_of(architecture_from(resolve_config({{"model", "fb"}}), 784, 10));
+  const Graph graph = graph_of(architecture_from(resolve_config({{"model", "fb"}}), Shape{28, 28}, 10));
   const int64_t parameter_floats = 790294 * int64_t{sizeof(float)};
   TrainingSettings training;
   EXPECT_EQ(estimate_training_memory(graph, training, 0).parameter_bytes, 3 * parameter_floats);  // + momentum
