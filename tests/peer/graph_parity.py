@@ -8,8 +8,13 @@ describes them (so the presets are never re-described here), and small graphs
 written below: several edges, add-combine with per-edge alphas, a readout at
 every step with zero first-step feedback, dropout on the input and between
 hidden layers, a lateral edge, an edge from the logits, frozen lower layers,
-weights per step (untied), a second input node, and each optimiser (SGD with Nesterov and weight decay,
-Adam, AdamW) under each learning-rate schedule (step, cosine, linear warmup) for five steps.
+weights per step (untied), a second input node, each optimiser (SGD with Nesterov and weight decay,
+Adam, AdamW) under each learning-rate schedule (step, cosine, linear warmup) for five steps, and
+convolutional nets: a small BLT (Spoerer et al.: conv, ReLU, max-pool, flatten, dropout, Linear; lateral
+and top-down conv edges, added; the stand-in for the BLT preset), the same with mix and gain edges
+interleaved into one node, pointwise and 5x5 conv adapters, a top-down edge upsampling by 4 x 3, a
+linear adapter from the logits into a conv node, a gain edge into the input image and a strided conv,
+and an MLP with gain edges.
 tests/peer/graph_case.cpp (a real subprocess) trains the graph for four steps (or a case's own count)
 as training_loop.cpp trains (updates applied inside
 backward as ranges become final, gradients never zeroed) and writes fbnet's
@@ -93,6 +98,40 @@ ONE_HIDDEN = [
 ]
 HAND_TRAINING = {"learning_rate": 0.05, "momentum": 0.9}
 
+
+def spatial_edge(name, source, target, combine, alpha, **attributes):
+    """An edge whose adapter fbnet derives from the shapes: conv between [C, H, W] nodes (kernel 3 unless
+    given), linear otherwise. The adapter is left out, as a hand-written graph may."""
+    return {"name": name, "source": source, "target": target, "combine": combine, "alpha": alpha, **attributes}
+
+
+# Spoerer et al.'s BLT in miniature (the stand-in for the BLT preset):
+# x [1, 8, 8] -> conv1 [4, 8, 8] -> h1 -> pool1 [4, 4, 4] -> conv2 [6, 4, 4] -> h2 -> flatten [96] -> dropout -> out [5]
+BLT_NODES = [
+    node("x", "input", [], [1, 8, 8]),
+    node("conv1", "conv2d", ["x"], [4, 8, 8], kernel=3, padding=1),
+    node("h1", "relu", ["conv1"], [4, 8, 8]),
+    node("pool1", "max-pool2d", ["h1"], [4, 4, 4], kernel=2),
+    node("conv2", "conv2d", ["pool1"], [6, 4, 4], kernel=3, padding=1),
+    node("h2", "relu", ["conv2"], [6, 4, 4]),
+    node("flatten", "flatten", ["h2"], [96]),
+    node("dropout", "dropout", ["flatten"], [96], dropout=0.5),
+    node("out", "linear", ["dropout"], [5]),
+]
+# The same net on a non-square image, with a strided conv2 and no flatten (dropout on the image, the Linear
+# reading it flat): x [2, 8, 6] -> conv1 [4, 8, 6] -> h1 -> pool1 [4, 4, 3] -> conv2 (stride 2) [6, 2, 2] -> h2
+# -> dropout [6, 2, 2] -> out [5]; an edge h2 -> conv1 upsamples by 4 x 3.
+BLT_STRIDED_NODES = [
+    node("x", "input", [], [2, 8, 6]),
+    node("conv1", "conv2d", ["x"], [4, 8, 6], kernel=3, padding=1),
+    node("h1", "relu", ["conv1"], [4, 8, 6]),
+    node("pool1", "max-pool2d", ["h1"], [4, 4, 3], kernel=2),
+    node("conv2", "conv2d", ["pool1"], [6, 2, 2], kernel=3, stride=2, padding=1),
+    node("h2", "relu", ["conv2"], [6, 2, 2]),
+    node("dropout", "dropout", ["h2"], [6, 2, 2], dropout=0.5),
+    node("out", "linear", ["dropout"], [5]),
+]
+
 # name: (how the graph is obtained, graph_case settings). A preset is the
 # `fbnet info` arguments of the report's net; anything else is the graph JSON.
 CASES = {
@@ -155,6 +194,27 @@ CASES = {
         node("h1", "relu", ["layers.0"], [16]),
         node("layers.1", "linear", ["h1"], [5], alias="out"),
     ], [edge("from_cue", "cue", "h1", "add", 0.5), edge("feedback.0", "h1", "x", "mix", 0.3)], steps=3), HAND_TRAINING),
+    # Bottom-up, lateral and top-down (nearest upsampling x2, then a 3x3 conv) convolutions, added, 4 steps.
+    "blt conv": (graph(BLT_NODES, [spatial_edge("lateral.1", "h1", "conv1", "add", 1.0),
+                                   spatial_edge("lateral.2", "h2", "conv2", "add", 1.0),
+                                   spatial_edge("topdown.2.1", "h2", "conv1", "add", 1.0)], steps=4), HAND_TRAINING),
+    # Mix and gain interleaved into one node in declaration order, a 1x1 (pointwise) and a 5x5 conv adapter,
+    # a top-down conv upsampling by 4 x 3, a linear adapter from the logits into a conv node, a gain edge into the
+    # input image, and a strided conv node; read out at every step, zero feedback at step 0. At lr 0.3: the gain
+    # edge into the small conv2 gets gradients of ~4e-5, so at HAND_TRAINING's 0.05 its update is ~4e-6 of its
+    # weights, and fbnet's float32 weights round it by up to 0.5 ulp of the weight: 6e-3 of the update against
+    # torch float64, falling as 1 / lr (not an error of fbnet's: torch float32 agrees to 7e-5).
+    "blt mix, gain, strided": (graph(BLT_STRIDED_NODES, [
+        spatial_edge("lateral.1", "h1", "conv1", "mix", 0.3, kernel=1),
+        spatial_edge("topdown.2.1", "h2", "conv1", "gain", 0.4, kernel=5),
+        spatial_edge("lateral.2", "h2", "conv2", "gain", 0.5),
+        spatial_edge("from_logits", "out", "conv2", "mix", 0.2),
+        spatial_edge("topdown.1.x", "h1", "x", "gain", 0.25),
+    ], steps=4, readout_steps="every-step", first_step_feedback="zero"), {"learning_rate": 0.3, "momentum": 0.9}),
+    # Gain edges on vectors (linear adapters), one after an add into the same node.
+    "mlp gain": (graph(TWO_HIDDEN, [edge("down.h1", "h2", "h1", "add", 0.2),
+                                    edge("gain.h1", "h2", "h1", "gain", 0.5),
+                                    edge("gain.x", "h1", "x", "gain", 0.3)], steps=3), HAND_TRAINING),
 }
 
 
