@@ -45,6 +45,7 @@ import argparse
 import json
 import math
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -478,7 +479,7 @@ def torch_scheduler(optimizer, training):
     if warmup == 0:
         return schedulers[kind]()
     # SequentialLR steps its second scheduler with an epoch argument at the milestone, which PyTorch warns of.
-    warnings.filterwarnings("ignore", message="The epoch parameter in `scheduler.step()`")
+    warnings.filterwarnings("ignore", message=re.escape("The epoch parameter in `scheduler.step()`"))
     warm = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / (warmup + 1), total_iters=warmup)
     return torch.optim.lr_scheduler.SequentialLR(optimizer, [warm, schedulers[kind]()], milestones=[warmup])
 
