@@ -156,8 +156,13 @@ int run(const CaseSettings& settings) {
       if (node.op != OpKind::kDropout || node.dropout == 0) continue;  // p = 0 is the identity: no mask
       for (int step = 0; step < graph.steps; ++step) {
         if (!schedule.computed[step][n]) continue;
+        // The mask is shaped as the tensor dropout read: behind a flatten (an identity op) that is still
+        // [B, C, H, W]; the same values row-major, written as the node's [B, shape].
         const Tensor<float>& mask = network.dropout_mask(step, node.name);
-        file.tensors.push_back({fmt::format("mask.{}.{}.{}", k, node.name, step), mask.shape, mask.values});
+        const Shape shape = with_leading({settings.batch}, node.shape);
+        FBNET_CHECK(element_count(shape) == mask.size(), "dropout node '{}': mask {} is not {}", node.name,
+                    shape_string(mask.shape), shape_string(shape));
+        file.tensors.push_back({fmt::format("mask.{}.{}.{}", k, node.name, step), shape, mask.values});
       }
     }
     if (k == 0) {

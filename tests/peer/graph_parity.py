@@ -8,14 +8,21 @@ describes them (so the presets are never re-described here), and small graphs
 written below: several edges, add-combine with per-edge alphas, a readout at
 every step with zero first-step feedback, dropout on the input and between
 hidden layers, a lateral edge, an edge from the logits, frozen lower layers,
-weights per step (untied), a second input node, and each optimiser (SGD with Nesterov and weight decay,
-Adam, AdamW) under each learning-rate schedule (step, cosine, linear warmup) for five steps.
+weights per step (untied), a second input node, each optimiser (SGD with Nesterov and weight decay,
+Adam, AdamW) under each learning-rate schedule (step, cosine, linear warmup) for five steps, and
+convolutional nets: a small BLT (Spoerer et al.: conv, ReLU, max-pool, flatten, dropout, Linear; lateral
+and top-down conv edges, added; the stand-in for the BLT preset), the same with mix and gain edges
+interleaved into one node, pointwise and 5x5 conv adapters, a top-down edge upsampling by 4 x 3, a
+linear adapter from the logits into a conv node, a gain edge into the input image and a strided conv,
+and an MLP with gain edges.
 tests/peer/graph_case.cpp (a real subprocess) trains the graph for four steps (or a case's own count)
 as training_loop.cpp trains (updates applied inside
 backward as ranges become final, gradients never zeroed) and writes fbnet's
 initial weights, the batches, its dropout masks and its results. This script
 builds the PyTorch model from the graph JSON alone (GraphModel: an nn.Linear
-per linear node and per edge adapter under fbnet's parameter names, every
+or nn.Conv2d per linear or conv2d node, F.max_pool2d and flatten, per edge
+an nn.Linear on the flattened source or, between [C, H, W] nodes,
+nn.Upsample(nearest) and nn.Conv2d, all under fbnet's parameter names; every
 node computed at every step, so that fbnet's pruned schedule is checked, not
 copied), replays the steps with the torch.optim optimiser and scheduler that fbnet's settings name
 (zero_grad, backward, step; scheduler.step() after each epoch; frozen parameters left out), and checks per
@@ -38,6 +45,7 @@ import argparse
 import json
 import math
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -90,6 +98,40 @@ ONE_HIDDEN = [
     node("layers.1", "linear", ["dropout"], [5], alias="out"),
 ]
 HAND_TRAINING = {"learning_rate": 0.05, "momentum": 0.9}
+
+
+def spatial_edge(name, source, target, combine, alpha, **attributes):
+    """An edge whose adapter fbnet derives from the shapes: conv between [C, H, W] nodes (kernel 3 unless
+    given), linear otherwise. The adapter is left out, as a hand-written graph may."""
+    return {"name": name, "source": source, "target": target, "combine": combine, "alpha": alpha, **attributes}
+
+
+# Spoerer et al.'s BLT in miniature (the stand-in for the BLT preset):
+# x [1, 8, 8] -> conv1 [4, 8, 8] -> h1 -> pool1 [4, 4, 4] -> conv2 [6, 4, 4] -> h2 -> flatten [96] -> dropout -> out [5]
+BLT_NODES = [
+    node("x", "input", [], [1, 8, 8]),
+    node("conv1", "conv2d", ["x"], [4, 8, 8], kernel=3, padding=1),
+    node("h1", "relu", ["conv1"], [4, 8, 8]),
+    node("pool1", "max-pool2d", ["h1"], [4, 4, 4], kernel=2),
+    node("conv2", "conv2d", ["pool1"], [6, 4, 4], kernel=3, padding=1),
+    node("h2", "relu", ["conv2"], [6, 4, 4]),
+    node("flatten", "flatten", ["h2"], [96]),
+    node("dropout", "dropout", ["flatten"], [96], dropout=0.5),
+    node("out", "linear", ["dropout"], [5]),
+]
+# The same net on a non-square image, with a strided conv2 and no flatten (dropout on the image, the Linear
+# reading it flat): x [2, 8, 6] -> conv1 [4, 8, 6] -> h1 -> pool1 [4, 4, 3] -> conv2 (stride 2) [6, 2, 2] -> h2
+# -> dropout [6, 2, 2] -> out [5]; an edge h2 -> conv1 upsamples by 4 x 3.
+BLT_STRIDED_NODES = [
+    node("x", "input", [], [2, 8, 6]),
+    node("conv1", "conv2d", ["x"], [4, 8, 6], kernel=3, padding=1),
+    node("h1", "relu", ["conv1"], [4, 8, 6]),
+    node("pool1", "max-pool2d", ["h1"], [4, 4, 3], kernel=2),
+    node("conv2", "conv2d", ["pool1"], [6, 2, 2], kernel=3, stride=2, padding=1),
+    node("h2", "relu", ["conv2"], [6, 2, 2]),
+    node("dropout", "dropout", ["h2"], [6, 2, 2], dropout=0.5),
+    node("out", "linear", ["dropout"], [5]),
+]
 
 # name: (how the graph is obtained, graph_case settings). A preset is the
 # `fbnet info` arguments of the report's net; anything else is the graph JSON.
@@ -153,6 +195,27 @@ CASES = {
         node("h1", "relu", ["layers.0"], [16]),
         node("layers.1", "linear", ["h1"], [5], alias="out"),
     ], [edge("from_cue", "cue", "h1", "add", 0.5), edge("feedback.0", "h1", "x", "mix", 0.3)], steps=3), HAND_TRAINING),
+    # Bottom-up, lateral and top-down (nearest upsampling x2, then a 3x3 conv) convolutions, added, 4 steps.
+    "blt conv": (graph(BLT_NODES, [spatial_edge("lateral.1", "h1", "conv1", "add", 1.0),
+                                   spatial_edge("lateral.2", "h2", "conv2", "add", 1.0),
+                                   spatial_edge("topdown.2.1", "h2", "conv1", "add", 1.0)], steps=4), HAND_TRAINING),
+    # Mix and gain interleaved into one node in declaration order, a 1x1 (pointwise) and a 5x5 conv adapter,
+    # a top-down conv upsampling by 4 x 3, a linear adapter from the logits into a conv node, a gain edge into the
+    # input image, and a strided conv node; read out at every step, zero feedback at step 0. At lr 0.3: the gain
+    # edge into the small conv2 gets gradients of ~4e-5, so at HAND_TRAINING's 0.05 its update is ~4e-6 of its
+    # weights, and fbnet's float32 weights round it by up to 0.5 ulp of the weight: 6e-3 of the update against
+    # torch float64, falling as 1 / lr (not an error of fbnet's: torch float32 agrees to 7e-5).
+    "blt mix, gain, strided": (graph(BLT_STRIDED_NODES, [
+        spatial_edge("lateral.1", "h1", "conv1", "mix", 0.3, kernel=1),
+        spatial_edge("topdown.2.1", "h2", "conv1", "gain", 0.4, kernel=5),
+        spatial_edge("lateral.2", "h2", "conv2", "gain", 0.5),
+        spatial_edge("from_logits", "out", "conv2", "mix", 0.2),
+        spatial_edge("topdown.1.x", "h1", "x", "gain", 0.25),
+    ], steps=4, readout_steps="every-step", first_step_feedback="zero"), {"learning_rate": 0.3, "momentum": 0.9}),
+    # Gain edges on vectors (linear adapters), one after an add into the same node.
+    "mlp gain": (graph(TWO_HIDDEN, [edge("down.h1", "h2", "h1", "add", 0.2),
+                                    edge("gain.h1", "h2", "h1", "gain", 0.5),
+                                    edge("gain.x", "h1", "x", "gain", 0.3)], steps=3), HAND_TRAINING),
 }
 
 
@@ -183,12 +246,16 @@ class GraphModel(torch.nn.Module):
     """fbnet's graph semantics (src/model/graph.hpp, network.hpp), from its JSON only.
 
     Per step t, each node n the schedule computes, in order:
-      v_n(t) = input | linear(u_in(t)) | relu(u_in(t)) | u_in(t) * mask_n(t)
-    (an untied linear node has weights of its own at each step),
-      u_n(t) = v_n(t), then for each edge e into n, in declaration order,
-      u_n   <- keep_e u_n + alpha_e (W_e v_source(t-1) + b_e)   (fb = 0 at t = 0),
-    keep_e = 1 - alpha_e (mix) or 1 (add). Consumers read u, edges send v, and
-    the logits are v of the readout node at each readout step.
+      v_n(t) = input | linear(flat(u_in(t))) | conv2d(u_in(t)) | max_pool2d(u_in(t)) | flat(u_in(t))
+             | relu(u_in(t)) | u_in(t) * mask_n(t)
+    (an untied linear or conv2d node has weights of its own at each step; flat: [B, C, H, W] -> [B, C*H*W]),
+      u_n(t) = v_n(t), then for each edge e into n, in declaration order (fb_e = 0 at t = 0),
+      u_n   <- keep_e u_n + alpha_e fb_e        (mix: keep_e = 1 - alpha_e; add: keep_e = 1)
+      u_n   <- u_n (1 + alpha_e fb_e)           (gain)
+    with fb_e = adapter_e(v_source(t-1)): between [C, H, W] nodes nn.Upsample(nearest, by the whole factors
+    target H / source H and target W / source W; none at 1) then nn.Conv2d(kernel K, padding K // 2), otherwise
+    an nn.Linear of the flattened source, shaped as the target. Consumers read u, edges send v, and the logits
+    are v of the readout node at each readout step.
     """
 
     def __init__(self, graph):
@@ -201,29 +268,73 @@ class GraphModel(torch.nn.Module):
             if "alias" in entry:
                 self._index[entry["alias"]] = n
         self._schedule = Schedule(graph, self._index)
-        self._linear_of = {}  # parameter prefix -> nn.Linear
+        self._module_of = {}    # parameter prefix -> nn.Linear or nn.Conv2d
+        self._upsample_of = {}  # conv edge name -> nn.Upsample, or None at factor 1
         for entry in nodes:
-            if entry["op"] not in ("input", "linear", "relu", "dropout"):
-                raise ValueError(f"node {entry['name']!r}: unknown op {entry['op']!r}")
-            if entry["op"] == "linear":
+            op = entry["op"]
+            if op not in ("input", "linear", "relu", "dropout", "conv2d", "max-pool2d", "flatten"):
+                raise ValueError(f"node {entry['name']!r}: unknown op {op!r}")
+            if op == "input":
+                continue
+            (source,) = entry["inputs"]
+            shape = self._shape(source)
+            if op in ("linear", "conv2d"):
                 for step in range(graph["steps"] if entry.get("untied") else 1):
-                    self._add_linear(self._weights(entry, step), self._size(entry["inputs"][0]), self._size(entry["name"]))
+                    if op == "linear":  # a Linear reads any input flat
+                        module = torch.nn.Linear(math.prod(shape), math.prod(entry["shape"]))
+                    else:
+                        module = torch.nn.Conv2d(shape[0], entry["shape"][0], entry["kernel"], stride=entry["stride"],
+                                                 padding=entry["padding"])
+                    self._add_module(self._weights(entry, step), module)
+            expected = self._output_shape(entry, shape)
+            if expected != entry["shape"]:
+                raise ValueError(f"node {entry['name']!r}: shape {entry['shape']}, but torch gives {expected}")
         for e in graph["edges"]:
-            if e["adapter"] != "linear" or e["combine"] not in ("mix", "add"):
-                raise ValueError(f"edge {e['name']!r}: adapter {e['adapter']!r}, combine {e['combine']!r}")
-            self._add_linear(e["name"], self._size(e["source"]), self._size(e["target"]))
+            if e["combine"] not in ("mix", "add", "gain"):
+                raise ValueError(f"edge {e['name']!r}: combine {e['combine']!r}")
+            source, target = self._shape(e["source"]), self._shape(e["target"])
+            adapter = "conv" if len(source) == 3 and len(target) == 3 else "linear"
+            if e.get("adapter", adapter) != adapter:
+                raise ValueError(f"edge {e['name']!r}: adapter {e['adapter']!r}, but {source} -> {target} is {adapter!r}")
+            if adapter == "linear":
+                self._add_module(e["name"], torch.nn.Linear(math.prod(source), math.prod(target)))
+                continue
+            factors = (target[1] // source[1], target[2] // source[2])
+            if target[1] % source[1] or target[2] % source[2] or min(factors) < 1:
+                raise ValueError(f"edge {e['name']!r}: {source} -> {target} is no whole upsampling")
+            kernel = e.get("kernel", 3)
+            self._add_module(e["name"], torch.nn.Conv2d(source[0], target[0], kernel, padding=kernel // 2))
+            # Not a submodule: the parameters stay EDGE.weight and EDGE.bias, as fbnet names them.
+            self._upsample_of[e["name"]] = (torch.nn.Upsample(scale_factor=factors, mode="nearest")
+                                            if factors != (1, 1) else None)
 
     @staticmethod
     def _weights(entry, step):
-        """The weights a linear node uses at `step`: its own, or (untied) the step's, NAME.stepT for T >= 1."""
+        """The weights a node uses at `step`: its own, or (untied) the step's, NAME.stepT for T >= 1."""
         return f"{entry['name']}.step{step}" if entry.get("untied") and step > 0 else entry["name"]
 
-    def _size(self, name):
-        (size,) = self._graph["nodes"][self._index[name]]["shape"]  # Linear maps vectors
-        return size
+    def _shape(self, name):
+        return list(self._graph["nodes"][self._index[name]]["shape"])
 
-    def _add_linear(self, name, in_size, out_size):
-        """nn.Linear registered under the dotted name, so its parameters are NAME.weight and NAME.bias."""
+    def _output_shape(self, entry, shape):
+        """What torch makes of one sample of `shape` at node `entry`."""
+        op = entry["op"]
+        if op == "linear":
+            return [self._module_of[self._weights(entry, 0)].out_features]
+        if op == "flatten":
+            return [math.prod(shape)]
+        if op in ("conv2d", "max-pool2d"):
+            with torch.no_grad():
+                return list(self._spatial(entry, 0, torch.zeros(1, *shape)).shape[1:])
+        return shape
+
+    def _spatial(self, entry, step, x):
+        if entry["op"] == "conv2d":
+            return self._module_of[self._weights(entry, step)](x)
+        return F.max_pool2d(x, entry["kernel"], entry["stride"])
+
+    def _add_module(self, name, module):
+        """`module` registered under the dotted name, so its parameters are NAME.weight and NAME.bias."""
         *path, last = name.split(".")
         parent = self
         for part in path:
@@ -232,11 +343,19 @@ class GraphModel(torch.nn.Module):
             parent = getattr(parent, part)
             if not isinstance(parent, torch.nn.Module):
                 raise ValueError(f"{name!r} collides with an attribute of torch.nn.Module")
-        parent.add_module(last, torch.nn.Linear(in_size, out_size))
-        self._linear_of[name] = getattr(parent, last)
+        parent.add_module(last, module)
+        self._module_of[name] = getattr(parent, last)
+
+    def _feedback(self, e, v):
+        """fb_e of the source's value v [B, source shape], as [B, target shape]."""
+        module = self._module_of[e["name"]]
+        if e["name"] not in self._upsample_of:  # linear: on the flattened values
+            return module(v.flatten(1)).reshape(v.shape[0], *self._shape(e["target"]))
+        upsample = self._upsample_of[e["name"]]
+        return module(upsample(v) if upsample is not None else v)
 
     def forward(self, inputs, masks):
-        """inputs: input node name -> [S, B, size]; masks: (dropout node, step) -> [B, size].
+        """inputs: input node name -> [S, B, shape]; masks: (dropout node, step) -> [B, shape].
         Returns the logits [B, classes] of each readout step."""
         nodes, schedule = self._graph["nodes"], self._schedule
         value = [{} for _ in range(self._graph["steps"])]     # v: what edges send
@@ -249,7 +368,11 @@ class GraphModel(torch.nn.Module):
                 else:
                     x = consumed[step][self._index[entry["inputs"][0]]]
                     if op == "linear":
-                        v = self._linear_of[self._weights(entry, step)](x)
+                        v = self._module_of[self._weights(entry, step)](x.flatten(1))
+                    elif op in ("conv2d", "max-pool2d"):
+                        v = self._spatial(entry, step, x)
+                    elif op == "flatten":
+                        v = x.flatten(1)
                     elif op == "relu":
                         v = F.relu(x)
                     else:  # dropout: fbnet's mask already holds 0 or 1 / (1 - p), torch.nn.Dropout's scaling;
@@ -258,10 +381,14 @@ class GraphModel(torch.nn.Module):
                 u = v
                 if schedule.combines_at(step, n):
                     for e in schedule.edges_into[n]:
+                        if e["combine"] == "gain":
+                            if step > 0:  # fb = 0 at step 0 leaves u as it is
+                                u = u * (1 + e["alpha"] * self._feedback(e, value[step - 1][self._index[e["source"]]]))
+                            continue
                         keep = 1 - e["alpha"] if e["combine"] == "mix" else 1
                         u = keep * u
                         if step > 0:
-                            u = u + e["alpha"] * self._linear_of[e["name"]](value[step - 1][self._index[e["source"]]])
+                            u = u + e["alpha"] * self._feedback(e, value[step - 1][self._index[e["source"]]])
                 value[step][n], consumed[step][n] = v, u
         readout = self._index[self._graph["readout"]]
         return [value[step][readout] for step in schedule.readout_steps]
@@ -352,7 +479,7 @@ def torch_scheduler(optimizer, training):
     if warmup == 0:
         return schedulers[kind]()
     # SequentialLR steps its second scheduler with an epoch argument at the milestone, which PyTorch warns of.
-    warnings.filterwarnings("ignore", message="The epoch parameter in `scheduler.step()`")
+    warnings.filterwarnings("ignore", message=re.escape("The epoch parameter in `scheduler.step()`"))
     warm = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / (warmup + 1), total_iters=warmup)
     return torch.optim.lr_scheduler.SequentialLR(optimizer, [warm, schedulers[kind]()], milestones=[warmup])
 
