@@ -1,15 +1,18 @@
 // 2-D convolution (torch.nn.Conv2d, NCHW, no dilation or groups) as a
-// forward/backward pair, by im2col: each sample's receptive fields become the
-// columns of a matrix, so every product goes through the BLAS door.
-//   cols_b   [C*K*K, OH*OW]   row (c*K + ki)*K + kj: the weight's own flattening
-//   forward  y_b [OC, OH*OW] (+)= scale * (W [OC, C*K*K] cols_b + b)
-//   backward dW (+)= scale * sum_b dy_b cols_b^T ;  db (+)= scale * sum_b,p dy_b
-//            dx_b (+)= col2im(scale * W^T dy_b)
-// Sample by sample: one sample's column matrix (at most a few MB) stays in
-// cache, where the whole batch's would not.
+// forward/backward pair, by im2col: the receptive fields of a chunk of n
+// samples become the columns of one matrix, so every product goes through
+// the BLAS door, and each is large enough to run well on every core.
+//   cols     [C*K*K, n*OH*OW]  row (c*K + ki)*K + kj (the weight's own flattening),
+//                              sample s in columns [s*P, (s+1)*P), P = OH*OW
+//   forward  y (+)= scale * (W [OC, C*K*K] cols + b), scattered to [B, OC, OH, OW]
+//   backward dW (+)= scale * dY cols^T ;  db (+)= scale * sum dY ;  dx (+)= col2im(scale * W^T dY)
+//            with dY [OC, n*P] gathered from dy [B, OC, OH, OW]
+// Chunks hold about kConvChunkValues column values whatever the thread count,
+// so results do not depend on it beyond the products' own.
 #pragma once
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "engine/blas.hpp"
@@ -26,58 +29,72 @@ struct ConvGeometry {
 
   int64_t out_height() const { return (height + 2 * padding - kernel) / stride + 1; }
   int64_t out_width() const { return (width + 2 * padding - kernel) / stride + 1; }
-  int64_t patch_size() const { return channels * kernel * kernel; }     // rows of cols_b
-  int64_t positions() const { return out_height() * out_width(); }      // columns of cols_b
+  int64_t patch_size() const { return channels * kernel * kernel; }     // rows of cols
+  int64_t positions() const { return out_height() * out_width(); }      // columns of cols per sample
   int64_t input_size() const { return channels * height * width; }      // per sample
   int64_t output_size() const { return out_channels * positions(); }    // per sample
-  // A 1x1 kernel at stride 1 without padding reads x_b itself as cols_b.
-  bool is_pointwise() const { return kernel == 1 && stride == 1 && padding == 0; }
 };
 
-// cols [patch_size, positions] from one sample x [C, H, W]; padding reads 0.
-template <class Scalar>
-void im2col(const ConvGeometry& g, const Scalar* x, Scalar* cols) {
-  const int64_t out_h = g.out_height(), out_w = g.out_width();
-  for (int64_t c = 0; c < g.channels; ++c)
-    for (int64_t ki = 0; ki < g.kernel; ++ki)
-      for (int64_t kj = 0; kj < g.kernel; ++kj) {
-        Scalar* row = cols + ((c * g.kernel + ki) * g.kernel + kj) * out_h * out_w;
-        for (int64_t oh = 0; oh < out_h; ++oh) {
-          const int64_t ih = oh * g.stride - g.padding + ki;
-          Scalar* out = row + oh * out_w;
-          if (ih < 0 || ih >= g.height) {
-            std::fill(out, out + out_w, Scalar{0});
-            continue;
-          }
-          const Scalar* in = x + (c * g.height + ih) * g.width;
-          for (int64_t ow = 0; ow < out_w; ++ow) {
-            const int64_t iw = ow * g.stride - g.padding + kj;
-            out[ow] = iw >= 0 && iw < g.width ? in[iw] : Scalar{0};
-          }
-        }
-      }
+// The output columns [begin, end) whose input column ow * stride - padding + kj
+// lies inside [0, width): outside it a row reads the zero padding.
+inline std::pair<int64_t, int64_t> inside_columns(const ConvGeometry& g, int64_t kj) {
+  const int64_t first = g.padding - kj;  // ow * stride >= first
+  const int64_t begin = first <= 0 ? 0 : (first + g.stride - 1) / g.stride;
+  const int64_t last = g.width - 1 + g.padding - kj;  // ow * stride <= last
+  const int64_t end = last < 0 ? 0 : std::min(g.out_width(), last / g.stride + 1);
+  return {std::min(begin, end), end};
 }
 
-// x [C, H, W] += the columns' values summed back onto the pixels they read.
+// One row of the columns: for kernel offset (ki, kj), the value each output
+// position reads from one channel plane [H, W] (0 in the padding).
 template <class Scalar>
-void col2im_add(const ConvGeometry& g, const Scalar* cols, Scalar* x) {
+void im2col_row(const ConvGeometry& g, const Scalar* plane, int64_t ki, int64_t kj, Scalar* row) {
   const int64_t out_h = g.out_height(), out_w = g.out_width();
-  for (int64_t c = 0; c < g.channels; ++c)
-    for (int64_t ki = 0; ki < g.kernel; ++ki)
-      for (int64_t kj = 0; kj < g.kernel; ++kj) {
-        const Scalar* row = cols + ((c * g.kernel + ki) * g.kernel + kj) * out_h * out_w;
-        for (int64_t oh = 0; oh < out_h; ++oh) {
-          const int64_t ih = oh * g.stride - g.padding + ki;
-          if (ih < 0 || ih >= g.height) continue;
-          Scalar* in = x + (c * g.height + ih) * g.width;
-          const Scalar* out = row + oh * out_w;
-          for (int64_t ow = 0; ow < out_w; ++ow) {
-            const int64_t iw = ow * g.stride - g.padding + kj;
-            if (iw >= 0 && iw < g.width) in[iw] += out[ow];
-          }
-        }
-      }
+  const auto [begin, end] = inside_columns(g, kj);
+  for (int64_t oh = 0; oh < out_h; ++oh) {
+    const int64_t ih = oh * g.stride - g.padding + ki;
+    Scalar* __restrict out = row + oh * out_w;
+    if (ih < 0 || ih >= g.height) {
+      std::fill(out, out + out_w, Scalar{0});
+      continue;
+    }
+    // Input column of output column ow: ow * stride + shift, inside the row for ow in [begin, end).
+    const Scalar* __restrict in = plane + ih * g.width;
+    const int64_t shift = kj - g.padding;
+    std::fill(out, out + begin, Scalar{0});
+    if (g.stride == 1) {
+      std::copy(in + begin + shift, in + end + shift, out + begin);
+    } else {
+      for (int64_t ow = begin; ow < end; ++ow) out[ow] = in[ow * g.stride + shift];
+    }
+    std::fill(out + end, out + out_w, Scalar{0});
+  }
 }
+
+// The transpose of im2col_row: the plane += each position's value at the pixel it read.
+template <class Scalar>
+void col2im_row_add(const ConvGeometry& g, const Scalar* row, int64_t ki, int64_t kj, Scalar* plane) {
+  const int64_t out_h = g.out_height(), out_w = g.out_width();
+  const auto [begin, end] = inside_columns(g, kj);
+  for (int64_t oh = 0; oh < out_h; ++oh) {
+    const int64_t ih = oh * g.stride - g.padding + ki;
+    if (ih < 0 || ih >= g.height) continue;
+    Scalar* __restrict in = plane + ih * g.width;
+    const Scalar* __restrict out = row + oh * out_w;
+    const int64_t shift = kj - g.padding;
+    for (int64_t ow = begin; ow < end; ++ow) in[ow * g.stride + shift] += out[ow];
+  }
+}
+
+// Column values per chunk (8 MB of floats): several samples of a small layer,
+// one of a large one.
+inline constexpr int64_t kConvChunkValues = int64_t{1} << 21;
+
+// Scratch of a conv op: a chunk's columns and its [OC, n*P] outputs or gradients.
+template <class Scalar>
+struct ConvScratch {
+  std::vector<Scalar> cols, channels;
+};
 
 // p.weight viewed as [OC, C*K*K] (ParameterStore::linear), p.bias [OC].
 template <class Scalar>
@@ -87,82 +104,129 @@ void check_conv_parameters(const ConvGeometry& g, const LinearParameters<Scalar>
                g.patch_size());
 }
 
-// y [B, OC, OH, OW] (+)= scale * conv(x [B, C, H, W]); `cols` is scratch.
+// Calls body(first, count) for chunks of samples of [0, batch), after sizing
+// the scratch for the largest chunk.
+template <class Scalar, class Body>
+void for_each_chunk(const ConvGeometry& g, int64_t batch, ConvScratch<Scalar>& scratch, Body&& body) {
+  const int64_t per_sample = g.patch_size() * g.positions();
+  const int64_t chunk = std::clamp<int64_t>(kConvChunkValues / per_sample, 1, std::max<int64_t>(batch, 1));
+  scratch.cols.resize(chunk * per_sample);
+  scratch.channels.resize(chunk * g.out_channels * g.positions());
+  for (int64_t first = 0; first < batch; first += chunk) body(first, std::min(chunk, batch - first));
+}
+
+// cols of samples [first, first + count) of x, one sample per thread.
+template <class Scalar>
+void chunk_im2col(const ConvGeometry& g, const Tensor<Scalar>& x, int64_t first, int64_t count, Scalar* cols) {
+  const int64_t positions = g.positions(), width = count * positions;
+  parallel_for(count, [&](int64_t begin, int64_t end) {
+    for (int64_t s = begin; s < end; ++s) {
+      // im2col writes rows of P values; a chunk's rows are n*P long, so write
+      // each sample's block through a row-strided view.
+      const Scalar* in = x.row(first + s);
+      for (int64_t c = 0; c < g.channels; ++c)
+        for (int64_t ki = 0; ki < g.kernel; ++ki)
+          for (int64_t kj = 0; kj < g.kernel; ++kj) {
+            Scalar* row = cols + ((c * g.kernel + ki) * g.kernel + kj) * width + s * positions;
+            im2col_row(g, in + c * g.height * g.width, ki, kj, row);
+          }
+    }
+  }, count * g.patch_size() * positions, 1);
+}
+
+// y [B, OC, OH, OW] (+)= scale * conv(x [B, C, H, W]).
 template <class Scalar>
 void conv2d_forward(const ConvGeometry& g, const Tensor<Scalar>& x, const LinearParameters<Scalar>& p, Tensor<Scalar>& y,
-                    std::vector<Scalar>& cols, Scalar scale = 1, bool accumulate = false) {
+                    ConvScratch<Scalar>& scratch, Scalar scale = 1, bool accumulate = false) {
   check_conv_parameters(g, p);
   const int64_t batch = x.rows(), positions = g.positions();
   FBNET_ASSERT(x.row_size() == g.input_size() && y.rows() == batch && y.row_size() == g.output_size(),
                "conv2d_forward: x {} and y {} do not fit the geometry", shape_string(x.shape), shape_string(y.shape));
-  cols.resize(g.patch_size() * positions);
-  for (int64_t b = 0; b < batch; ++b) {
-    const Scalar* columns = x.row(b);
-    if (!g.is_pointwise()) {
-      im2col(g, x.row(b), cols.data());
-      columns = cols.data();
-    }
-    Scalar* out = y.row(b);
-    gemm<Scalar>(p.weight, Transpose::kNo, {columns, g.patch_size(), positions}, Transpose::kNo,
-                 {out, g.out_channels, positions}, scale, accumulate ? Scalar{1} : Scalar{0});
-    for (int64_t oc = 0; oc < g.out_channels; ++oc) {
-      const Scalar shift = scale * p.bias[oc];
-      Scalar* channel = out + oc * positions;
-      for (int64_t i = 0; i < positions; ++i) channel[i] += shift;
-    }
-  }
+  for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {
+    const int64_t width = count * positions;
+    chunk_im2col(g, x, first, count, scratch.cols.data());
+    gemm<Scalar>(p.weight, Transpose::kNo, {scratch.cols.data(), g.patch_size(), width}, Transpose::kNo,
+                 {scratch.channels.data(), g.out_channels, width}, scale, Scalar{0});
+    parallel_for(count, [&](int64_t begin, int64_t end) {
+      for (int64_t s = begin; s < end; ++s)
+        for (int64_t oc = 0; oc < g.out_channels; ++oc) {
+          const Scalar* from = scratch.channels.data() + oc * width + s * positions;
+          Scalar* to = y.row(first + s) + oc * positions;
+          const Scalar shift = scale * p.bias[oc];
+          for (int64_t i = 0; i < positions; ++i) to[i] = (accumulate ? to[i] : Scalar{0}) + (from[i] + shift);
+        }
+    }, count * g.output_size(), 1);
+  });
+}
+
+// dY [OC, count*P] of samples [first, first + count) of dy [B, OC, OH, OW].
+template <class Scalar>
+void gather_channels(const ConvGeometry& g, const Tensor<Scalar>& dy, int64_t first, int64_t count, Scalar* channels) {
+  const int64_t positions = g.positions(), width = count * positions;
+  parallel_for(count, [&](int64_t begin, int64_t end) {
+    for (int64_t s = begin; s < end; ++s)
+      for (int64_t oc = 0; oc < g.out_channels; ++oc)
+        std::copy_n(dy.row(first + s) + oc * positions, positions, channels + oc * width + s * positions);
+  }, count * g.output_size(), 1);
 }
 
 // From dy [B, OC, OH, OW]: dW, db (+)= scale * their gradients.
 template <class Scalar>
 void conv2d_backward_parameters(const ConvGeometry& g, const Tensor<Scalar>& x, const LinearParameters<Scalar>& p,
-                                const Tensor<Scalar>& dy, std::vector<Scalar>& cols, Scalar scale = 1,
+                                const Tensor<Scalar>& dy, ConvScratch<Scalar>& scratch, Scalar scale = 1,
                                 bool accumulate = true) {
   check_conv_parameters(g, p);
   const int64_t batch = x.rows(), positions = g.positions();
   FBNET_ASSERT(dy.rows() == batch && dy.row_size() == g.output_size(), "conv2d_backward: dy {} does not fit the geometry",
                shape_string(dy.shape));
-  cols.resize(g.patch_size() * positions);
   if (!accumulate) std::fill(p.bias_grad, p.bias_grad + g.out_channels, Scalar{0});
-  for (int64_t b = 0; b < batch; ++b) {
-    const Scalar* columns = x.row(b);
-    if (!g.is_pointwise()) {
-      im2col(g, x.row(b), cols.data());
-      columns = cols.data();
-    }
-    const Scalar* grad = dy.row(b);
-    gemm<Scalar>({grad, g.out_channels, positions}, Transpose::kNo, {columns, g.patch_size(), positions},
-                 Transpose::kYes, p.weight_grad, scale, accumulate || b > 0 ? Scalar{1} : Scalar{0});
-    for (int64_t oc = 0; oc < g.out_channels; ++oc) {
-      const Scalar* channel = grad + oc * positions;
-      Scalar sum = 0;
-      for (int64_t i = 0; i < positions; ++i) sum += channel[i];
-      p.bias_grad[oc] += scale * sum;
-    }
-  }
+  bool written = accumulate;
+  for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {
+    const int64_t width = count * positions;
+    chunk_im2col(g, x, first, count, scratch.cols.data());
+    gather_channels(g, dy, first, count, scratch.channels.data());
+    gemm<Scalar>({scratch.channels.data(), g.out_channels, width}, Transpose::kNo,
+                 {scratch.cols.data(), g.patch_size(), width}, Transpose::kYes, p.weight_grad, scale,
+                 written ? Scalar{1} : Scalar{0});
+    written = true;
+    // Split over channels: each channel's sum runs over its samples in order.
+    parallel_for(g.out_channels, [&](int64_t begin, int64_t end) {
+      for (int64_t oc = begin; oc < end; ++oc) {
+        const Scalar* channel = scratch.channels.data() + oc * width;
+        Scalar sum = 0;
+        for (int64_t i = 0; i < width; ++i) sum += channel[i];
+        p.bias_grad[oc] += scale * sum;
+      }
+    }, g.out_channels * width, 1);
+  });
 }
 
 // dx [B, C, H, W] (+)= scale * dL/dx for dy [B, OC, OH, OW].
 template <class Scalar>
 void conv2d_backward_input(const ConvGeometry& g, const LinearParameters<Scalar>& p, const Tensor<Scalar>& dy,
-                           Tensor<Scalar>& dx, std::vector<Scalar>& cols, Scalar scale = 1, bool accumulate = false) {
+                           Tensor<Scalar>& dx, ConvScratch<Scalar>& scratch, Scalar scale = 1, bool accumulate = false) {
   check_conv_parameters(g, p);
   const int64_t batch = dy.rows(), positions = g.positions();
   FBNET_ASSERT(dx.rows() == batch && dx.row_size() == g.input_size(), "conv2d_backward: dx {} does not fit the geometry",
                shape_string(dx.shape));
-  if (g.is_pointwise()) {
-    for (int64_t b = 0; b < batch; ++b)
-      gemm<Scalar>(p.weight, Transpose::kYes, {dy.row(b), g.out_channels, positions}, Transpose::kNo,
-                   {dx.row(b), g.channels, positions}, scale, accumulate ? Scalar{1} : Scalar{0});
-    return;
-  }
-  cols.resize(g.patch_size() * positions);
-  if (!accumulate) dx.fill(Scalar{0});
-  for (int64_t b = 0; b < batch; ++b) {
-    gemm<Scalar>(p.weight, Transpose::kYes, {dy.row(b), g.out_channels, positions}, Transpose::kNo,
-                 {cols.data(), g.patch_size(), positions}, scale, Scalar{0});
-    col2im_add(g, cols.data(), dx.row(b));
-  }
+  for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {
+    const int64_t width = count * positions;
+    gather_channels(g, dy, first, count, scratch.channels.data());
+    gemm<Scalar>(p.weight, Transpose::kYes, {scratch.channels.data(), g.out_channels, width}, Transpose::kNo,
+                 {scratch.cols.data(), g.patch_size(), width}, scale, Scalar{0});
+    parallel_for(count, [&](int64_t begin, int64_t end) {
+      for (int64_t s = begin; s < end; ++s) {
+        Scalar* d_in = dx.row(first + s);
+        if (!accumulate) std::fill(d_in, d_in + g.input_size(), Scalar{0});
+        for (int64_t c = 0; c < g.channels; ++c)
+          for (int64_t ki = 0; ki < g.kernel; ++ki)
+            for (int64_t kj = 0; kj < g.kernel; ++kj) {
+              const Scalar* row = scratch.cols.data() + ((c * g.kernel + ki) * g.kernel + kj) * width + s * positions;
+              col2im_row_add(g, row, ki, kj, d_in + c * g.height * g.width);
+            }
+      }
+    }, count * g.patch_size() * positions, 1);
+  });
 }
 
 }  // namespace fbnet

@@ -35,7 +35,7 @@ class Conv2dOp final : public Adapter<Scalar> {
   }
 
   void forward(const Tensor<Scalar>& x, Tensor<Scalar>& y, Mode, Rng*, int) override {
-    conv2d_forward<Scalar>(conv_, upsampled(x), p_, y, cols_);
+    conv2d_forward<Scalar>(conv_, upsampled(x), p_, y, scratch_);
   }
   void backward(const Tensor<Scalar>& x, const Tensor<Scalar>&, const Tensor<Scalar>& dy, Tensor<Scalar>* dx,
                 bool accumulate_input, bool parameter_grads, bool accumulate_parameters, int) override {
@@ -43,19 +43,19 @@ class Conv2dOp final : public Adapter<Scalar> {
   }
 
   void forward_add(const Tensor<Scalar>& x, Tensor<Scalar>& target, Scalar scale) override {
-    conv2d_forward<Scalar>(conv_, upsampled(x), p_, target, cols_, scale, /*accumulate=*/true);
+    conv2d_forward<Scalar>(conv_, upsampled(x), p_, target, scratch_, scale, /*accumulate=*/true);
   }
   void backward_add(const Tensor<Scalar>& x, const Tensor<Scalar>& d_target, Tensor<Scalar>* dx, Scalar scale,
                     bool accumulate_input, bool parameter_grads, bool accumulate_parameters) override {
     if (parameter_grads)
-      conv2d_backward_parameters<Scalar>(conv_, upsampled(x), p_, d_target, cols_, scale, accumulate_parameters);
+      conv2d_backward_parameters<Scalar>(conv_, upsampled(x), p_, d_target, scratch_, scale, accumulate_parameters);
     if (dx == nullptr) return;
     if (!upsamples()) {
-      conv2d_backward_input<Scalar>(conv_, p_, d_target, *dx, cols_, scale, accumulate_input);
+      conv2d_backward_input<Scalar>(conv_, p_, d_target, *dx, scratch_, scale, accumulate_input);
       return;
     }
     d_upsampled_.resize({x.rows(), conv_.channels, conv_.height, conv_.width});
-    conv2d_backward_input<Scalar>(conv_, p_, d_target, d_upsampled_, cols_, scale, false);
+    conv2d_backward_input<Scalar>(conv_, p_, d_target, d_upsampled_, scratch_, scale, false);
     upsample_backward<Scalar>(upsample_, d_upsampled_, *dx, accumulate_input);
   }
 
@@ -83,7 +83,7 @@ class Conv2dOp final : public Adapter<Scalar> {
   ConvGeometry conv_;
   UpsampleGeometry upsample_;
   LinearParameters<Scalar> p_{};
-  std::vector<Scalar> cols_;                    // [C*K*K, OH*OW], one sample's columns
+  ConvScratch<Scalar> scratch_;
   Tensor<Scalar> upsampled_, d_upsampled_;      // [B, C, H*FH, W*FW]
 };
 
