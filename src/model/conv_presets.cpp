@@ -1,6 +1,7 @@
 // Spoerer et al.'s B, BL, BT, BLT nets and their parameter-matched controls as graphs.
 #include "model/conv_presets.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -66,8 +67,11 @@ Graph conv_net_graph(ConvNet net, const Shape& image_shape, int64_t classes, con
   FBNET_CHECK(o.kernel >= 1 && o.kernel % 2 == 1 && o.kernel <= 15, "--conv-kernel: must be odd, 1..15, got {}", o.kernel);
   if (net == ConvNet::kBK) return build(net, image, classes, o, o.features, o.kernel + 2);
   if (net != ConvNet::kBF) return build(net, image, classes, o, o.features, o.kernel);
-  // B-F: the feature count whose B net comes closest to BLT's parameters.
-  const int64_t target = parameter_count(build(ConvNet::kBLT, image, classes, o, o.features, o.kernel));
+  // B-F: the feature count whose B net comes closest to BLT's parameters
+  // (which do not depend on the steps BLT is unrolled over).
+  ConvNetOptions unrolled = o;
+  unrolled.steps = std::max(o.steps, 2);
+  const int64_t target = parameter_count(build(ConvNet::kBLT, image, classes, unrolled, o.features, o.kernel));
   int64_t best = o.features, best_gap = -1;
   for (int64_t features = o.features; features <= 4 * o.features; ++features) {
     const int64_t gap = std::llabs(parameter_count(build(net, image, classes, o, features, o.kernel)) - target);
