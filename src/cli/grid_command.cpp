@@ -23,12 +23,20 @@ void add_grid_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--threads-per-job", state->options.threads_per_job, "threads of each process (its products and element-wise loops)")
       ->capture_default_str();
-  command->add_option("--shard", state->shard,
-                      "run only shard K of N (configurations i with i mod N = K - 1), 1-based: e.g. --shard $SLURM_ARRAY_TASK_ID/8 under sbatch --array=1-8")
+  command->add_option(
+      "--shard", state->shard,
+      "run only shard K of N (distinct configurations i with i mod N = K - 1), 1-based: e.g. --shard "
+      "$SLURM_ARRAY_TASK_ID/8 under sbatch --array=1-8")
       ->capture_default_str();
-  command->add_flag("--report-only", state->options.report_only,
-                    "train nothing; (re)write the report from the runs the folder holds (merges shards)");
+  command->add_flag(
+      "--report-only", state->options.report_only,
+      "train nothing; (re)write the report from the runs the folder holds (merges shards; runs other processes are "
+      "training show as running)");
+  command->add_option("--max-configurations", state->options.max_configurations,
+                      "refuse a grid of more configurations, counted before any is built (default: the grid file's "
+                      "max-configurations, else 100000)");
   add_report_epoch_option(*command, state->options.reported_epoch);
+
   command->callback([state] {
     std::tie(state->options.shard_index, state->options.shard_count) = parse_shard(state->shard);
     run_grid(state->options);
