@@ -1213,6 +1213,111 @@ class GridSize(unittest.TestCase):
             self.assertEqual(f.read().count(",pending,"), 16)
 
 
+SLURM_GRID = """epochs = 2
+model = "ff"
+learning-rate = [0.01, 0.02, 0.04]
+momentum = [0.5, 0.7]
+
+[slurm]
+partition = "long-cpu"
+account = "proj_0042"
+time = "4:00:00"
+sbatch = ["--qos=normal", "--comment=from the file"]
+"""
+
+
+class SlurmScripts(unittest.TestCase):
+    """fbnet grid --slurm writes the job scripts; a stand-in sbatch shows what submit.sh submits (a real Slurm
+    runs them in tests/cluster/test_slurm.py)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="fbnet-slurm-")
+        self.grid = os.path.join(self.tmp, "study.toml")
+        with open(self.grid, "w") as f:
+            f.write(SLURM_GRID)
+        self.out = os.path.join(self.tmp, "out")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def read(self, name):
+        with open(os.path.join(self.out, "slurm", name)) as f:
+            return f.read()
+
+    def test_scripts_from_the_file_and_the_flags(self):
+        result = fbnet("grid", self.grid, "--out", self.out, "--slurm", "--time", "1-12", "--cpus-per-task", "2",
+                       "--sbatch=--mail-type=END", "--report-epoch", "best")
+        submit = os.path.join(self.out, "slurm", "submit.sh")
+        self.assertIn(f"submit both with:\n  sh '{submit}'\n", result.stdout)
+        array, report = self.read("grid.sbatch"), self.read("report.sbatch")
+        # 6 runs, 2 processes of 1 thread per task: 3 tasks; the file's options, --time from the flag, the file's
+        # sbatch lines then the flag's, as given.
+        for line in ("#SBATCH --array=1-3", "#SBATCH --cpus-per-task=2", "#SBATCH --partition=long-cpu",
+                     "#SBATCH --account=proj_0042", "#SBATCH --time=1-12", "#SBATCH --requeue",
+                     "#SBATCH --qos=normal\n#SBATCH --comment=from the file\n#SBATCH --mail-type=END",
+                     f"#SBATCH --output={self.out}/slurm/logs/grid-%A_%a.out",
+                     f"exec '{FBNET}' grid '{self.grid}' --out '{self.out}' --report-epoch best --shard "
+                     '"$SLURM_ARRAY_TASK_ID/3" --jobs 2 --threads-per-job 1\n'):
+            self.assertIn(line, array)
+        self.assertNotIn("4:00:00", array)
+        for line in ("#SBATCH --cpus-per-task=1", "#SBATCH --partition=long-cpu", "#SBATCH --time=1-12",
+                     f"exec '{FBNET}' grid '{self.grid}' --out '{self.out}' --report-epoch best --report-only\n"):
+            self.assertIn(line, report)
+        self.assertNotIn("--array", report)
+        self.assertTrue(os.path.isdir(os.path.join(self.out, "slurm", "logs")))  # sbatch does not create it
+        for name in ("grid.sbatch", "report.sbatch", "submit.sh"):
+            subprocess.run(["bash", "-n", os.path.join(self.out, "slurm", name)], check=True)
+        # Run outside Slurm, the array script says how to submit it.
+        alone = subprocess.run(["bash", os.path.join(self.out, "slurm", "grid.sbatch")], capture_output=True, text=True,
+                               env={k: v for k, v in os.environ.items() if k != "SLURM_ARRAY_TASK_ID"})
+        self.assertNotEqual(alone.returncode, 0)
+        self.assertIn("one task of a Slurm array: submit it with", alone.stderr)
+
+        # submit.sh against a stand-in sbatch that logs its arguments: the report job waits for the array (afterany).
+        bin_folder = os.path.join(self.tmp, "bin")
+        os.mkdir(bin_folder)
+        with open(os.path.join(bin_folder, "sbatch"), "w") as f:
+            f.write('#!/bin/sh\necho "$*" >> "$(dirname "$0")/calls"\n'
+                    'n=$(wc -l < "$(dirname "$0")/calls")\necho "$((100 + n));cluster"\n')
+        os.chmod(os.path.join(bin_folder, "sbatch"), 0o755)
+        submitted = subprocess.run(["sh", submit], capture_output=True, text=True, check=True,
+                                   env={**os.environ, "PATH": bin_folder + os.pathsep + os.environ["PATH"]})
+        with open(os.path.join(bin_folder, "calls")) as f:
+            calls = f.read().splitlines()
+        self.assertEqual(calls, [f"--parsable {self.out}/slurm/grid.sbatch",
+                                 f"--parsable --dependency=afterany:101 {self.out}/slurm/report.sbatch"])
+        self.assertIn("submitted array job 101 (3 tasks) and report job 102", submitted.stdout)
+
+    def test_default_array_and_bad_values_named(self):
+        fbnet("grid", self.grid, "--out", self.out, "--slurm")
+        self.assertIn("#SBATCH --array=1-6\n", self.read("grid.sbatch"))  # one run per task by default
+        cases = [(["--time", "90min"], "--time: '90min' is not a Slurm time limit"),
+                 (["--array-size", "7"], "--array-size: 7 tasks for a grid of 6 distinct configurations would leave 1 "
+                                         "with nothing to train; give at most 6"),
+                 (["--array-size", "0"], "--array-size: expected a whole number of at least 1, got 0"),
+                 (["--cpus-per-task", "1", "--jobs", "2"], "--jobs: 2 processes of 1 thread(s) each need 2 CPUs, but "
+                                                           "each task has 1 (--cpus-per-task)"),
+                 (["--partition", "long cpu"], "--partition: 'long cpu' is not a Slurm partition name"),
+                 (["--mem", "4GB"], "--mem: '4GB' is not a Slurm memory size"),
+                 (["--sbatch=qos=long"], "--sbatch: 'qos=long' is not an sbatch option"),
+                 (["--shard", "1/2"], "--shard: with --slurm each array task gets its shard from the script"),
+                 (["--report-only"], "--report-only: with --slurm the report job runs it after the array")]
+        for args, needle in cases:
+            with self.subTest(args=args):
+                result = fbnet("grid", self.grid, "--out", self.out, "--slurm", *args, check=False)
+                self.assertEqual(result.returncode, 2, result.stderr)
+                self.assertIn(needle, result.stderr)
+        result = fbnet("grid", self.grid, "--out", self.out, "--partition", "x", check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--partition: a Slurm option; add --slurm to write the job scripts", result.stderr)
+        with open(self.grid, "a") as f:
+            f.write('partiton = "x"\n')
+        result = fbnet("grid", self.grid, "--out", self.out, "--slurm", check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn(f"{self.grid}: [slurm] partiton: not a Slurm option of fbnet grid; expected one of array-size",
+                      result.stderr)
+
+
 class BadInput(unittest.TestCase):
     """Each case: exit status 2 and a message naming what was wrong."""
 

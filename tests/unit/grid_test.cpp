@@ -1,6 +1,6 @@
 // Grid expansion: axes, sub-grids over shared settings, ids from resolved
 // settings, sizes counted before anything is built, paths relative to the
-// grid file, claims on runs, and errors.
+// grid file, claims on runs, Slurm options, and errors.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -15,6 +15,7 @@
 #include "engine/hash.hpp"
 #include "experiments/grid.hpp"
 #include "experiments/grid_claim.hpp"
+#include "experiments/grid_slurm.hpp"
 #include "experiments/grid_space.hpp"
 #include "experiments/statistics.hpp"
 #include "experiments/table1.hpp"
@@ -226,6 +227,36 @@ TEST(RunClaim, OneProcessAtATimeAndNothingLeftOnceReleased) {
   }
   EXPECT_FALSE(RunClaim::is_held(dir.path()));
   EXPECT_TRUE(RunClaim::try_claim(dir.path()).has_value());
+}
+
+TEST(SlurmOptions, CheckedWhereFbnetCanAndPassedThroughWhereItCannot) {
+  const SlurmOptions file = read_slurm_options(
+      {{"partition", "gpu-long_2"}, {"time", 90}, {"mem", "8G"}, {"sbatch", {"--qos=long", "--constraint=\"a|b\""}}},
+      "g.toml: [slurm] ");
+  EXPECT_EQ(file.partition, "gpu-long_2");
+  EXPECT_EQ(file.time, "90");
+  EXPECT_EQ(file.sbatch, (std::vector<std::string>{"--qos=long", "--constraint=\"a|b\""}));
+  const SlurmOptions flags = read_slurm_options({{"time", "1-12:00"}, {"array-size", 8}, {"sbatch", {"--nice=10"}}}, "--");
+  const SlurmOptions combined = combine_slurm_options(file, flags);
+  EXPECT_EQ(combined.time, "1-12:00");
+  EXPECT_EQ(combined.partition, "gpu-long_2");
+  EXPECT_EQ(combined.array_size, 8);
+  EXPECT_EQ(combined.sbatch, (std::vector<std::string>{"--qos=long", "--constraint=\"a|b\"", "--nice=10"}));
+  const std::pair<nlohmann::json, const char*> bad[] = {
+      {{{"time", "90min"}}, "--time: '90min' is not a Slurm time limit"},
+      {{{"time", "1:2:3:4"}}, "--time: '1:2:3:4' is not a Slurm time limit"},
+      {{{"mem", "4GB"}}, "--mem: '4GB' is not a Slurm memory size"},
+      {{{"array-size", 0}}, "--array-size: expected a whole number of at least 1, got 0"},
+      {{{"cpus-per-task", "2"}}, "--cpus-per-task: expected a whole number of at least 1, got \"2\""},
+      {{{"partition", "a b"}}, "--partition: 'a b' is not a Slurm partition name"},
+      {{{"account", "x\n#SBATCH --mem=1"}}, "--account: 'x\n#SBATCH --mem=1' holds a line break"},
+      {{{"sbatch", {"qos=long"}}}, "--sbatch: 'qos=long' is not an sbatch option"},
+      {{{"partiton", "a"}}, "--partiton: not a Slurm option of fbnet grid; expected one of array-size"},
+  };
+  for (const auto& [options, message] : bad)
+    testing::expect_error([&] { read_slurm_options(options, "--"); }, message);
+  testing::expect_error([&] { read_slurm_options({{"time", "soon"}}, "g.toml: [slurm] "); },
+                        "g.toml: [slurm] time: 'soon'");
 }
 
 TEST(Grid, MalformedGridsNameTheProblem) {
