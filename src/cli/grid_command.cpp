@@ -89,7 +89,7 @@ void add_grid_command(CLI::App& app) {
       else given[key] = option->as<std::string>();
     }
     const SlurmScripts scripts = write_slurm_scripts(state->options, read_slurm_options(given, "--"));
-    fmt::print("grid: Slurm job scripts in {}: grid.sbatch (an array of {} tasks, {} process(es) each), report.sbatch "
+    fmt::print("grid: Slurm job scripts in {}: grid.sbatch (an array of {} tasks, each training {} run(s) at a time), report.sbatch "
                "(merges the shards after them), submit.sh\nsubmit both with:\n  {}\n",
                scripts.folder, scripts.array_size, scripts.jobs_per_task, scripts.submit_command);
   });

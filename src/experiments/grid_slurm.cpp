@@ -173,6 +173,12 @@ SlurmScripts write_slurm_scripts(const GridOptions& grid, const SlurmOptions& fl
 
   const std::string out = fs::absolute(grid.out).lexically_normal().string();
   const std::string grid_path = fs::absolute(grid.grid_path).lexically_normal().string();
+  // The paths go into #SBATCH lines and comments, which end at a line break and (--output) at white space.
+  FBNET_CHECK(out.find_first_of(" \t\n\r") == std::string::npos,
+              "--out: '{}' holds white space, which an #SBATCH --output line cannot carry; choose a folder without",
+              out);
+  FBNET_CHECK(grid_path.find_first_of("\n\r") == std::string::npos, "{}: a grid file's name cannot hold a line break "
+              "in a job script", grid_path);
   const std::string folder = (fs::path(out) / "slurm").string();
   const std::string logs = (fs::path(folder) / "logs").string();
   std::error_code error;
@@ -189,11 +195,12 @@ SlurmScripts write_slurm_scripts(const GridOptions& grid, const SlurmOptions& fl
   const std::string submit_path = (fs::path(folder) / "submit.sh").string();
   const std::string array_script = fmt::format(
       "#!/bin/bash\n"
-      "# Written by `fbnet grid {grid} --slurm`: array task K of {tasks} trains shard K of the grid ({runs} runs,\n"
-      "# {jobs} process(es) of {threads} thread(s) at a time). Submit it with submit.sh beside it, which also\n"
-      "# submits the report job. Preempted or requeued, a task starts again and resumes: finished runs are kept,\n"
-      "# interrupted ones continue from their last epoch, and one that another process still trains is waited for.\n"
-      "#SBATCH --job-name=fbnet-grid-{name}\n"
+      "# Written by fbnet grid {grid} --slurm\n"
+      "# Array task K of {tasks} trains shard K of the grid's {runs} runs (every {tasks}th from the Kth), {jobs} at\n"
+      "# a time. Submit it with submit.sh beside it, which also submits the report job. A task that is preempted\n"
+      "# or requeued starts again and resumes: finished runs are kept, interrupted ones continue from their last\n"
+      "# epoch, and one that another process still trains is waited for.\n"
+      "#SBATCH --job-name=fbnet-{name}\n"
       "#SBATCH --array=1-{tasks}\n"
       "#SBATCH --ntasks=1\n"
       "#SBATCH --cpus-per-task={cpus}\n"
@@ -209,9 +216,10 @@ SlurmScripts write_slurm_scripts(const GridOptions& grid, const SlurmOptions& fl
       fmt::arg("grid_quoted", shell_quoted(grid_path)), fmt::arg("common", common_flags));
   const std::string report_script = fmt::format(
       "#!/bin/bash\n"
-      "# Written by `fbnet grid {grid} --slurm`: merges the shards of grid.sbatch's tasks into the report\n"
-      "# ({out}/grid.md, grid.csv, best.json) once every task has ended; submit.sh makes it wait for them.\n"
-      "#SBATCH --job-name=fbnet-grid-{name}-report\n"
+      "# Written by fbnet grid {grid} --slurm\n"
+      "# Merges the shards of grid.sbatch's tasks into the report ({out}/grid.md, grid.csv,\n"
+      "# best.json) once every task has ended; submit.sh makes it wait for them.\n"
+      "#SBATCH --job-name=fbnet-{name}-report\n"
       "#SBATCH --ntasks=1\n"
       "#SBATCH --cpus-per-task=1\n"
       "#SBATCH --output={logs}/report-%j.out\n"
@@ -223,9 +231,10 @@ SlurmScripts write_slurm_scripts(const GridOptions& grid, const SlurmOptions& fl
       fmt::arg("grid_quoted", shell_quoted(grid_path)), fmt::arg("common", common_flags));
   const std::string submit_script = fmt::format(
       "#!/bin/sh\n"
-      "# Written by `fbnet grid {grid} --slurm`: submits the array job, then the report job, which runs once every\n"
-      "# array task has ended (afterany: also after a task failed or was cancelled; the report then says what is\n"
-      "# missing, and running this again trains only that). Give sbatch options for both jobs as arguments.\n"
+      "# Written by fbnet grid {grid} --slurm\n"
+      "# Submits the array job, then the report job, which runs once every array task has ended (afterany:\n"
+      "# also after a task failed or was cancelled; the report then says what is missing, and running this\n"
+      "# again trains only that). Arguments are further sbatch options for both jobs.\n"
       "set -e\n"
       "array=$(sbatch --parsable \"$@\" {array})\n"
       "array=${{array%%;*}}  # --parsable prints ID or ID;CLUSTER\n"

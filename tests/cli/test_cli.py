@@ -1307,6 +1307,10 @@ class SlurmScripts(unittest.TestCase):
                 result = fbnet("grid", self.grid, "--out", self.out, "--slurm", *args, check=False)
                 self.assertEqual(result.returncode, 2, result.stderr)
                 self.assertIn(needle, result.stderr)
+        result = fbnet("grid", self.grid, "--out", self.out + " 2", "--slurm", check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn(f"--out: '{self.out} 2' holds white space, which an #SBATCH --output line cannot carry",
+                      result.stderr)
         result = fbnet("grid", self.grid, "--out", self.out, "--partition", "x", check=False)
         self.assertEqual(result.returncode, 2)
         self.assertIn("--partition: a Slurm option; add --slurm to write the job scripts", result.stderr)
