@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <regex>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -50,6 +51,15 @@ int count_option(const nlohmann::json& value, const std::string& where, const st
   return value.get<int>();
 }
 
+// A value in one of Slurm's textual forms (a number, in a TOML file, stands for its digits).
+std::string pattern_option(const nlohmann::json& value, const std::string& where, const std::string& key,
+                           const std::regex& form, const char* expected) {
+  const std::string text =
+      value.is_number_integer() ? std::to_string(value.get<int64_t>()) : string_option(value, where, key);
+  FBNET_CHECK(std::regex_match(text, form), "{}{}: '{}' is not {}", where, key, text, expected);
+  return text;
+}
+
 std::string shell_quoted(const std::string& text) {
   std::string quoted = "'";
   for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -76,6 +86,17 @@ std::string shared_directives(const SlurmOptions& options) {
   return lines;
 }
 
+// A batch script: what wrote it and what it does (comment lines), its own #SBATCH options (one a line), the
+// shared ones, then its commands.
+std::string batch_script(const std::string& grid_path, const std::string& purpose, const std::string& directives,
+                         const SlurmOptions& options, const std::string& commands) {
+  std::string script = fmt::format("#!/bin/bash\n# Written by fbnet grid {} --slurm\n", grid_path);
+  std::istringstream purpose_lines(purpose), directive_lines(directives);
+  for (std::string line; std::getline(purpose_lines, line);) script += "# " + line + "\n";
+  for (std::string line; std::getline(directive_lines, line);) script += "#SBATCH " + line + "\n";
+  return script + "#SBATCH --ntasks=1\n" + shared_directives(options) + "set -euo pipefail\n" + commands + "\n";
+}
+
 }  // namespace
 
 const std::vector<std::string>& slurm_option_names() {
@@ -100,22 +121,15 @@ SlurmOptions read_slurm_options(const nlohmann::json& options, const std::string
     } else if (key == "time") {
       // Slurm's forms: minutes, minutes:seconds, hours:minutes:seconds, days-hours, days-hours:minutes,
       // days-hours:minutes:seconds, or no limit.
-      const std::string text = value.is_number_integer() ? std::to_string(value.get<int64_t>())
-                                                         : string_option(value, where, key);
       static const std::regex slurm_time(R"(\d+(:\d+){0,2}|\d+-\d+(:\d+){0,2}|UNLIMITED|INFINITE)");
-      FBNET_CHECK(std::regex_match(text, slurm_time),
-                  "{}{}: '{}' is not a Slurm time limit; expected MINUTES, MINUTES:SECONDS, HOURS:MINUTES:SECONDS, "
-                  "DAYS-HOURS, DAYS-HOURS:MINUTES or DAYS-HOURS:MINUTES:SECONDS (e.g. 2:00:00 or 1-12)",
-                  where, key, text);
-      read.time = text;
+      read.time = pattern_option(value, where, key, slurm_time,
+                                 "a Slurm time limit; expected MINUTES, MINUTES:SECONDS, HOURS:MINUTES:SECONDS, "
+                                 "DAYS-HOURS, DAYS-HOURS:MINUTES or DAYS-HOURS:MINUTES:SECONDS (e.g. 2:00:00 or 1-12)");
     } else if (key == "mem") {
-      const std::string text = value.is_number_integer() ? std::to_string(value.get<int64_t>())
-                                                         : string_option(value, where, key);
       static const std::regex slurm_size(R"(\d+[KMGT]?)");
-      FBNET_CHECK(std::regex_match(text, slurm_size),
-                  "{}{}: '{}' is not a Slurm memory size; expected a number of MiB or one with a unit K, M, G "
-                  "or T (e.g. 4000 or 8G)", where, key, text);
-      read.mem = text;
+      read.mem = pattern_option(value, where, key, slurm_size,
+                                "a Slurm memory size; expected a number of MiB or one with a unit K, M, G or T (e.g. "
+                                "4000 or 8G)");
     } else if (key == "sbatch") {
       const nlohmann::json lines = value.is_array() ? value : nlohmann::json::array({value});
       for (const auto& line : lines) {
@@ -193,42 +207,26 @@ SlurmScripts write_slurm_scripts(const GridOptions& grid, const SlurmOptions& fl
   const std::string array_path = (fs::path(folder) / "grid.sbatch").string();
   const std::string report_path = (fs::path(folder) / "report.sbatch").string();
   const std::string submit_path = (fs::path(folder) / "submit.sh").string();
-  const std::string array_script = fmt::format(
-      "#!/bin/bash\n"
-      "# Written by fbnet grid {grid} --slurm\n"
-      "# Array task K of {tasks} trains shard K of the grid's {runs} runs (every {tasks}th from the Kth), {jobs} at\n"
-      "# a time. Submit it with submit.sh beside it, which also submits the report job. A task that is preempted\n"
-      "# or requeued starts again and resumes: finished runs are kept, interrupted ones continue from their last\n"
-      "# epoch, and one that another process still trains is waited for.\n"
-      "#SBATCH --job-name=fbnet-{name}\n"
-      "#SBATCH --array=1-{tasks}\n"
-      "#SBATCH --ntasks=1\n"
-      "#SBATCH --cpus-per-task={cpus}\n"
-      "#SBATCH --output={logs}/grid-%A_%a.out\n"
-      "{shared}"
-      "set -euo pipefail\n"
-      ": \"${{SLURM_ARRAY_TASK_ID:?this script is one task of a Slurm array: submit it with {submit}}}\"\n"
-      "exec {fbnet} grid {grid_quoted} {common} --shard \"$SLURM_ARRAY_TASK_ID/{tasks}\" --jobs {jobs} "
-      "--threads-per-job {threads}\n",
-      fmt::arg("grid", grid_path), fmt::arg("tasks", array_size), fmt::arg("runs", runs.size()), fmt::arg("jobs", jobs),
-      fmt::arg("threads", grid.threads_per_job), fmt::arg("name", name), fmt::arg("cpus", cpus), fmt::arg("logs", logs),
-      fmt::arg("shared", shared_directives(options)), fmt::arg("submit", submit_path), fmt::arg("fbnet", fbnet),
-      fmt::arg("grid_quoted", shell_quoted(grid_path)), fmt::arg("common", common_flags));
-  const std::string report_script = fmt::format(
-      "#!/bin/bash\n"
-      "# Written by fbnet grid {grid} --slurm\n"
-      "# Merges the shards of grid.sbatch's tasks into the report ({out}/grid.md, grid.csv,\n"
-      "# best.json) once every task has ended; submit.sh makes it wait for them.\n"
-      "#SBATCH --job-name=fbnet-{name}-report\n"
-      "#SBATCH --ntasks=1\n"
-      "#SBATCH --cpus-per-task=1\n"
-      "#SBATCH --output={logs}/report-%j.out\n"
-      "{shared}"
-      "set -euo pipefail\n"
-      "exec {fbnet} grid {grid_quoted} {common} --report-only\n",
-      fmt::arg("grid", grid_path), fmt::arg("out", out), fmt::arg("name", name), fmt::arg("logs", logs),
-      fmt::arg("shared", shared_directives(options)), fmt::arg("fbnet", fbnet),
-      fmt::arg("grid_quoted", shell_quoted(grid_path)), fmt::arg("common", common_flags));
+  const std::string grid_command = fmt::format("exec {} grid {} {}", fbnet, shell_quoted(grid_path), common_flags);
+  const std::string array_script = batch_script(
+      grid_path,
+      fmt::format("Array task K of {tasks} trains shard K of the grid's {runs} runs (every {tasks}th from the Kth), "
+                  "{jobs} at\na time. Submit it with submit.sh beside it, which also submits the report job. A task "
+                  "that is preempted\nor requeued starts again and resumes: finished runs are kept, interrupted ones "
+                  "continue from their last\nepoch, and one that another process still trains is waited for.",
+                  fmt::arg("tasks", array_size), fmt::arg("runs", runs.size()), fmt::arg("jobs", jobs)),
+      fmt::format("--job-name=fbnet-{}\n--array=1-{}\n--cpus-per-task={}\n--output={}/grid-%A_%a.out", name,
+                  array_size, cpus, logs),
+      options,
+      fmt::format(": \"${{SLURM_ARRAY_TASK_ID:?this script is one task of a Slurm array: submit it with {}}}\"\n"
+                  "{} --shard \"$SLURM_ARRAY_TASK_ID/{}\" --jobs {} --threads-per-job {}",
+                  submit_path, grid_command, array_size, jobs, grid.threads_per_job));
+  const std::string report_script = batch_script(
+      grid_path,
+      fmt::format("Merges the shards of grid.sbatch's tasks into the report ({}/grid.md, grid.csv,\nbest.json) once "
+                  "every task has ended; submit.sh makes it wait for them.", out),
+      fmt::format("--job-name=fbnet-{}-report\n--cpus-per-task=1\n--output={}/report-%j.out", name, logs), options,
+      grid_command + " --report-only");
   const std::string submit_script = fmt::format(
       "#!/bin/sh\n"
       "# Written by fbnet grid {grid} --slurm\n"

@@ -389,13 +389,20 @@ class OptimisersSchedulesEarlyStopping(unittest.TestCase):
             self.assertEqual(json.load(f)["ff"]["reported"]["epoch"], best)
 
 
-@unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
-class ConfigFilesAndTable(unittest.TestCase):
+class InTemporaryFolder(unittest.TestCase):
+    """A test with self.tmp, a fresh folder removed after it."""
+
+    PREFIX = "fbnet-cli-"
+
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="fbnet-cli-")
+        self.tmp = tempfile.mkdtemp(prefix=self.PREFIX)
 
     def tearDown(self):
         shutil.rmtree(self.tmp)
+
+
+@unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
+class ConfigFilesAndTable(InTemporaryFolder):
 
     def test_toml_config_with_flag_override(self):
         path = os.path.join(self.tmp, "deep.toml")
@@ -1157,14 +1164,8 @@ def four_lists(count):
                                     ("batch-size", "{}")))
 
 
-class GridSize(unittest.TestCase):
+class GridSize(InTemporaryFolder):
     """A grid's size is counted from its lists before any configuration is built."""
-
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="fbnet-size-")
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp)
 
     def test_a_grid_of_10_to_the_8_is_refused_at_once_in_little_memory(self):
         grid = os.path.join(self.tmp, "huge.toml")
@@ -1226,19 +1227,16 @@ sbatch = ["--qos=normal", "--comment=from the file"]
 """
 
 
-class SlurmScripts(unittest.TestCase):
+class SlurmScripts(InTemporaryFolder):
     """fbnet grid --slurm writes the job scripts; a stand-in sbatch shows what submit.sh submits (a real Slurm
     runs them in tests/cluster/test_slurm.py)."""
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="fbnet-slurm-")
+        super().setUp()
         self.grid = os.path.join(self.tmp, "study.toml")
         with open(self.grid, "w") as f:
             f.write(SLURM_GRID)
         self.out = os.path.join(self.tmp, "out")
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp)
 
     def read(self, name):
         with open(os.path.join(self.out, "slurm", name)) as f:
@@ -1322,14 +1320,8 @@ class SlurmScripts(unittest.TestCase):
                       result.stderr)
 
 
-class BadInput(unittest.TestCase):
+class BadInput(InTemporaryFolder):
     """Each case: exit status 2 and a message naming what was wrong."""
-
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="fbnet-cli-")
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp)
 
     def expect_error(self, args, needle):
         result = fbnet(*args, check=False)
