@@ -253,8 +253,8 @@ TEST(SlurmOptions, CheckedWhereFbnetCanAndPassedThroughWhereItCannot) {
       {{{"sbatch", {"qos=long"}}}, "--sbatch: 'qos=long' is not an sbatch option"},
       {{{"partiton", "a"}}, "--partiton: not a Slurm option of fbnet grid; expected one of array-size"},
   };
-  for (const auto& [options, message] : bad)
-    testing::expect_error([&] { read_slurm_options(options, "--"); }, message);
+  for (const auto& c : bad)  // not a structured binding: clang 14 cannot capture those
+    testing::expect_error([&] { read_slurm_options(c.first, "--"); }, c.second);
   testing::expect_error([&] { read_slurm_options({{"time", "soon"}}, "g.toml: [slurm] "); },
                         "g.toml: [slurm] time: 'soon'");
 }
