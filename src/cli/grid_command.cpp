@@ -64,8 +64,8 @@ void add_grid_command(CLI::App& app) {
       command->add_option("--time", state->time, "time limit of each task, in Slurm's forms (e.g. 2:00:00, 1-12)"),
       command->add_option("--mem", state->mem, "memory of each task (e.g. 4G)"),
       command->add_option("--sbatch", state->sbatch,
-                          "a further sbatch option for both jobs, as on sbatch's command line (e.g. --sbatch=--qos=long); "
-                          "repeatable, passed as given")};
+                          "a further sbatch option for both jobs, as on sbatch's command line (e.g. "
+                          "--sbatch=--qos=long); repeatable, passed as given")};
   for (CLI::Option* option : slurm_options) option->group(group);
   command->callback([state, shard, report_only, slurm_options] {
     std::tie(state->options.shard_index, state->options.shard_count) = parse_shard(state->shard);
@@ -89,8 +89,8 @@ void add_grid_command(CLI::App& app) {
       else given[key] = option->as<std::string>();
     }
     const SlurmScripts scripts = write_slurm_scripts(state->options, read_slurm_options(given, "--"));
-    fmt::print("grid: Slurm job scripts in {}: grid.sbatch (an array of {} tasks, each training {} run(s) at a time), report.sbatch "
-               "(merges the shards after them), submit.sh\nsubmit both with:\n  {}\n",
+    fmt::print("grid: Slurm job scripts in {}: grid.sbatch (an array of {} tasks, each training {} run(s) at a time), "
+               "report.sbatch (merges the shards after them), submit.sh\nsubmit both with:\n  {}\n",
                scripts.folder, scripts.array_size, scripts.jobs_per_task, scripts.submit_command);
   });
 }

@@ -176,7 +176,8 @@ SlurmScripts write_slurm_scripts(const GridOptions& grid, const SlurmOptions& fl
   };
   FBNET_CHECK(jobs * grid.threads_per_job <= cpus,
               "--jobs: {} processes of {} thread(s) each need {} CPUs, but each task has {} ({})", jobs,
-              grid.threads_per_job, jobs * grid.threads_per_job, cpus, source("cpus-per-task", flags.cpus_per_task > 0));
+              grid.threads_per_job, jobs * grid.threads_per_job, cpus,
+              source("cpus-per-task", flags.cpus_per_task > 0));
   const int array_size = options.array_size > 0
                              ? options.array_size
                              : std::min(kDefaultMaxArraySize, static_cast<int>((runs.size() + jobs - 1) / jobs));

@@ -59,7 +59,7 @@ momentum = [0.5, 0.7]
 PARTITION = "fbnet-test"
 ENDED = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL",
          "DEADLINE")
-WAIT_SECONDS = 240  # for any one job or state; the whole test takes about two minutes
+WAIT_SECONDS = 240  # for any one job or state; the whole test takes under a minute here
 
 
 def why_slurm_cannot_run():
@@ -303,8 +303,9 @@ class Test:
 
     def check_same_as_local(self, out, what):
         if read(os.path.join(out, "grid.csv")) != read(os.path.join(self.local, "grid.csv")):
-            raise AssertionError(f"{what}: grid.csv differs from the local grid's:\n{read(os.path.join(out, 'grid.csv'))}"
-                                 f"\nlocal:\n{read(os.path.join(self.local, 'grid.csv'))}")
+            raise AssertionError(f"{what}: grid.csv differs from the local grid's:\n"
+                                 f"{read(os.path.join(out, 'grid.csv'))}\nlocal:\n"
+                                 f"{read(os.path.join(self.local, 'grid.csv'))}")
         if grid_state(out) != grid_state(self.local):
             raise AssertionError(f"{what}: the runs' metrics or checkpoint tensors differ from the local grid's")
 
