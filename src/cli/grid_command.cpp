@@ -65,7 +65,8 @@ void add_grid_command(CLI::App& app) {
       command->add_option("--mem", state->mem, "memory of each task (e.g. 4G)"),
       command->add_option("--sbatch", state->sbatch,
                           "a further sbatch option for both jobs, as on sbatch's command line (e.g. "
-                          "--sbatch=--qos=long); repeatable, passed as given")};
+                          "--sbatch=--qos=long); repeatable, passed as given")
+          ->allow_extra_args(false)};  // one value per --sbatch, so that it never takes the grid file
   for (CLI::Option* option : slurm_options) option->group(group);
   command->callback([state, shard, report_only, slurm_options] {
     std::tie(state->options.shard_index, state->options.shard_count) = parse_shard(state->shard);
