@@ -1,18 +1,26 @@
-// Grid expansion, the worker processes, run status and the report.
+// Grid expansion into runs and their ids, the worker processes and their
+// claims, run status and the report.
 #include "experiments/grid.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <deque>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "config/config.hpp"
+#include "data/dataset.hpp"
 #include "engine/error.hpp"
 #include "engine/hash.hpp"
+#include "experiments/grid_claim.hpp"
+#include "experiments/grid_space.hpp"
 #include "experiments/process_pool.hpp"
 #include "formats/atomic_file.hpp"
 #include "formats/model_file.hpp"
@@ -24,44 +32,97 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool is_axis(const std::string& key, const nlohmann::json& value) {
-  if (!value.is_array()) return false;
-  if (key == "hidden") return !value.empty() && value.front().is_array();
-  return true;
+// The limit a grid is checked against, and where it came from (for the message).
+std::pair<uint64_t, std::string> size_limit(const GridSpace& space, uint64_t max_configurations) {
+  if (max_configurations > 0) return {max_configurations, "--max-configurations"};
+  if (space.file_limit() > 0) return {space.file_limit(), "the grid file's max-configurations"};
+  return {kDefaultMaxConfigurations, "the default limit"};
 }
 
-// Cartesian product of the axes of `grid`, in file order with the last axis
-// varying fastest; its other settings are common to all.
-void expand_into(const nlohmann::ordered_json& grid, const std::string& source, std::vector<nlohmann::ordered_json>& out) {
-  nlohmann::ordered_json base = nlohmann::ordered_json::object();
-  std::vector<std::pair<std::string, nlohmann::json>> axes;
-  for (const auto& [key, value] : grid.items()) {
-    if (is_axis(key, value)) {
-      FBNET_CHECK(!value.empty(), "{}: the list for '{}' is empty", source, key);
-      axes.emplace_back(key, value);
-    } else {
-      base[key] = value;
+// The distinct runs of `space`, built one configuration at a time; each is
+// checked as `fbnet train` would check it, naming the grid file.
+std::vector<GridRun> distinct_runs(const GridSpace& space, const std::string& source) {
+  std::vector<GridRun> runs;
+  std::unordered_set<std::string> ids;
+  for (uint64_t i = 0; i < space.size(); ++i) {
+    // Each run's `fbnet train` gets its paths absolute (relative to the grid file's folder).
+    nlohmann::ordered_json settings = with_absolute_paths<RunConfig>(space.configuration(i), folder_of(source), source);
+    // Every key a setting, every value well-formed, none that its optimiser would ignore: refused here, naming
+    // the grid file, rather than failing each run later.
+    const SettingList given = settings_from_json<RunConfig>(settings, source);
+    const RunConfig config = resolve_config(given);
+    try {
+      refuse_unused_settings(config.training, given);
+    } catch (const Error& error) {
+      fail("{}: configuration {}: {}", source, i + 1, error.what());
+    }
+    validate(config);
+    std::string id = grid_run_id(config);
+    // A configuration that resolves like an earlier one (two sub-grids that overlap) is that run.
+    if (ids.insert(id).second) runs.push_back({std::move(id), std::move(settings)});
+  }
+  return runs;
+}
+
+std::string run_folder(const GridOptions& options, const std::string& id) {
+  return (fs::path(options.out) / "runs" / id).string();
+}
+
+// Whether `name` has the shape of grid_run_id's ids ("ff-large-0123456789abcdef").
+bool is_current_id(const std::string& name) {
+  const size_t dash = name.rfind('-');
+  return dash != std::string::npos && dash > 0 && name.size() - dash - 1 == 16 &&
+         std::all_of(name.begin() + dash + 1, name.end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); });
+}
+
+// Run folders from before ids came from resolved settings ("0007-3fa2c1d9": a position and a hash of the file's
+// spelling), by the id their settings have now: config.json's resolved config, or, for a run killed before it
+// wrote one, the grid-settings.json the grid gave it. Where two hold one configuration (a grid whose sub-grids
+// overlapped trained it twice), the one with a checkpoint wins.
+std::map<std::string, std::string> older_run_folders(const std::string& runs_folder) {
+  std::map<std::string, std::string> found;
+  std::error_code error;
+  std::vector<fs::path> folders;
+  for (const auto& entry : fs::directory_iterator(runs_folder, error))
+    if (entry.is_directory() && !is_current_id(entry.path().filename().string())) folders.push_back(entry.path());
+  std::sort(folders.begin(), folders.end());
+  for (const fs::path& folder : folders) {
+    const std::string name = folder.filename().string();
+    const fs::path config_path = folder / "config.json", settings_path = folder / "grid-settings.json";
+    try {
+      nlohmann::json settings;
+      std::string source;
+      if (fs::is_regular_file(config_path)) {
+        source = config_path.string();
+        const nlohmann::json description = read_json_file(source);
+        FBNET_CHECK(description.is_object() && description.contains("config"), "{}: has no 'config' entry", source);
+        settings = description["config"];
+      } else if (fs::is_regular_file(settings_path)) {
+        source = settings_path.string();
+        settings = read_json_file(source);
+      } else {
+        continue;  // nothing was trained there
+      }
+      // Runs from before paths were made absolute stored them relative to the folder fbnet ran in.
+      const RunConfig config = resolve_config(settings_from_json<RunConfig>(
+          with_absolute_paths<RunConfig>(settings, fs::current_path(), source), source));
+      const std::string id = grid_run_id(config);
+      const auto it = found.find(id);
+      if (it == found.end() || (!fs::exists(fs::path(runs_folder) / it->second / "checkpoint.safetensors") &&
+                                fs::exists(folder / "checkpoint.safetensors")))
+        found[id] = name;
+    } catch (const Error& problem) {
+      fmt::print(stderr, "grid: note: {} is not a run this grid can use ({}); left alone\n", folder.string(),
+                 problem.what());
     }
   }
-  std::vector<size_t> position(axes.size(), 0);
-  while (true) {
-    nlohmann::ordered_json config = base;
-    for (size_t a = 0; a < axes.size(); ++a) config[axes[a].first] = axes[a].second[position[a]];
-    out.push_back(config);
-    size_t a = axes.size();
-    while (a > 0 && ++position[a - 1] == axes[a - 1].second.size()) position[--a] = 0;
-    if (a == 0) break;
-  }
-}
-
-std::string run_folder(const GridOptions& options, const GridRun& run) {
-  return (fs::path(options.out) / "runs" / run.id).string();
+  return found;
 }
 
 GridRunResult inspect(const GridOptions& options, const GridRun& run) {
   GridRunResult result;
   result.run = run;
-  const std::string folder = run_folder(options, run);
+  const std::string folder = run_folder(options, run.id);
   if (fs::exists(fs::path(folder) / "failed.txt")) {
     result.status = RunStatus::kFailed;
   } else if (fs::exists(fs::path(folder) / "checkpoint.safetensors")) {
@@ -83,6 +144,7 @@ const char* status_name(RunStatus status) {
   switch (status) {
     case RunStatus::kPending: return "pending";
     case RunStatus::kPartial: return "partial";
+    case RunStatus::kRunning: return "running";
     case RunStatus::kFinished: return "finished";
     case RunStatus::kFailed: return "failed";
   }
@@ -94,17 +156,20 @@ nlohmann::ordered_json resolved(const GridRun& run) {
   return config_to_json(resolve_config(settings_from_json<RunConfig>(run.settings, run.id)));
 }
 
-// The resolved settings whose values differ between runs, "out" aside.
-std::vector<std::string> varying_keys(const std::vector<nlohmann::ordered_json>& configs) {
-  std::vector<std::string> keys;
-  for (const auto& item : configs.front().items()) {
-    const std::string& key = item.key();  // not a structured binding: clang 14 cannot capture those
-    if (key == "out") continue;
-    const bool varies =
-        std::any_of(configs.begin(), configs.end(), [&](const auto& c) { return c[key] != item.value(); });
-    if (varies) keys.push_back(key);
+// The resolved settings whose values differ between runs, "out" aside. Each
+// run is resolved in turn, not all kept at once: a grid may have 100,000 runs.
+std::vector<std::string> varying_keys(const std::vector<GridRunResult>& results) {
+  const nlohmann::ordered_json first = resolved(results.front().run);
+  std::vector<std::pair<std::string, bool>> keys;  // (key, varies)
+  for (const auto& item : first.items()) keys.emplace_back(item.key(), false);
+  for (size_t i = 1; i < results.size(); ++i) {
+    const nlohmann::ordered_json config = resolved(results[i].run);
+    for (auto& [key, varies] : keys) varies = varies || config[key] != first[key];
   }
-  return keys;
+  std::vector<std::string> varying;
+  for (const auto& [key, varies] : keys)
+    if (varies && key != "out") varying.push_back(key);
+  return varying;
 }
 
 std::string cell(const nlohmann::ordered_json& config, const std::string& key) {
@@ -113,9 +178,7 @@ std::string cell(const nlohmann::ordered_json& config, const std::string& key) {
 }
 
 void write_report(const GridOptions& options, const std::vector<GridRunResult>& results) {
-  std::vector<nlohmann::ordered_json> configs;
-  for (const auto& result : results) configs.push_back(resolved(result.run));
-  const std::vector<std::string> keys = varying_keys(configs);
+  const std::vector<std::string> keys = varying_keys(results);
   auto accuracy = [](const GridRunResult& r, const char* key) {
     return r.reported.is_object() && r.reported.contains(key) && r.reported[key].is_number()
                ? fmt::format("{:.2f}", r.reported[key].get<double>())
@@ -126,55 +189,223 @@ void write_report(const GridOptions& options, const std::vector<GridRunResult>& 
   };
   std::string csv = fmt::format("id,{},status,epochs_done,reported_epoch,validation_accuracy,test_accuracy,"
                                 "noisy_test_accuracy\n", fmt::join(keys, ","));
+  // Best finished configuration per model, by the validation accuracy of the reported epoch.
+  std::map<std::string, size_t> best;  // model -> index into results
+  size_t finished = 0, failed = 0, running = 0;
   for (size_t i = 0; i < results.size(); ++i) {
     const GridRunResult& r = results[i];
+    const nlohmann::ordered_json config = resolved(r.run);
     std::vector<std::string> cells;
-    for (const auto& key : keys) cells.push_back(cell(configs[i], key));
+    for (const auto& key : keys) cells.push_back(cell(config, key));
     csv += fmt::format("{},{},{},{},{},{},{},{}\n", r.run.id, fmt::join(cells, ","), status_name(r.status), r.epochs_done,
                        reported_epoch(r), accuracy(r, "validation_accuracy"), accuracy(r, "test_accuracy"),
                        accuracy(r, "noisy_test_accuracy"));
-  }
-  write_file_atomic((fs::path(options.out) / "grid.csv").string(), csv);
-
-  // Best finished configuration per model, by the validation accuracy of the reported epoch.
-  std::map<std::string, size_t> best;  // model -> index into results
-  int finished = 0, failed = 0;
-  for (size_t i = 0; i < results.size(); ++i) {
-    const GridRunResult& r = results[i];
     failed += r.status == RunStatus::kFailed;
+    running += r.status == RunStatus::kRunning;
     if (r.status != RunStatus::kFinished) continue;
     ++finished;
-    const std::string model = cell(configs[i], "model");
+    const std::string model = cell(config, "model");
     const double accuracy_here = r.reported.value("validation_accuracy", -1.0);
     const auto it = best.find(model);
     if (it == best.end() || accuracy_here > results[it->second].reported.value("validation_accuracy", -1.0))
       best[model] = i;
   }
+  write_file_atomic((fs::path(options.out) / "grid.csv").string(), csv);
   nlohmann::ordered_json best_json = nlohmann::ordered_json::object();
   std::string separators;
   for (size_t i = 0; i < keys.size(); ++i) separators += "---|";
-  std::string markdown = fmt::format("Grid {}: {} configurations, {} finished, {} failed, {} not yet run or partial.\n\n"
+  // A report-only snapshot taken while other processes train says so; the processes that train rewrite it.
+  const std::string in_progress =
+      running > 0 ? fmt::format(" {} being trained by another process (this report is a snapshot),", running) : "";
+  std::string markdown = fmt::format("Grid {}: {} configurations, {} finished, {} failed,{} {} not yet run or partial.\n\n"
                                      "Best configuration per model by the validation accuracy of its {} epoch:\n\n"
                                      "| model | run | {} | epoch | validation | test | noisy test |\n|---|---|{}---|---|---|---|\n",
-                                     options.grid_path, results.size(), finished, failed,
-                                     results.size() - finished - failed,
+                                     options.grid_path, results.size(), finished, failed, in_progress,
+                                     results.size() - finished - failed - running,
                                      reported_epoch_phrase(options.reported_epoch),
                                      fmt::join(keys, " | "), separators);
   for (const auto& [model, i] : best) {
     const GridRunResult& r = results[i];
+    const nlohmann::ordered_json config = resolved(r.run);
     std::vector<std::string> cells;
-    for (const auto& key : keys) cells.push_back(cell(configs[i], key));
+    for (const auto& key : keys) cells.push_back(cell(config, key));
     markdown += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", model, r.run.id, fmt::join(cells, " | "),
                             reported_epoch(r), accuracy(r, "validation_accuracy"), accuracy(r, "test_accuracy"),
                             accuracy(r, "noisy_test_accuracy"));
-    best_json[model] = {{"id", r.run.id}, {"settings", r.run.settings}, {"resolved", configs[i]},
+    best_json[model] = {{"id", r.run.id}, {"settings", r.run.settings}, {"resolved", config},
                         {"reported_epoch", reported_epoch_name(options.reported_epoch)}, {"reported", r.reported}};
   }
   write_file_atomic((fs::path(options.out) / "grid.md").string(), markdown);
   write_file_atomic((fs::path(options.out) / "best.json").string(), best_json.dump(2) + "\n");
 }
 
+// The `fbnet train` command line of a run in `state`.
+std::vector<std::string> train_command(const GridOptions& options, const GridRunResult& state, const std::string& folder) {
+  std::vector<std::string> argv = {own_executable(), "train"};
+  if (state.status == RunStatus::kPartial) {
+    argv.insert(argv.end(), {"--resume", folder});
+  } else {
+    const std::string settings_path = (fs::path(folder) / "grid-settings.json").string();
+    write_file_atomic(settings_path, state.run.settings.dump(2) + "\n");
+    argv.insert(argv.end(), {"--config", settings_path, "--out", folder});
+  }
+  argv.insert(argv.end(), {"--threads", std::to_string(options.threads_per_job), "--progress", "never"});
+  return argv;
+}
+
+int parallel_jobs(const GridOptions& options) {
+  return options.jobs > 0 ? options.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+void create_folder(const std::string& folder, const std::string& what) {
+  std::error_code error;
+  fs::create_directories(folder, error);
+  FBNET_CHECK(!error, "{}: cannot create {}: {}", what, folder, error.message());
+}
+
+// Trains the runs `mine` (indices into `runs`) that are not done, claiming each first; runs other processes hold
+// are put off until the rest have started, then waited for (and taken over when their trainer dies).
+void train_runs(const GridOptions& options, const std::vector<GridRun>& runs, const std::vector<size_t>& mine) {
+  std::deque<size_t> queue(mine.begin(), mine.end());
+  std::vector<size_t> held_elsewhere;
+  std::vector<size_t> started_runs;       // the run of each started job, in start order
+  std::map<size_t, RunClaim> claims;      // by start order: released when the job ends
+  using Clock = std::chrono::steady_clock;
+  auto last_look = Clock::now();
+  bool said_waiting = false;
+  size_t done = 0;
+  auto next_job = [&](bool& later) -> std::optional<ChildJob> {
+    while (true) {
+      if (queue.empty()) {
+        if (held_elsewhere.empty()) return std::nullopt;
+        if (!said_waiting) {
+          std::vector<std::string> ids;
+          for (size_t r : held_elsewhere) ids.push_back(runs[r].id);
+          fmt::print("grid: waiting for {} run(s) of this shard that another process is training: {}\n", ids.size(),
+                     fmt::join(ids, ", "));
+          std::fflush(stdout);
+          said_waiting = true;
+        }
+        // Look again at most once a second: the claims are files on a possibly shared file system.
+        if (Clock::now() - last_look < std::chrono::seconds(1)) {
+          later = true;
+          return std::nullopt;
+        }
+        queue.assign(held_elsewhere.begin(), held_elsewhere.end());
+        held_elsewhere.clear();
+        last_look = Clock::now();
+      }
+      const size_t r = queue.front();
+      queue.pop_front();
+      const std::string folder = run_folder(options, runs[r].id);
+      create_folder(folder, runs[r].id);
+      std::optional<RunClaim> claim = RunClaim::try_claim(folder);
+      if (!claim) {
+        held_elsewhere.push_back(r);
+        continue;
+      }
+      const GridRunResult state = inspect(options, runs[r]);
+      if (state.status == RunStatus::kFinished || state.status == RunStatus::kFailed) {
+        fmt::print("grid: {} was {} by another process\n", runs[r].id, status_name(state.status));
+        std::fflush(stdout);
+        continue;  // the claim is released here
+      }
+      if (state.status == RunStatus::kPartial)
+        fmt::print("grid: resuming {} after epoch {}\n", runs[r].id, state.epochs_done);
+      else
+        fmt::print("grid: training {}\n", runs[r].id);
+      std::fflush(stdout);
+      ChildJob job{train_command(options, state, folder), (fs::path(folder) / "log.txt").string(), "", claim->fd()};
+      claims.emplace(started_runs.size(), std::move(*claim));
+      started_runs.push_back(r);
+      return job;
+    }
+  };
+  run_child_jobs(next_job, parallel_jobs(options), [&](size_t j, const ChildResult& result) {
+    const GridRun& run = runs[started_runs[j]];
+    ++done;
+    if (result.signal == 0 && result.exit_code == 0) {
+      fmt::print("grid: [{}/{}] {} finished\n", done, mine.size(), run.id);
+    } else {
+      // A run that failed by itself (divergence, bad data) is marked, not retried; one killed by a signal is left
+      // to resume. Marked before the claim is released, so that no other process takes it for one to train.
+      if (result.signal == 0)
+        write_file_atomic((fs::path(run_folder(options, run.id)) / "failed.txt").string(),
+                          fmt::format("exit status {}; see log.txt\n", result.exit_code));
+      fmt::print("grid: [{}/{}] {} {} (see {}/log.txt)\n", done, mine.size(), run.id,
+                 result.signal ? fmt::format("killed by signal {}", result.signal) : "failed",
+                 run_folder(options, run.id));
+    }
+    std::fflush(stdout);
+    claims.erase(j);
+  });
+}
+
 }  // namespace
+
+std::string grid_run_id(const RunConfig& config) {
+  nlohmann::ordered_json identity = {{"model", model_name(config.model)}};
+  nlohmann::ordered_json settings = identifying_settings(config);
+  settings.erase("threads");
+  if (settings.contains("data-dir") && config.data.data_dir.path == dataset_spec(config.data.dataset).default_dir)
+    settings.erase("data-dir");
+  identity.update(settings);
+  return fmt::format("{}-{:016x}", model_name(config.model), fnv1a(identity.dump()));
+}
+
+std::vector<GridRun> expand_grid(const nlohmann::json& document, const std::string& source,
+                                 uint64_t max_configurations) {
+  const GridSpace space(document, source);
+  const auto [limit, limit_source] = size_limit(space, max_configurations);
+  space.check_size(limit, limit_source);
+  return distinct_runs(space, source);
+}
+
+std::vector<GridRunResult> run_grid(const GridOptions& options) {
+  FBNET_CHECK(options.threads_per_job >= 1, "--threads-per-job: must be at least 1, got {}", options.threads_per_job);
+  // Counted from the lists before anything is built; a grid past the limit ends here.
+  const GridSpace space(read_settings_document(options.grid_path), options.grid_path);
+  const auto [limit, limit_source] = size_limit(space, options.max_configurations);
+  space.check_size(limit, limit_source);
+  std::vector<GridRun> runs = distinct_runs(space, options.grid_path);
+  if (runs.size() < space.size())
+    fmt::print("grid: {} of the {} configurations repeat an earlier one's resolved settings; each is trained once\n",
+               space.size() - runs.size(), space.size());
+  const std::string runs_folder = (fs::path(options.out) / "runs").string();
+  create_folder(runs_folder, "--out");
+  const std::map<std::string, std::string> older = older_run_folders(runs_folder);
+  for (GridRun& run : runs) {
+    const auto it = older.find(run.id);
+    if (it != older.end() && !fs::exists(run_folder(options, run.id))) run.id = it->second;
+  }
+
+  if (!options.report_only) {
+    std::vector<size_t> mine;
+    for (size_t i = 0; i < runs.size(); ++i) {
+      if (static_cast<int>(i % options.shard_count) != options.shard_index) continue;
+      const RunStatus status = inspect(options, runs[i]).status;
+      if (status != RunStatus::kFinished && status != RunStatus::kFailed) mine.push_back(i);
+    }
+    if (!mine.empty()) {
+      fmt::print("grid: {} configurations, {} to run in this shard ({}/{}), {} at a time\n", runs.size(), mine.size(),
+                 options.shard_index + 1, options.shard_count, parallel_jobs(options));
+      std::fflush(stdout);
+      train_runs(options, runs, mine);
+    }
+  }
+
+  std::vector<GridRunResult> results;
+  for (const GridRun& run : runs) {
+    results.push_back(inspect(options, run));
+    GridRunResult& result = results.back();
+    if (result.status != RunStatus::kFinished && result.status != RunStatus::kFailed &&
+        RunClaim::is_held(run_folder(options, run.id)))
+      result.status = RunStatus::kRunning;
+  }
+  write_report(options, results);
+  fmt::print("grid: report in {}/grid.md, grid.csv, best.json\n", options.out);
+  return results;
+}
 
 std::vector<GridRunResult> run_grid_document(const nlohmann::ordered_json& document, const std::string& folder,
                                              const std::string& name, int jobs, ReportedEpoch reported_epoch) {
@@ -215,104 +446,6 @@ std::pair<int, int> parse_shard(const std::string& text) {
               "--shard: expected K/N with 1 <= K <= N (1-based; under a Slurm array of 0-based ids pass "
               "$((SLURM_ARRAY_TASK_ID + 1))/N), got '{}'", text);
   return {k - 1, n};
-}
-
-std::vector<GridRun> expand_grid(const nlohmann::json& document, const std::string& source) {
-  FBNET_CHECK(document.is_object(), "{}: a grid file must be an object of settings", source);
-  const nlohmann::ordered_json ordered = document;
-  nlohmann::ordered_json shared = nlohmann::ordered_json::object();
-  for (const auto& [key, value] : ordered.items())
-    if (key != "grid") shared[key] = value;
-  std::vector<nlohmann::ordered_json> configs;
-  if (ordered.contains("grid")) {
-    FBNET_CHECK(ordered["grid"].is_array() && !ordered["grid"].empty(),
-                "{}: 'grid' must be a list of tables ([[grid]] in TOML)", source);
-    for (const auto& sub : ordered["grid"]) {
-      FBNET_CHECK(sub.is_object(), "{}: each [[grid]] entry must be a table of settings", source);
-      // Shared axes expand too, inside each sub-grid; the sub-grid's own value wins.
-      nlohmann::ordered_json combined = shared;
-      for (const auto& [key, value] : sub.items()) combined[key] = value;
-      expand_into(combined, source, configs);
-    }
-  } else {
-    expand_into(shared, source, configs);
-  }
-  std::vector<GridRun> runs;
-  for (size_t i = 0; i < configs.size(); ++i) {
-    // The id hashes the settings as the file spells them, so that grid folders started before paths were made
-    // absolute keep their runs; each run's `fbnet train` gets its paths absolute (relative to the grid file's folder).
-    const nlohmann::ordered_json settings = with_absolute_paths<RunConfig>(configs[i], folder_of(source), source);
-    // Every key a setting, every value well-formed, none that its optimiser would ignore: refused here, naming
-    // the grid file, rather than failing each run later.
-    const SettingList given = settings_from_json<RunConfig>(settings, source);
-    const RunConfig config = resolve_config(given);
-    try {
-      refuse_unused_settings(config.training, given);
-    } catch (const Error& error) {
-      fail("{}: configuration {}: {}", source, i + 1, error.what());
-    }
-    validate(config);
-    runs.push_back({fmt::format("{:04}-{:08x}", i, fnv1a(configs[i].dump()) & 0xffffffffULL), settings});
-  }
-  return runs;
-}
-
-std::vector<GridRunResult> run_grid(const GridOptions& options) {
-  const std::vector<GridRun> runs = expand_grid(read_settings_document(options.grid_path), options.grid_path);
-  FBNET_CHECK(options.threads_per_job >= 1, "--threads-per-job: must be at least 1, got {}", options.threads_per_job);
-  std::error_code error;
-  fs::create_directories(fs::path(options.out) / "runs", error);
-  FBNET_CHECK(!error, "--out: cannot create {}: {}", options.out, error.message());
-  const std::string fbnet = own_executable();
-
-  std::vector<ChildJob> jobs;
-  std::vector<size_t> job_runs;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    if (static_cast<int>(i % options.shard_count) != options.shard_index || options.report_only) continue;
-    const GridRunResult state = inspect(options, runs[i]);
-    if (state.status == RunStatus::kFinished || state.status == RunStatus::kFailed) continue;
-    const std::string folder = run_folder(options, runs[i]);
-    fs::create_directories(folder, error);
-    FBNET_CHECK(!error, "cannot create {}: {}", folder, error.message());
-    std::vector<std::string> argv = {fbnet, "train"};
-    if (state.status == RunStatus::kPartial) {
-      argv.insert(argv.end(), {"--resume", folder});
-    } else {
-      const std::string settings_path = (fs::path(folder) / "grid-settings.json").string();
-      write_file_atomic(settings_path, runs[i].settings.dump(2) + "\n");
-      argv.insert(argv.end(), {"--config", settings_path, "--out", folder});
-    }
-    argv.insert(argv.end(), {"--threads", std::to_string(options.threads_per_job), "--progress", "never"});
-    jobs.push_back({argv, (fs::path(folder) / "log.txt").string(), ""});
-    job_runs.push_back(i);
-  }
-  const int parallel = options.jobs > 0 ? options.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (!jobs.empty())
-    fmt::print("grid: {} configurations, {} to run in this shard ({}/{}), {} at a time\n", runs.size(), jobs.size(),
-               options.shard_index + 1, options.shard_count, parallel);
-  size_t done = 0;
-  run_child_jobs(jobs, parallel, [&](size_t j, const ChildResult& result) {
-    const GridRun& run = runs[job_runs[j]];
-    ++done;
-    if (result.signal == 0 && result.exit_code == 0) {
-      fmt::print("grid: [{}/{}] {} finished\n", done, jobs.size(), run.id);
-    } else {
-      // A run that failed by itself (divergence, bad data) is marked, not retried;
-      // one killed by a signal is left to resume.
-      if (result.signal == 0)
-        write_file_atomic((fs::path(run_folder(options, run)) / "failed.txt").string(),
-                          fmt::format("exit status {}; see log.txt\n", result.exit_code));
-      fmt::print("grid: [{}/{}] {} {} (see {}/log.txt)\n", done, jobs.size(), run.id,
-                 result.signal ? fmt::format("killed by signal {}", result.signal) : "failed", run_folder(options, run));
-    }
-    std::fflush(stdout);
-  });
-
-  std::vector<GridRunResult> results;
-  for (const GridRun& run : runs) results.push_back(inspect(options, run));
-  write_report(options, results);
-  fmt::print("grid: report in {}/grid.md, grid.csv, best.json\n", options.out);
-  return results;
 }
 
 }  // namespace fbnet

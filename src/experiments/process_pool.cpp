@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "engine/error.hpp"
 
@@ -32,6 +34,8 @@ pid_t start_child(const ChildJob& job) {
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
     if (!job.working_dir.empty() && ::chdir(job.working_dir.c_str()) != 0) ::_exit(126);
+    // Kept across exec, so that what it holds (a run's flock claim) lasts as long as the child.
+    if (job.inherited_fd >= 0 && ::fcntl(job.inherited_fd, F_SETFD, 0) != 0) ::_exit(126);
     ::execvp(argv[0], argv.data());  // a bare name is looked up on PATH
     ::_exit(127);
   }
@@ -45,16 +49,39 @@ pid_t start_child(const ChildJob& job) {
 
 void run_child_jobs(const std::vector<ChildJob>& jobs, int parallel,
                     const std::function<void(size_t, const ChildResult&)>& on_done) {
-  FBNET_CHECK(parallel >= 1, "--jobs: must be at least 1, got {}", parallel);
-  std::map<pid_t, size_t> running;
   size_t next = 0;
-  while (next < jobs.size() || !running.empty()) {
-    while (next < jobs.size() && static_cast<int>(running.size()) < parallel) {
-      running[start_child(jobs[next])] = next;
-      ++next;
+  run_child_jobs([&](bool&) { return next < jobs.size() ? std::optional<ChildJob>(jobs[next++]) : std::nullopt; },
+                 parallel, on_done);
+}
+
+void run_child_jobs(const ChildJobSource& next_job, int parallel,
+                    const std::function<void(size_t, const ChildResult&)>& on_done) {
+  FBNET_CHECK(parallel >= 1, "--jobs: must be at least 1, got {}", parallel);
+  // How often a source with jobs for later is asked again while no child ends.
+  constexpr auto kPause = std::chrono::milliseconds(500);
+  std::map<pid_t, size_t> running;
+  size_t started = 0;
+  while (true) {
+    bool later = false;
+    while (static_cast<int>(running.size()) < parallel) {
+      later = false;
+      std::optional<ChildJob> job = next_job(later);
+      if (!job) break;
+      running[start_child(*job)] = started++;
     }
+    if (running.empty()) {
+      if (!later) return;
+      std::this_thread::sleep_for(kPause);
+      continue;
+    }
+    // With a free slot and jobs for later, look again after a pause rather than wait for a child.
+    const bool poll = later && static_cast<int>(running.size()) < parallel;
     int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
+    const pid_t pid = ::waitpid(-1, &status, poll ? WNOHANG : 0);
+    if (pid == 0) {
+      std::this_thread::sleep_for(kPause);
+      continue;
+    }
     if (pid < 0) {
       FBNET_CHECK(errno == EINTR, "waitpid failed: {}", std::strerror(errno));
       continue;

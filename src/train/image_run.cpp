@@ -29,21 +29,12 @@ void add_eval(nlohmann::ordered_json& record, const char* name, const Evaluation
 
 }  // namespace
 
-std::string default_run_folder(const RunConfig& config) {
-  // The preset's name while the architecture is the preset's, and a digest of
-  // the settings, so that other settings never collide with an earlier run.
-  // (Sizes of inputs and classes do not matter for the comparison: any the conv presets take.)
-  const RunConfig preset_config = resolve_config({{"model", model_name(config.model)}});
-  const Shape any_image = {28, 28};
-  const bool preset_architecture =
-      architecture_to_json(architecture_from(config, any_image, 10)) ==
-          architecture_to_json(architecture_from(preset_config, any_image, 10)) &&
-      split_names(config.frozen) == split_names(preset_config.frozen);
-  // The digest covers the settings that differ from the preset's defaults, so
-  // that a setting added to fbnet later leaves the names of earlier runs alone;
-  // settings that cannot change what a finished run holds stay out of it. Its
-  // paths are absolute, so data-dir spelled relative or absolute gives one name.
-  const nlohmann::ordered_json defaults = config_to_json(preset_config);
+nlohmann::ordered_json identifying_settings(const RunConfig& config) {
+  // The settings that differ from the preset's defaults, so that a setting
+  // added to fbnet later leaves the names of earlier runs alone; settings
+  // that cannot change what a finished run holds stay out. Its paths are
+  // absolute, so data-dir spelled relative or absolute gives one name.
+  const nlohmann::ordered_json defaults = config_to_json(resolve_config({{"model", model_name(config.model)}}));
   const nlohmann::ordered_json settings = config_to_json(config);
   nlohmann::ordered_json changed = nlohmann::ordered_json::object();
   for (const auto& [key, value] : settings.items())
@@ -53,8 +44,22 @@ std::string default_run_folder(const RunConfig& config) {
   changed.erase("engine");
   if (config.training.compute.engine != built_in_default_engine())
     changed["engine"] = product_engine_name(config.training.compute.engine);
+  return changed;
+}
+
+std::string default_run_folder(const RunConfig& config) {
+  // The preset's name while the architecture is the preset's, and a digest of
+  // the settings that identify the run, so that other settings never collide
+  // with an earlier run. (Sizes of inputs and classes do not matter for the
+  // comparison: any the conv presets take.)
+  const RunConfig preset_config = resolve_config({{"model", model_name(config.model)}});
+  const Shape any_image = {28, 28};
+  const bool preset_architecture =
+      architecture_to_json(architecture_from(config, any_image, 10)) ==
+          architecture_to_json(architecture_from(preset_config, any_image, 10)) &&
+      split_names(config.frozen) == split_names(preset_config.frozen);
   return fmt::format("runs/{}-seed{}-{:08x}", preset_architecture ? model_name(config.model) : "custom",
-                     config.training.seed, fnv1a(changed.dump()) & 0xffffffffULL);
+                     config.training.seed, fnv1a(identifying_settings(config).dump()) & 0xffffffffULL);
 }
 
 RunResult train_run(const RunConfig& config, const PreparedData& data, bool resume) {

@@ -28,9 +28,15 @@ struct RunResult {
   std::vector<nlohmann::ordered_json> epochs;  // as written to metrics.jsonl
 };
 
+// The settings that identify a run: those that differ from its preset's
+// defaults (a setting added to fbnet later leaves earlier runs' names alone),
+// less out, progress, memory-limit and divergence-factor, which cannot change
+// what a finished run holds; its engine when it is not the built-in default.
+// Paths are absolute. default_run_folder and grid run ids hash it.
+nlohmann::ordered_json identifying_settings(const RunConfig& config);
+
 // runs/MODEL-seedS-DIGEST: the preset's name ("custom" once flags change its
-// architecture) and 8 hex digits of a hash of the settings (all but out,
-// progress, memory-limit and divergence-factor).
+// architecture) and 8 hex digits of a hash of its identifying_settings().
 std::string default_run_folder(const RunConfig& config);
 
 // resume: continue the run in config.output.out from its checkpoint (which must exist

@@ -389,13 +389,20 @@ class OptimisersSchedulesEarlyStopping(unittest.TestCase):
             self.assertEqual(json.load(f)["ff"]["reported"]["epoch"], best)
 
 
-@unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
-class ConfigFilesAndTable(unittest.TestCase):
+class InTemporaryFolder(unittest.TestCase):
+    """A test with self.tmp, a fresh folder removed after it."""
+
+    PREFIX = "fbnet-cli-"
+
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="fbnet-cli-")
+        self.tmp = tempfile.mkdtemp(prefix=self.PREFIX)
 
     def tearDown(self):
         shutil.rmtree(self.tmp)
+
+
+@unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
+class ConfigFilesAndTable(InTemporaryFolder):
 
     def test_toml_config_with_flag_override(self):
         path = os.path.join(self.tmp, "deep.toml")
@@ -583,6 +590,72 @@ class Grid(unittest.TestCase):
         self.assertEqual(grid_state(out), grid_state(self.reference))
         with open(os.path.join(out, "grid.csv")) as f1, open(os.path.join(self.reference, "grid.csv")) as f2:
             self.assertEqual(f1.read(), f2.read())
+
+    def test_two_grids_on_one_folder_train_each_run_once(self):
+        # As when a grid is started twice, or a requeued Slurm task overlaps its predecessor: each run is claimed
+        # by one process, which trains it; the other trains other runs, then waits and reports the whole grid.
+        out = os.path.join(self.tmp, "twice")
+        processes = [subprocess.Popen([FBNET, "grid", self.grid, "--out", out, "--jobs", "1"], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outputs = [p.communicate(timeout=300) for p in processes]
+        for process, (_, stderr) in zip(processes, outputs):
+            self.assertEqual(process.returncode, 0, stderr)
+        ids = sorted(os.listdir(os.path.join(out, "runs")))
+        self.assertEqual(len(ids), 4)
+        trained = [re.findall(r"^grid: \[\d+/\d+\] (\S+) finished$", stdout, re.M) for stdout, _ in outputs]
+        by_other = [re.findall(r"^grid: (\S+) was finished by another process$", stdout, re.M) for stdout, _ in outputs]
+        self.assertEqual(sorted(trained[0] + trained[1]), ids, outputs)  # every run trained, by one process only
+        # Each process saw every run through: trained it, or found it trained by the other.
+        for mine, other in zip(trained, by_other):
+            self.assertEqual(sorted(mine + other), ids, outputs)
+        self.assertTrue(trained[0] and trained[1], f"one process trained everything: {outputs}")
+        for run in ids:
+            with open(os.path.join(out, "runs", run, "log.txt")) as f:
+                self.assertEqual(f.read().count("run folder: "), 1, run)  # one `fbnet train`, never a second
+        self.assertEqual(grid_state(out), grid_state(self.reference))
+        with open(os.path.join(out, "grid.csv")) as f1, open(os.path.join(self.reference, "grid.csv")) as f2:
+            self.assertEqual(f1.read(), f2.read())
+
+    def test_another_spelling_of_the_grid_finds_its_runs(self):
+        # JSON for TOML, keys and list values in another order, defaults and no-effect settings given explicitly.
+        out = os.path.join(self.tmp, "respelled")
+        shutil.copytree(self.reference, out)
+        respelled = os.path.join(self.tmp, "respelled.json")
+        with open(respelled, "w") as f:
+            json.dump({"momentum": [0.7, 0.5], "model": "ff", "learning-rate": [0.04, 0.01], "validation-size": 500,
+                       "dataset": "fashion-mnist", "batch-size": 128, "progress": "never", "train-limit": 2000,
+                       "epochs": 3}, f)
+        result = fbnet("grid", respelled, "--out", out)
+        self.assertNotIn("to run in this shard", result.stdout)  # nothing left to train
+        with open(os.path.join(out, "grid.csv")) as f1, open(os.path.join(self.reference, "grid.csv")) as f2:
+            self.assertEqual(sorted(f1.read().splitlines()), sorted(f2.read().splitlines()))
+
+    def test_run_folders_named_before_ids_came_from_settings_are_found(self):
+        # Older grids named a run by its position and a hash of the file's spelling ("0003-1a2b3c4d"); a grid now
+        # finds such a folder by the settings in its config.json, or, where the run was killed before writing one,
+        # by the grid-settings.json the grid gave it.
+        out = os.path.join(self.tmp, "older")
+        shutil.copytree(self.reference, out)
+        runs = os.path.join(out, "runs")
+        older = {}
+        for i, run in enumerate(sorted(os.listdir(runs))):
+            older[run] = f"{i:04}-{i:08x}"
+            os.remove(os.path.join(runs, run, "claim.lock"))
+            os.rename(os.path.join(runs, run), os.path.join(runs, older[run]))
+        killed_early = os.path.join(runs, older[sorted(older)[0]])
+        for name in os.listdir(killed_early):
+            if name != "grid-settings.json":
+                os.remove(os.path.join(killed_early, name))
+        result = fbnet("grid", self.grid, "--out", out)
+        self.assertIn("1 to run in this shard", result.stdout)
+        self.assertEqual(sorted(os.listdir(runs)), sorted(older.values()))  # no new folders
+        with open(os.path.join(out, "grid.csv")) as f1, open(os.path.join(self.reference, "grid.csv")) as f2:
+            renamed = f2.read()
+            for run, name in older.items():
+                renamed = renamed.replace(run, name)
+            self.assertEqual(f1.read(), renamed)
+        reference = grid_state(self.reference)
+        self.assertEqual(grid_state(out), {older[run]: state for run, state in reference.items()})
 
     def test_a_failing_run_is_marked_failed_not_finished(self):
         out = os.path.join(self.tmp, "failing")
@@ -1084,14 +1157,171 @@ class NpyDataAndPredict(unittest.TestCase):
         self.assertFalse(os.path.exists("p.csv"))
 
 
-class BadInput(unittest.TestCase):
-    """Each case: exit status 2 and a message naming what was wrong."""
+def four_lists(count):
+    """A grid file's text: four lists of `count` values, count**4 configurations."""
+    return "".join(f"{key} = [{', '.join(fmt.format(i) for i in range(1, count + 1))}]\n"
+                   for key, fmt in (("learning-rate", "{}e-4"), ("momentum", "0.{:03}"), ("seed", "{}"),
+                                    ("batch-size", "{}")))
+
+
+class GridSize(InTemporaryFolder):
+    """A grid's size is counted from its lists before any configuration is built."""
+
+    def test_a_grid_of_10_to_the_8_is_refused_at_once_in_little_memory(self):
+        grid = os.path.join(self.tmp, "huge.toml")
+        with open(grid, "w") as f:
+            f.write(four_lists(100))
+        stderr_path = os.path.join(self.tmp, "stderr")
+        started = time.monotonic()
+        # Spawned and waited for with wait4, for this child's own peak memory.
+        pid = os.posix_spawn(FBNET, [FBNET, "grid", grid, "--out", os.path.join(self.tmp, "huge"), "--report-only"],
+                             os.environ, file_actions=[(os.POSIX_SPAWN_OPEN, 2, stderr_path,
+                                                        os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)])
+        while True:
+            finished, status, usage = os.wait4(pid, os.WNOHANG)
+            if finished:
+                break
+            if time.monotonic() - started > 30:
+                os.kill(pid, signal.SIGKILL)
+                os.wait4(pid, 0)
+                self.fail("fbnet grid took over 30 s on a grid of 10^8 configurations")
+            time.sleep(0.01)
+        seconds = time.monotonic() - started
+        with open(stderr_path) as f:
+            stderr = f.read()
+        self.assertEqual(os.waitstatus_to_exitcode(status), 2, stderr)
+        self.assertIn("the grid has 100000000 configurations (batch-size 100 x learning-rate 100 x momentum 100 x "
+                      "seed 100 = 100000000), more than the 100000 that the default limit allows", stderr)
+        self.assertLess(seconds, 5)
+        self.assertLess(usage.ru_maxrss, 100 * 1024, "KiB at its peak")  # the old expansion grew to 9.5 GB
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "huge")))
+
+    def test_the_limit_comes_from_the_flag_or_the_file(self):
+        grid = os.path.join(self.tmp, "small.toml")
+        with open(grid, "w") as f:
+            f.write(four_lists(2))  # 16 configurations
+        refused = fbnet("grid", grid, "--out", os.path.join(self.tmp, "g"), "--max-configurations", "15", check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("the grid has 16 configurations (batch-size 2 x learning-rate 2 x momentum 2 x seed 2 = 16), "
+                      "more than the 15 that --max-configurations allows", refused.stderr)
+        with open(grid, "a") as f:
+            f.write("max-configurations = 10\n")
+        refused = fbnet("grid", grid, "--out", os.path.join(self.tmp, "g"), "--report-only", check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("more than the 10 that the grid file's max-configurations allows", refused.stderr)
+        fbnet("grid", grid, "--out", os.path.join(self.tmp, "g"), "--report-only", "--max-configurations", "16")
+        with open(os.path.join(self.tmp, "g", "grid.csv")) as f:
+            self.assertEqual(f.read().count(",pending,"), 16)
+
+
+SLURM_GRID = """epochs = 2
+model = "ff"
+learning-rate = [0.01, 0.02, 0.04]
+momentum = [0.5, 0.7]
+
+[slurm]
+partition = "long-cpu"
+account = "proj_0042"
+time = "4:00:00"
+sbatch = ["--qos=normal", "--comment=from the file"]
+"""
+
+
+class SlurmScripts(InTemporaryFolder):
+    """fbnet grid --slurm writes the job scripts; a stand-in sbatch shows what submit.sh submits (a real Slurm
+    runs them in tests/cluster/test_slurm.py)."""
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="fbnet-cli-")
+        super().setUp()
+        self.grid = os.path.join(self.tmp, "study.toml")
+        with open(self.grid, "w") as f:
+            f.write(SLURM_GRID)
+        self.out = os.path.join(self.tmp, "out")
 
-    def tearDown(self):
-        shutil.rmtree(self.tmp)
+    def read(self, name):
+        with open(os.path.join(self.out, "slurm", name)) as f:
+            return f.read()
+
+    def test_scripts_from_the_file_and_the_flags(self):
+        result = fbnet("grid", self.grid, "--out", self.out, "--slurm", "--time", "1-12", "--cpus-per-task", "2",
+                       "--sbatch=--mail-type=END", "--report-epoch", "best")
+        submit = os.path.join(self.out, "slurm", "submit.sh")
+        self.assertIn(f"submit both with:\n  sh '{submit}'\n", result.stdout)
+        array, report = self.read("grid.sbatch"), self.read("report.sbatch")
+        # 6 runs, 2 processes of 1 thread per task: 3 tasks; the file's options, --time from the flag, the file's
+        # sbatch lines then the flag's, as given.
+        for line in ("#SBATCH --array=1-3", "#SBATCH --cpus-per-task=2", "#SBATCH --partition=long-cpu",
+                     "#SBATCH --account=proj_0042", "#SBATCH --time=1-12", "#SBATCH --requeue",
+                     "#SBATCH --qos=normal\n#SBATCH --comment=from the file\n#SBATCH --mail-type=END",
+                     f"#SBATCH --output={self.out}/slurm/logs/grid-%A_%a.out",
+                     f"exec '{FBNET}' grid '{self.grid}' --out '{self.out}' --report-epoch best --shard "
+                     '"$SLURM_ARRAY_TASK_ID/3" --jobs 2 --threads-per-job 1\n'):
+            self.assertIn(line, array)
+        self.assertNotIn("4:00:00", array)
+        for line in ("#SBATCH --cpus-per-task=1", "#SBATCH --partition=long-cpu", "#SBATCH --time=1-12",
+                     f"exec '{FBNET}' grid '{self.grid}' --out '{self.out}' --report-epoch best --report-only\n"):
+            self.assertIn(line, report)
+        self.assertNotIn("--array", report)
+        self.assertTrue(os.path.isdir(os.path.join(self.out, "slurm", "logs")))  # sbatch does not create it
+        for name in ("grid.sbatch", "report.sbatch", "submit.sh"):
+            subprocess.run(["bash", "-n", os.path.join(self.out, "slurm", name)], check=True)
+        # Run outside Slurm, the array script says how to submit it.
+        alone = subprocess.run(["bash", os.path.join(self.out, "slurm", "grid.sbatch")], capture_output=True, text=True,
+                               env={k: v for k, v in os.environ.items() if k != "SLURM_ARRAY_TASK_ID"})
+        self.assertNotEqual(alone.returncode, 0)
+        self.assertIn("one task of a Slurm array: submit it with", alone.stderr)
+
+        # submit.sh against a stand-in sbatch that logs its arguments: the report job waits for the array (afterany).
+        bin_folder = os.path.join(self.tmp, "bin")
+        os.mkdir(bin_folder)
+        with open(os.path.join(bin_folder, "sbatch"), "w") as f:
+            f.write('#!/bin/sh\necho "$*" >> "$(dirname "$0")/calls"\n'
+                    'n=$(wc -l < "$(dirname "$0")/calls")\necho "$((100 + n));cluster"\n')
+        os.chmod(os.path.join(bin_folder, "sbatch"), 0o755)
+        submitted = subprocess.run(["sh", submit], capture_output=True, text=True, check=True,
+                                   env={**os.environ, "PATH": bin_folder + os.pathsep + os.environ["PATH"]})
+        with open(os.path.join(bin_folder, "calls")) as f:
+            calls = f.read().splitlines()
+        self.assertEqual(calls, [f"--parsable {self.out}/slurm/grid.sbatch",
+                                 f"--parsable --dependency=afterany:101 {self.out}/slurm/report.sbatch"])
+        self.assertIn("submitted array job 101 (3 tasks) and report job 102", submitted.stdout)
+
+    def test_default_array_and_bad_values_named(self):
+        fbnet("grid", self.grid, "--out", self.out, "--slurm")
+        self.assertIn("#SBATCH --array=1-6\n", self.read("grid.sbatch"))  # one run per task by default
+        cases = [(["--time", "90min"], "--time: '90min' is not a Slurm time limit"),
+                 (["--array-size", "7"], "--array-size: 7 tasks for a grid of 6 distinct configurations would leave 1 "
+                                         "with nothing to train; give at most 6"),
+                 (["--array-size", "0"], "--array-size: expected a whole number of at least 1, got 0"),
+                 (["--cpus-per-task", "1", "--jobs", "2"], "--jobs: 2 processes of 1 thread(s) each need 2 CPUs, but "
+                                                           "each task has 1 (--cpus-per-task)"),
+                 (["--partition", "long cpu"], "--partition: 'long cpu' is not a Slurm partition name"),
+                 (["--mem", "4GB"], "--mem: '4GB' is not a Slurm memory size"),
+                 (["--sbatch=qos=long"], "--sbatch: 'qos=long' is not an sbatch option"),
+                 (["--shard", "1/2"], "--shard: with --slurm each array task gets its shard from the script"),
+                 (["--report-only"], "--report-only: with --slurm the report job runs it after the array")]
+        for args, needle in cases:
+            with self.subTest(args=args):
+                result = fbnet("grid", self.grid, "--out", self.out, "--slurm", *args, check=False)
+                self.assertEqual(result.returncode, 2, result.stderr)
+                self.assertIn(needle, result.stderr)
+        result = fbnet("grid", self.grid, "--out", self.out + " 2", "--slurm", check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn(f"--out: '{self.out} 2' holds white space, which an #SBATCH --output line cannot carry",
+                      result.stderr)
+        result = fbnet("grid", self.grid, "--out", self.out, "--partition", "x", check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--partition: a Slurm option; add --slurm to write the job scripts", result.stderr)
+        with open(self.grid, "a") as f:
+            f.write('partiton = "x"\n')
+        result = fbnet("grid", self.grid, "--out", self.out, "--slurm", check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn(f"{self.grid}: [slurm] partiton: not a Slurm option of fbnet grid; expected one of array-size",
+                      result.stderr)
+
+
+class BadInput(InTemporaryFolder):
+    """Each case: exit status 2 and a message naming what was wrong."""
 
     def expect_error(self, args, needle):
         result = fbnet(*args, check=False)

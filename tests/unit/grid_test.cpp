@@ -1,8 +1,11 @@
-// Grid expansion: axes, sub-grids over shared settings, stable ids, paths
-// relative to the grid file, and errors.
+// Grid expansion: axes, sub-grids over shared settings, ids from resolved
+// settings, sizes counted before anything is built, paths relative to the
+// grid file, claims on runs, Slurm options, and errors.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -11,6 +14,9 @@
 #include "engine/error.hpp"
 #include "engine/hash.hpp"
 #include "experiments/grid.hpp"
+#include "experiments/grid_claim.hpp"
+#include "experiments/grid_slurm.hpp"
+#include "experiments/grid_space.hpp"
 #include "experiments/statistics.hpp"
 #include "experiments/table1.hpp"
 #include "test_support.hpp"
@@ -71,21 +77,186 @@ TEST(Grid, IdsDependOnSettingsAndHiddenListsOfListsAreAxes) {
   EXPECT_EQ(expand_grid({{"model", "custom"}, {"hidden", {100, 50}}}, "test").size(), 1u);
 }
 
-TEST(Grid, PathsAreRelativeToTheGridFileAndIdsKeepTheFilesSpelling) {
+TEST(Grid, PathsAreRelativeToTheGridFile) {
   const nlohmann::json grid = {{"data-dir", "data"}, {"learning-rate", {0.01, 0.02}}};
   const auto here = expand_grid(grid, "/srv/grids/g.toml");
   const auto elsewhere = expand_grid(grid, "/home/me/g.toml");
   ASSERT_EQ(here.size(), 2u);
   EXPECT_EQ(here[1].settings["data-dir"], "/srv/grids/data");
   EXPECT_EQ(elsewhere[1].settings["data-dir"], "/home/me/data");
-  // Ids hash the file as written, as before paths were resolved: an existing grid folder keeps its runs.
-  EXPECT_EQ(here[1].id, elsewhere[1].id);
-  EXPECT_EQ(here[1].id, fmt::format("0001-{:08x}", fnv1a(nlohmann::ordered_json({{"data-dir", "data"}, {"learning-rate", 0.02}}).dump()) &
-                                                       0xffffffffULL));
+  // Other data, other runs: the id hashes the resolved, absolute path.
+  EXPECT_NE(here[1].id, elsewhere[1].id);
+  EXPECT_EQ(here[1].id, grid_run_id(resolve_config({{"data-dir", "/srv/grids/data"}, {"learning-rate", "0.02"}})));
   // Each value of a path axis is resolved.
   const auto axis = expand_grid({{"data-dir", {"a", "/b"}}}, "/srv/g.toml");
   EXPECT_EQ(axis[0].settings["data-dir"], "/srv/a");
   EXPECT_EQ(axis[1].settings["data-dir"], "/b");
+}
+
+std::set<std::string> ids_of(const std::vector<GridRun>& runs) {
+  std::set<std::string> ids;
+  for (const auto& run : runs) ids.insert(run.id);
+  return ids;
+}
+
+TEST(Grid, IdsComeFromTheResolvedSettingsNotTheirSpelling) {
+  const auto plain = expand_grid(nlohmann::ordered_json{{"model", "fb"}, {"learning-rate", {0.02, 0.04}}}, "a.toml");
+  ASSERT_EQ(plain.size(), 2u);
+  EXPECT_EQ(plain[0].id.rfind("fb-", 0), 0u) << plain[0].id;
+  // fb's own defaults given explicitly, the dataset's default and its default folder, settings that cannot change
+  // a run, and keys in another order: the same runs.
+  const auto spelled_out = expand_grid(nlohmann::ordered_json{{"momentum", 0.3},
+                                                              {"learning-rate", {0.04, 0.02}},
+                                                              {"dataset", "fashion-mnist"},
+                                                              {"data-dir", "/usr/share/datasets/fashion-mnist"},
+                                                              {"batch-size", 64},
+                                                              {"progress", "never"},
+                                                              {"threads", 2},
+                                                              {"model", "fb"}},
+                                       "b.json");
+  EXPECT_EQ(ids_of(spelled_out), ids_of(plain));
+  EXPECT_EQ(spelled_out[0].id, plain[1].id);  // its list is in the other order
+  // Any setting that changes the run changes the id; so does another model with the same settings.
+  for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"momentum", 0.5}, {"seed", 1}, {"epochs", 29}, {"dataset", "mnist"}, {"feedback-alpha", 0.5}}) {
+    nlohmann::ordered_json other = {{"model", "fb"}, {"learning-rate", {0.02, 0.04}}, {key, value}};
+    EXPECT_TRUE(std::ranges::none_of(expand_grid(other, "c.toml"),
+                                     [&](const GridRun& run) { return ids_of(plain).count(run.id) > 0; }))
+        << key;
+  }
+  EXPECT_NE(expand_grid({{"model", "ff"}}, "d.toml")[0].id, expand_grid({{"model", "ff-deep"}}, "d.toml")[0].id);
+}
+
+TEST(Grid, TomlAndJsonSpellingsOfOneGridShareTheirRuns) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("g.toml")) << "epochs = 30\nlearning-rate = [0.01, 0.02]\n\n[[grid]]\nmodel = \"ff\"\n\n"
+                                       "[[grid]]\nmodel = \"fb\"\nfeedback-alpha = [0.3, 0.5]\n";
+  std::ofstream(dir.file("g.json")) << R"({"grid": [{"feedback-alpha": [0.5, 0.3], "model": "fb"}, {"model": "ff"}],
+                                           "learning-rate": [0.02, 0.01], "dataset": "fashion-mnist"})";
+  const auto toml = expand_grid(read_settings_document(dir.file("g.toml")), dir.file("g.toml"));
+  const auto json = expand_grid(read_settings_document(dir.file("g.json")), dir.file("g.json"));
+  EXPECT_EQ(toml.size(), 6u);
+  EXPECT_EQ(ids_of(toml), ids_of(json));
+}
+
+TEST(Grid, AConfigurationTwoSubGridsGiveIsOneRun) {
+  const nlohmann::json grid = {{"model", "fb"},
+                               {"grid", {{{"feedback-alpha", {0.3, 0.5}}}, {{"feedback-alpha", 0.3}, {"seed", 0}}}}};
+  const auto runs = expand_grid(grid, "g.toml");
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(GridSpace(grid, "g.toml").size(), 3u);
+}
+
+// Four lists of 100 values.
+nlohmann::ordered_json huge_grid() {
+  nlohmann::ordered_json grid = nlohmann::ordered_json::object();
+  grid["learning-rate"] = nlohmann::json::array();
+  for (int i = 1; i <= 100; ++i) grid["learning-rate"].push_back(i / 1000.0);
+  grid["momentum"] = nlohmann::json::array();
+  for (int i = 0; i < 100; ++i) grid["momentum"].push_back(i / 100.0);
+  grid["seed"] = nlohmann::json::array();
+  for (int i = 0; i < 100; ++i) grid["seed"].push_back(i);
+  grid["batch-size"] = nlohmann::json::array();
+  for (int i = 1; i <= 100; ++i) grid["batch-size"].push_back(i);
+  return grid;
+}
+
+TEST(GridSpace, CountsBeforeBuildingAndBuildsAnyConfigurationAlone) {
+  const nlohmann::ordered_json document = huge_grid();
+  const auto start = std::chrono::steady_clock::now();
+  const GridSpace space(document, "huge.toml");
+  EXPECT_EQ(space.size(), 100000000u);
+  // The last configuration, built without the 10^8 before it; the last axis varies fastest.
+  const auto last = space.configuration(space.size() - 1);
+  EXPECT_EQ(last["learning-rate"], 0.1);
+  EXPECT_EQ(last["batch-size"], 100);
+  // (Keys come in JSON's order, as from a TOML file: the last axis is seed.)
+  EXPECT_EQ(space.configuration(1)["seed"], 1);
+  EXPECT_EQ(space.configuration(100)["seed"], 0);
+  EXPECT_EQ(space.configuration(100)["momentum"], 0.01);
+  try {
+    expand_grid(document, "huge.toml");
+    ADD_FAILURE() << "a grid of 10^8 configurations was expanded";
+  } catch (const Error& error) {
+    EXPECT_STREQ(error.what(),
+                 "huge.toml: the grid has 100000000 configurations (batch-size 100 x learning-rate 100 x momentum 100 x "
+                 "seed 100 = 100000000), more than the 100000 that the default limit allows; remove values "
+                 "from its lists, or raise the limit with --max-configurations or max-configurations in the grid file");
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+TEST(GridSpace, LimitsFromTheFileOrTheFlagAndSubGridsAddUp) {
+  nlohmann::ordered_json grid = {{"learning-rate", {0.01, 0.02, 0.04}},
+                                 {"grid", {{{"model", {"ff", "ff-large"}}}, {{"model", "fb"}, {"momentum", {0.3, 0.5}}}}}};
+  EXPECT_EQ(GridSpace(grid, "g.toml").size(), 12u);
+  EXPECT_EQ(GridSpace(grid, "g.toml").describe(),
+            "[[grid]] 1: learning-rate 3 x model 2 = 6; [[grid]] 2: learning-rate 3 x momentum 2 = 6");
+  EXPECT_EQ(expand_grid(grid, "g.toml", 12).size(), 12u);
+  testing::expect_error([&] { expand_grid(grid, "g.toml", 11); },
+                        "more than the 11 that --max-configurations allows");
+  grid["max-configurations"] = 10;
+  testing::expect_error([&] { expand_grid(grid, "g.toml"); }, "the grid file's max-configurations allows");
+  EXPECT_EQ(expand_grid(grid, "g.toml", 20).size(), 12u);  // the flag wins over the file
+  grid["max-configurations"] = "many";
+  testing::expect_error([&] { GridSpace(grid, "g.toml"); }, "g.toml: max-configurations must be a whole number");
+  // Lists whose product does not fit in 64 bits.
+  nlohmann::ordered_json enormous = nlohmann::ordered_json::object();
+  nlohmann::json values = nlohmann::json::array();
+  for (int i = 0; i < 1000; ++i) values.push_back(i);
+  for (const char* key : {"seed", "split-seed", "noise-seed", "batch-size", "epochs", "steps", "eval-batch-size"})
+    enormous[key] = values;
+  EXPECT_EQ(GridSpace(enormous, "e.toml").size(), GridSpace::kTooMany);
+  testing::expect_error([&] { expand_grid(enormous, "e.toml"); },
+                        "more than 18446744073709551615 configurations");
+  nlohmann::json misplaced = {{"grid", nlohmann::json::array()}};
+  misplaced["grid"].push_back({{"slurm", {{"time", "1:00"}}}});
+  testing::expect_error([&] { GridSpace(misplaced, "s.toml"); },
+                        "s.toml: 'slurm' belongs at the top of the grid file, not in a [[grid]] table");
+}
+
+TEST(RunClaim, OneProcessAtATimeAndNothingLeftOnceReleased) {
+  testing::TempDir dir;
+  EXPECT_FALSE(RunClaim::is_held(dir.path()));
+  {
+    std::optional<RunClaim> claim = RunClaim::try_claim(dir.path());
+    ASSERT_TRUE(claim.has_value());
+    EXPECT_TRUE(RunClaim::is_held(dir.path()));
+    // flock locks belong to open files: a second claim, even from this process, is refused while the first lasts.
+    EXPECT_FALSE(RunClaim::try_claim(dir.path()).has_value());
+  }
+  EXPECT_FALSE(RunClaim::is_held(dir.path()));
+  EXPECT_TRUE(RunClaim::try_claim(dir.path()).has_value());
+}
+
+TEST(SlurmOptions, CheckedWhereFbnetCanAndPassedThroughWhereItCannot) {
+  const SlurmOptions file = read_slurm_options(
+      {{"partition", "gpu-long_2"}, {"time", 90}, {"mem", "8G"}, {"sbatch", {"--qos=long", "--constraint=\"a|b\""}}},
+      "g.toml: [slurm] ");
+  EXPECT_EQ(file.partition, "gpu-long_2");
+  EXPECT_EQ(file.time, "90");
+  EXPECT_EQ(file.sbatch, (std::vector<std::string>{"--qos=long", "--constraint=\"a|b\""}));
+  const SlurmOptions flags = read_slurm_options({{"time", "1-12:00"}, {"array-size", 8}, {"sbatch", {"--nice=10"}}}, "--");
+  const SlurmOptions combined = combine_slurm_options(file, flags);
+  EXPECT_EQ(combined.time, "1-12:00");
+  EXPECT_EQ(combined.partition, "gpu-long_2");
+  EXPECT_EQ(combined.array_size, 8);
+  EXPECT_EQ(combined.sbatch, (std::vector<std::string>{"--qos=long", "--constraint=\"a|b\"", "--nice=10"}));
+  const std::pair<nlohmann::json, const char*> bad[] = {
+      {{{"time", "90min"}}, "--time: '90min' is not a Slurm time limit"},
+      {{{"time", "1:2:3:4"}}, "--time: '1:2:3:4' is not a Slurm time limit"},
+      {{{"mem", "4GB"}}, "--mem: '4GB' is not a Slurm memory size"},
+      {{{"array-size", 0}}, "--array-size: expected a whole number of at least 1, got 0"},
+      {{{"cpus-per-task", "2"}}, "--cpus-per-task: expected a whole number of at least 1, got \"2\""},
+      {{{"partition", "a b"}}, "--partition: 'a b' is not a Slurm partition name"},
+      {{{"account", "x\n#SBATCH --mem=1"}}, "--account: 'x\n#SBATCH --mem=1' holds a line break"},
+      {{{"sbatch", {"qos=long"}}}, "--sbatch: 'qos=long' is not an sbatch option"},
+      {{{"partiton", "a"}}, "--partiton: not a Slurm option of fbnet grid; expected one of array-size"},
+  };
+  for (const auto& c : bad)  // not a structured binding: clang 14 cannot capture those
+    testing::expect_error([&] { read_slurm_options(c.first, "--"); }, c.second);
+  testing::expect_error([&] { read_slurm_options({{"time", "soon"}}, "g.toml: [slurm] "); },
+                        "g.toml: [slurm] time: 'soon'");
 }
 
 TEST(Grid, MalformedGridsNameTheProblem) {
