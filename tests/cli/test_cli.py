@@ -243,6 +243,84 @@ def rewrite_metadata(path, edit):
         f.write(struct.pack("<Q", len(text)) + text + data)
 
 
+# A conv preset small enough for a test: BLT with 4 features per layer, unrolled over 2 steps.
+SMALL_CONV = ["--conv-features", "4", "--steps", "2", "--train-limit", "500", "--validation-size", "100",
+              "--progress", "never"]
+
+
+@unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
+class ConvNets(unittest.TestCase):
+    """A conv net trains, resumes, runs from a graph file and in a grid, and loads in PyTorch, as the MLPs do."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="fbnet-cli-conv-")
+        cls.run_dir = os.path.join(cls.tmp, "blt")
+        fbnet("train", "--model", "blt", "--epochs", "1", "--out", cls.run_dir, *SMALL_CONV)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def test_resume_equals_an_uninterrupted_run(self):
+        resumed = os.path.join(self.tmp, "resumed")
+        shutil.copytree(self.run_dir, resumed)
+        fbnet("train", "--resume", resumed, "--epochs", "2")
+        straight = os.path.join(self.tmp, "straight")
+        fbnet("train", "--model", "blt", "--epochs", "2", "--out", straight, *SMALL_CONV)
+        a = read_jsonl(os.path.join(resumed, "metrics.jsonl"))
+        self.assertEqual(without_timings(a), without_timings(read_jsonl(os.path.join(straight, "metrics.jsonl"))))
+        self.assertGreater(a[-1]["test_accuracy"], 40)  # it learns: chance is 10 %
+        self.assertEqual(safetensors_data(os.path.join(resumed, "checkpoint.safetensors")),
+                         safetensors_data(os.path.join(straight, "checkpoint.safetensors")))
+
+    def test_model_file_loads_into_pytorch(self):
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "peer"))
+        import torch
+        from graph_parity import GraphModel, read_safetensors
+        model_file = os.path.join(self.run_dir, "model.safetensors")
+        graph = json.loads(fbnet("info", "--checkpoint", model_file, "--graph-json").stdout)
+        self.assertEqual({e["name"]: e["adapter"] for e in graph["edges"]},
+                         {"lateral.1": "conv", "lateral.2": "conv", "topdown.1": "conv"})
+        model = GraphModel(graph)
+        tensors, _ = read_safetensors(model_file)
+        self.assertEqual(list(tensors["topdown.1.weight"].shape), [4, 4, 3, 3])  # torch.nn.Conv2d's [OC, C, K, K]
+        model.load_state_dict({name: torch.from_numpy(t.copy()) for name, t in tensors.items()}, strict=True)
+        with torch.no_grad():
+            (logits,) = model({"x": torch.zeros(2, 3, 1, 28, 28)}, {})
+        self.assertEqual(list(logits.shape), [3, 10])
+
+    def test_a_graph_file_trains_as_its_preset(self):
+        graph_file = os.path.join(self.tmp, "bt.json")
+        with open(graph_file, "w") as f:
+            f.write(fbnet("info", "--model", "bt", *SMALL_CONV[:4], "--graph-json").stdout)
+        hyperparameters = ["--learning-rate", "0.01", "--momentum", "0.9", "--batch-size", "64", "--epochs", "1"]
+        from_file, preset = os.path.join(self.tmp, "from-file"), os.path.join(self.tmp, "preset")
+        fbnet("train", "--graph", graph_file, "--out", from_file, *hyperparameters, *SMALL_CONV[4:])
+        fbnet("train", "--model", "bt", "--out", preset, *hyperparameters, *SMALL_CONV)
+        with open(os.path.join(from_file, "config.json")) as f:
+            self.assertEqual(json.load(f)["config"]["model"], "custom")
+        self.assertEqual(safetensors_data(os.path.join(from_file, "model.safetensors")),
+                         safetensors_data(os.path.join(preset, "model.safetensors")))
+        refused = fbnet("train", "--model", "ff", "--graph", graph_file, "--out", os.path.join(self.tmp, "no"),
+                        check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("--graph: a graph file is the whole net; it goes with --model custom, not --model ff",
+                      refused.stderr)
+
+    def test_a_grid_of_conv_nets(self):
+        grid_file = os.path.join(self.tmp, "conv-grid.toml")
+        with open(grid_file, "w") as f:
+            f.write('model = ["b", "bt"]\nconv-features = 4\nsteps = 2\nepochs = 1\ntrain-limit = 500\n'
+                    'validation-size = 100\n')
+        out = os.path.join(self.tmp, "conv-grid")
+        fbnet("grid", grid_file, "--out", out)
+        with open(os.path.join(out, "grid.csv")) as f:
+            rows = f.read().splitlines()[1:]
+        self.assertEqual(len(rows), 2)
+        self.assertTrue(all("finished" in row for row in rows), rows)
+
+
 @unittest.skipUnless(os.path.isdir(FASHION), "Debian's dataset-fashion-mnist is not installed")
 class RunningSumUpdate(unittest.TestCase):
     """--gradient-accumulation running-sum (the authors' experiment-2 update): G is optimiser state."""
