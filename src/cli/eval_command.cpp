@@ -19,11 +19,12 @@
 namespace fbnet {
 namespace {
 
-// One evaluated set: the run's split and the noise on it.
+// One evaluated set: the run's split and the noise or occlusion on it.
 struct Condition {
   const char* split;
   double noise_scale;
   const LabeledImages* images;
+  int64_t occlusion_patches = 0, occlusion_size = 0;
 };
 
 // One table row: a condition, and the intervention it ran under ("none" without --interventions).
@@ -33,6 +34,8 @@ struct Row {
 };
 
 std::string condition_name(const Condition& condition) {
+  if (condition.occlusion_patches > 0)
+    return fmt::format("{}, occlusion {}x{}px", condition.split, condition.occlusion_patches, condition.occlusion_size);
   return condition.noise_scale > 0 ? fmt::format("{}, noise s = {}", condition.split, condition.noise_scale)
                                    : condition.split;
 }
@@ -52,9 +55,10 @@ void write_confusion(const std::string& folder, const std::vector<Row>& rows, in
   per_class_text += "\n";
   for (const Row& row : rows) {
     const Evaluation& e = row.result.evaluation;
-    const std::string name = row.condition->noise_scale > 0
-                                 ? fmt::format("{}-noise{}", row.condition->split, row.condition->noise_scale)
-                                 : row.condition->split;
+    const Condition& c = *row.condition;
+    const std::string name = c.occlusion_patches > 0 ? fmt::format("{}-occlusion{}x{}", c.split, c.occlusion_patches, c.occlusion_size)
+                             : c.noise_scale > 0     ? fmt::format("{}-noise{}", c.split, c.noise_scale)
+                                                     : c.split;
     std::string matrix = "true\\predicted";
     for (int64_t p = 0; p < classes; ++p) matrix += fmt::format(",{}", p);
     std::string per_class = "class,count,correct,accuracy\n";
@@ -96,7 +100,8 @@ void add_eval_command(CLI::App& app) {
   };
   auto state = std::make_shared<State>();
   CLI::App* command = app.add_subcommand(
-      "eval", "evaluate a checkpoint on the conditions its run reports: validation, clean test and noisy test images");
+      "eval", "evaluate a checkpoint on the conditions its run reports: validation, clean test and noisy test images, "
+      "and occluded test images when --occlusion-patches (the run's or given here) is above 0");
   command->add_option("checkpoint", state->checkpoint_path, "checkpoint.safetensors or model.safetensors of a run")->required();
   command->add_option("--split", state->split,
                       "all: validation, clean test and noisy test; test: clean and noisy test; validation")
@@ -133,6 +138,8 @@ void add_eval_command(CLI::App& app) {
     if (state->split != "validation") {
       conditions.push_back({"test", 0.0, &data.test});
       if (config.data.noise_scale > 0) conditions.push_back({"test", config.data.noise_scale, &data.noisy_test});
+      if (config.data.occlusion_patches > 0)
+        conditions.push_back({"test", 0.0, &data.occluded_test, config.data.occlusion_patches, config.data.occlusion_size});
     }
     std::vector<Row> rows;
     for (const Condition& condition : conditions) {
@@ -156,6 +163,10 @@ void add_eval_command(CLI::App& app) {
         nlohmann::ordered_json line = {{"checkpoint", state->checkpoint_path}, {"epoch", checkpoint.epoch},
                                        {"dataset", config.data.dataset},         {"split", row.condition->split},
                                        {"noise_scale", row.condition->noise_scale}};
+        if (row.condition->occlusion_patches > 0) {
+          line["occlusion_patches"] = row.condition->occlusion_patches;
+          line["occlusion_size"] = row.condition->occlusion_size;
+        }
         if (state->interventions) {
           line["intervention"] = to_string(row.result.kind);
           line["edges"] = row.result.edges;

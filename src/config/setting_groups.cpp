@@ -54,6 +54,10 @@ void apply_dataset_defaults(ImageDataSettings& settings, const std::vector<std::
 void validate(const ImageDataSettings& s) {
   FBNET_CHECK(s.validation_size >= 0, "--validation-size: must be >= 0, got {}", s.validation_size);
   FBNET_CHECK(s.noise_scale >= 0, "--noise-scale: must be >= 0, got {}", s.noise_scale);
+  FBNET_CHECK(s.occlusion_patches >= 0 && s.occlusion_patches <= 1000, "--occlusion-patches: must be in 0..1000, got {}",
+              s.occlusion_patches);
+  FBNET_CHECK(s.occlusion_size >= 1 && s.occlusion_size <= 4096, "--occlusion-size: must be in 1..4096 pixels, got {}",
+              s.occlusion_size);
 }
 
 void validate(const TrainingSettings& s) {

@@ -23,7 +23,7 @@ namespace fbnet {
 
 enum class ProgressMode { kAuto, kAlways, kNever };
 
-// The image dataset, its validation split and its noisy test images.
+// The image dataset, its validation split, and its noisy and occluded test images.
 struct ImageDataSettings {
   std::string dataset = "fashion-mnist";
   PathSetting data_dir = {};  // "": the dataset's default folder
@@ -31,6 +31,8 @@ struct ImageDataSettings {
   uint64_t split_seed = 0;
   double noise_scale = 2.0;
   uint64_t noise_seed = 0;
+  int64_t occlusion_patches = 0;  // per occluded test image; 0: no occluded test set
+  int64_t occlusion_size = 8;     // side of each square patch, in pixels
 };
 
 // The optimiser, its schedule and the training loop (the optimiser's, the
@@ -65,7 +67,10 @@ void visit_settings(Settings& s, Visitor& visit) {
         "for emnist-letters-partial); experiment 2 draws its validation sequences from them");
   visit("split-seed", s.split_seed, "seed of the validation split (and of the train/test split of emnist-letters-partial)");
   visit("noise-scale", s.noise_scale, "scale s of the noisy test images: clip(x + s * N(0, 64), 0, 255)");
-  visit("noise-seed", s.noise_seed, "seed of the noisy test images' noise");
+  visit("noise-seed", s.noise_seed, "seed of the noisy test images' noise, and of the occluding patches' places");
+  visit("occlusion-patches", s.occlusion_patches, "black square patches on each image of an occluded test set, "
+        "evaluated beside the noisy one (0: none)");
+  visit("occlusion-size", s.occlusion_size, "side of each occluding patch, in pixels");
 }
 
 template <class Settings, class Visitor>

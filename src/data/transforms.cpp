@@ -36,6 +36,24 @@ Dataset add_gaussian_noise(const Dataset& clean, double scale, uint64_t seed) {
   return noisy;
 }
 
+Dataset add_occlusion(const Dataset& clean, int64_t patches, int64_t size, uint64_t seed) {
+  FBNET_CHECK_FIELD(size >= 1 && size <= clean.rows && size <= clean.cols, "data", "occlusion_size",
+                    "a patch of {}x{} pixels does not fit the {}x{} images", size, size, clean.rows, clean.cols);
+  Dataset occluded = clean;
+  const int64_t plane = clean.rows * clean.cols;
+  for (int64_t n = 0; n < clean.count; ++n) {
+    Rng rng(seed, kOcclusionStream, static_cast<uint64_t>(n));
+    uint8_t* image = occluded.pixels.data() + n * occluded.pixels_per_image();
+    for (int64_t patch = 0; patch < patches; ++patch) {
+      const int64_t top = static_cast<int64_t>(rng.below(static_cast<uint64_t>(clean.rows - size + 1)));
+      const int64_t left = static_cast<int64_t>(rng.below(static_cast<uint64_t>(clean.cols - size + 1)));
+      for (int64_t c = 0; c < clean.channels; ++c)
+        for (int64_t r = top; r < top + size; ++r) std::fill_n(image + c * plane + r * clean.cols + left, size, uint8_t{0});
+    }
+  }
+  return occluded;
+}
+
 Tensor<float> normalize(const Dataset& dataset, double mean, double std) {
   Tensor<float> out({dataset.count, dataset.pixels_per_image()});
   float table[256];

@@ -1,5 +1,6 @@
 // The transforms of NOTES.md: the seeded validation split, Gaussian noise on
-// raw pixels, and normalisation to float32 network inputs.
+// raw pixels, and normalisation to float32 network inputs; and occlusion, the
+// recurrent conv literature's other test condition.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@ namespace fbnet {
 // The random streams of the validation split and of the noise (engine/random.hpp lists every stream).
 inline constexpr uint64_t kValidationSplitStream = 4;
 inline constexpr uint64_t kNoiseStream = 5;
+inline constexpr uint64_t kOcclusionStream = 12;
 
 struct TrainValidation {
   Dataset train;
@@ -27,6 +29,12 @@ TrainValidation split_validation(const Dataset& train, int64_t validation_size, 
 // (seed, i), so a subset's noise does not depend on what else is in the set.
 Dataset add_gaussian_noise(const Dataset& clean, double scale, uint64_t seed);
 inline constexpr double kNoiseStd = 64.0;
+
+// Each image gets `patches` black (0) squares of side `size`, in every
+// channel, each placed uniformly where it fits whole; patches may overlap.
+// Image i draws from its own stream (seed, i), as the noise does. Throws
+// fbnet::FieldError (occlusion_size) when a patch is larger than the image.
+Dataset add_occlusion(const Dataset& clean, int64_t patches, int64_t size, uint64_t seed);
 
 // [count, pixels] float inputs: (x / 255 - mean) / std.
 inline constexpr double kNormalizeMean = 0.1307;  // the MNIST statistics, used for every dataset

@@ -70,7 +70,8 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
   const Architecture architecture = architecture_from(config, data.image_shape, data.classes);
   architecture.validate();
   const Graph graph = graph_of(architecture);
-  const int64_t images = data.train.count() + data.validation.count() + data.test.count() + data.noisy_test.count();
+  const int64_t images = data.train.count() + data.validation.count() + data.test.count() + data.noisy_test.count() +
+                         data.occluded_test.count();
   check_memory(estimate_training_memory(graph, config.training, images * data.input_size), graph, config.training,
                config.memory_limit_mb);
 
@@ -101,7 +102,8 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
 
   const int steps = network.steps(), readouts = network.readout_count();
   ImageBatches train(data.train, steps, readouts), validation(data.validation, steps, readouts),
-      test(data.test, steps, readouts), noisy(data.noisy_test, steps, readouts);
+      test(data.test, steps, readouts), noisy(data.noisy_test, steps, readouts),
+      occluded(data.occluded_test, steps, readouts);
   const int64_t eval_batch = config.training.eval_batch_size;
   TrainingLoop loop{network, format, train, config.training, config.output.progress, folder, model_name(config.model),
                     "samples_per_second", config_json, [&](nlohmann::ordered_json& record) {
@@ -111,8 +113,16 @@ RunResult train_run(const RunConfig& config, const PreparedData& data, bool resu
                       add_eval(record, "validation", on_validation);
                       add_eval(record, "test", on_test);
                       add_eval(record, "noisy_test", on_noisy);
-                      return fmt::format("val {:.2f}%  test {:.2f}%  noisy(s={}) {:.2f}%", on_validation.mean_accuracy(),
-                                         on_test.mean_accuracy(), config.data.noise_scale, on_noisy.mean_accuracy());
+                      std::string occlusion;
+                      if (occluded.count() > 0) {
+                        const Evaluation on_occluded = evaluate(network, occluded, eval_batch);
+                        add_eval(record, "occluded_test", on_occluded);
+                        occlusion = fmt::format("  occluded({}x{}px) {:.2f}%", config.data.occlusion_patches,
+                                                config.data.occlusion_size, on_occluded.mean_accuracy());
+                      }
+                      return fmt::format("val {:.2f}%  test {:.2f}%  noisy(s={}) {:.2f}%{}", on_validation.mean_accuracy(),
+                                         on_test.mean_accuracy(), config.data.noise_scale, on_noisy.mean_accuracy(),
+                                         occlusion);
                     }};
   result.epochs = train_epochs(loop, optimizer, std::move(start));
   return result;

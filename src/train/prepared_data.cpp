@@ -32,6 +32,9 @@ PreparedData prepare_data(const RunConfig& config) {
   split.train = Dataset{};
   data.validation = to_tensors(split.validation);
   data.noisy_test = to_tensors(add_gaussian_noise(pair.test, config.data.noise_scale, config.data.noise_seed));
+  if (config.data.occlusion_patches > 0)
+    data.occluded_test = to_tensors(
+        add_occlusion(pair.test, config.data.occlusion_patches, config.data.occlusion_size, config.data.noise_seed));
   data.test = to_tensors(pair.test);
   return data;
 }

@@ -1,6 +1,6 @@
 // The float32 tensors one run trains and evaluates on: the training images
 // minus the validation split, the validation images, the test images and the
-// noisy test images, normalised once and kept in memory.
+// noisy (and occluded) test images, normalised once and kept in memory.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +24,8 @@ struct PreparedData {
   LabeledImages train;
   LabeledImages validation;
   LabeledImages test;
-  LabeledImages noisy_test;  // the test images with noise of config.data.noise_scale
+  LabeledImages noisy_test;     // the test images with noise of config.data.noise_scale
+  LabeledImages occluded_test;  // the test images with config.data.occlusion_patches patches; empty without
 };
 
 // Loads config.data.dataset and applies the split, noise and normalisation of NOTES.md.

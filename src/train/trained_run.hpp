@@ -18,7 +18,8 @@ namespace fbnet {
 
 // The run's settings a command's flags may override: which data, and how it is evaluated.
 inline const std::vector<std::string> kRunDataSettings = {"dataset",     "data-dir",   "noise-scale",     "noise-seed",
-                                                           "validation-size", "split-seed", "eval-batch-size", "engine", "threads"};
+                                                           "validation-size", "split-seed", "eval-batch-size", "engine", "threads",
+                                                           "occlusion-patches", "occlusion-size"};
 
 struct TrainedRun {
   Checkpoint checkpoint;

@@ -308,6 +308,21 @@ class ConvNets(unittest.TestCase):
         self.assertIn("--graph: a graph file is the whole net; it goes with --model custom, not --model ff",
                       refused.stderr)
 
+    def test_occluded_test_images_in_training_and_eval(self):
+        run = os.path.join(self.tmp, "occluded")
+        fbnet("train", "--model", "b", "--epochs", "1", "--occlusion-patches", "2", "--occlusion-size", "6", "--out", run,
+              *SMALL_CONV)
+        (record,) = read_jsonl(os.path.join(run, "metrics.jsonl"))
+        rows = [json.loads(line) for line in fbnet("eval", os.path.join(run, "model.safetensors"), "--split", "test",
+                                                    "--json").stdout.splitlines()]
+        self.assertEqual([(r["noise_scale"], r.get("occlusion_patches")) for r in rows], [(0, None), (2, None), (0, 2)])
+        self.assertEqual(rows[2]["accuracy"], record["occluded_test_accuracy"])
+        self.assertLess(record["occluded_test_accuracy"], record["test_accuracy"])
+        # Any run is evaluated on occluded images when eval is given the setting.
+        text = fbnet("eval", os.path.join(self.run_dir, "model.safetensors"), "--split", "test",
+                     "--occlusion-patches", "3").stdout
+        self.assertIn("test, occlusion 3x8px    10000", text)
+
     def test_a_grid_of_conv_nets(self):
         grid_file = os.path.join(self.tmp, "conv-grid.toml")
         with open(grid_file, "w") as f:

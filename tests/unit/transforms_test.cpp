@@ -1,4 +1,4 @@
-// The validation split, the Gaussian noise of NOTES.md and the normalisation.
+// The validation split, the Gaussian noise of NOTES.md, occlusion and the normalisation.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -91,6 +91,49 @@ TEST(GaussianNoise, SeededOncePerImageAndIndependentOfTheRest) {
             std::vector<uint8_t>(a.pixels.begin(), a.pixels.begin() + 3 * 784));
   EXPECT_EQ(add_gaussian_noise(gray, 0, 7).pixels, gray.pixels);
   EXPECT_THROW(add_gaussian_noise(gray, -1, 7), Error);
+}
+
+// The zeroed pixels of image i of `d` (on white images: exactly the occluded ones), as (row, col).
+std::set<std::pair<int64_t, int64_t>> dark_pixels(const Dataset& d, int64_t i) {
+  std::set<std::pair<int64_t, int64_t>> dark;
+  for (int64_t p = 0; p < d.rows * d.cols; ++p)
+    if (d.image(i)[p] == 0) dark.insert({p / d.cols, p % d.cols});
+  return dark;
+}
+
+TEST(Occlusion, BlackSquaresThatFitSeededPerImage) {
+  const Dataset white = constant_images(50, 255);
+  const Dataset one = add_occlusion(white, 1, 8, 3);
+  for (int64_t i = 0; i < one.count; ++i) {
+    // One whole 8x8 square inside the image: 64 dark pixels spanning 8 rows and 8 columns.
+    const auto dark = dark_pixels(one, i);
+    ASSERT_EQ(dark.size(), 64u) << "image " << i;
+    EXPECT_EQ(dark.rbegin()->first - dark.begin()->first, 7);
+  }
+  // Four patches may overlap: at most 4 x 64 dark pixels, and more than one patch's.
+  const Dataset four = add_occlusion(white, 4, 8, 3);
+  int64_t more_than_one = 0;
+  for (int64_t i = 0; i < four.count; ++i) {
+    const size_t count = dark_pixels(four, i).size();
+    EXPECT_LE(count, 256u);
+    more_than_one += count > 64;
+  }
+  EXPECT_GT(more_than_one, 40);
+  // Seeded, and image i's patches do not depend on the other images.
+  EXPECT_EQ(add_occlusion(white, 4, 8, 3).pixels, four.pixels);
+  EXPECT_NE(add_occlusion(white, 4, 8, 4).pixels, four.pixels);
+  const Dataset alone = add_occlusion(white.subset({17}), 4, 8, 3);
+  EXPECT_NE(dark_pixels(alone, 0), dark_pixels(four, 17));  // the subset's image 0 draws stream 0, not 17
+  EXPECT_EQ(dark_pixels(add_occlusion(white.subset({0, 1}), 4, 8, 3), 1), dark_pixels(four, 1));
+  // No patches leaves the images as they are; a patch larger than the image is refused, naming the field.
+  EXPECT_EQ(add_occlusion(white, 0, 8, 3).pixels, white.pixels);
+  EXPECT_EQ(add_occlusion(white, 2, 28, 3).pixels, std::vector<uint8_t>(white.pixels.size(), 0));
+  try {
+    add_occlusion(white, 1, 29, 3);
+    ADD_FAILURE() << "a 29x29 patch on 28x28 images was accepted";
+  } catch (const FieldError& error) {
+    EXPECT_EQ(error.field(), "occlusion_size");
+  }
 }
 
 TEST(Normalize, UsesTheMnistStatistics) {
