@@ -28,7 +28,7 @@ void add_train_command(CLI::App& app) {
   command->callback([state] {
     const RunConfig config = resolve_config(explicit_settings<RunConfig>(state->resume_folder, state->config_path, state->flags));
     // What the user asked for now (a resumed run's own config holds every setting).
-    refuse_unused_settings(config.training, explicit_settings<RunConfig>("", state->config_path, state->flags));
+    refuse_unused_settings(config, explicit_settings<RunConfig>("", state->config_path, state->flags));
     validate(config);
     const PreparedData data = prepare_data(config);
     const std::string folder = config.output.out.path.empty() ? default_run_folder(config) : config.output.out.path;

@@ -134,6 +134,10 @@ void validate(const RunConfig& config) {
     FBNET_CHECK(config.graph.path.empty() || config.model == ModelPreset::kCustom,
                 "--graph: a graph file is the whole net; it goes with --model custom, not --model {}",
                 model_name(config.model));
+    const int64_t rows = shape.image_shape.end()[-2], cols = shape.image_shape.back();
+    FBNET_CHECK(config.data.occlusion_patches == 0 || config.data.occlusion_size <= std::min(rows, cols),
+                "--occlusion-size: a patch of {0}x{0} pixels does not fit the {1}x{2} images of {3}",
+                config.data.occlusion_size, rows, cols, config.data.dataset);
     architecture = architecture_from(config, shape.image_shape, shape.classes);
     architecture.validate();
   } catch (const FieldError& error) {
@@ -149,6 +153,27 @@ void validate(const RunConfig& config) {
   for (const std::string& name : split_names(config.frozen))
     FBNET_CHECK(std::find(trainable.begin(), trainable.end(), name) != trainable.end(),
                 "--frozen: '{}' is not a node or edge with weights in this net; it has {}", name, fmt::join(trainable, ", "));
+}
+
+void refuse_unused_settings(const RunConfig& config, const SettingList& given) {
+  refuse_unused_settings(config.training, given);
+  const ConvNet* conv = conv_net_of(config.model);
+  const bool graph_file = !config.graph.path.empty();
+  const std::string net = graph_file ? "--graph " + config.graph.path : "--model " + model_name(config.model);
+  for (const auto& [name, text] : given) {
+    const bool mlp_setting = name == "hidden" || name == "feedback" || name == "untied";
+    const bool conv_setting = name == "conv-features" || name == "conv-kernel";
+    FBNET_CHECK(!(mlp_setting && (conv || graph_file)), "--{}: a setting of the MLP presets, which {} does not use",
+                name, net);
+    FBNET_CHECK(!(conv_setting && !conv), "--{}: a setting of the conv presets (b, bl, bt, blt, b-k, b-f), which {} "
+                "does not use", name, net);
+    FBNET_CHECK(!(name == "steps" && conv && !is_recurrent(*conv)), "--steps: {} is feedforward and runs one step; "
+                "the recurrent conv presets (bl, bt, blt) take it", net);
+    const bool architecture_setting = name == "steps" || name == "dropout" || name.starts_with("feedback-") ||
+                                      name == "readout" || name == "first-step-feedback";
+    FBNET_CHECK(!(architecture_setting && graph_file), "--{}: {} describes the whole net; set it in the file", name,
+                net);
+  }
 }
 
 std::vector<std::string> split_names(const std::string& text) {

@@ -100,6 +100,11 @@ nlohmann::json json_value(Readout field);
 RunConfig resolve_config(const SettingList& explicit_settings);
 // Throws fbnet::Error naming the flag of the first invalid setting.
 void validate(const RunConfig& config);
+// Throws fbnet::Error naming the first of the `given` settings (those the user
+// set) that the net or optimiser of `config` would ignore: --hidden for a conv
+// preset, --steps for a feedforward one, --conv-features for an MLP, any
+// architecture setting beside --graph (the file is the whole net).
+void refuse_unused_settings(const RunConfig& config, const SettingList& given);
 
 // The net of `config` for images of `image_shape` ([H, W] or [C, H, W]) and `classes` classes.
 Architecture architecture_from(const RunConfig& config, const Shape& image_shape, int64_t classes);

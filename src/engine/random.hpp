@@ -56,6 +56,7 @@ class Rng {
 //   6, 7, 9, 10 the sequence streams        data/sequences.hpp
 //   8 kHoldoutSplitStream                   data/dataset.hpp
 //   11 kSwapPartnerStream                   train/interventions.hpp
+//   12 kOcclusionStream                     data/transforms.hpp
 
 std::vector<int64_t> random_permutation(int64_t n, Rng& rng);
 

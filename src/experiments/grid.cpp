@@ -52,7 +52,7 @@ std::vector<GridRun> distinct_runs(const GridSpace& space, const std::string& so
     const SettingList given = settings_from_json<RunConfig>(settings, source);
     const RunConfig config = resolve_config(given);
     try {
-      refuse_unused_settings(config.training, given);
+      refuse_unused_settings(config, given);
     } catch (const Error& error) {
       fail("{}: configuration {}: {}", source, i + 1, error.what());
     }

@@ -10,6 +10,7 @@
 #include "engine/hash.hpp"
 #include "formats/architecture_json.hpp"
 #include "formats/atomic_file.hpp"
+#include "formats/graph_json.hpp"
 #include "formats/model_file.hpp"
 #include "train/batches.hpp"
 #include "train/environment.hpp"
@@ -42,6 +43,10 @@ nlohmann::ordered_json identifying_settings(const RunConfig& config) {
   for (const char* no_effect : {"out", "progress", "memory-limit", "divergence-factor"}) changed.erase(no_effect);
   // The preset's engine is FBNET_ENGINE's when set; the name compares with the built-in default instead.
   changed.erase("engine");
+  // A graph file is identified by the net it describes, not by its path alone: an edited file is another run.
+  if (!config.graph.path.empty())
+    changed["graph-digest"] = fmt::format(
+        "{:016x}", fnv1a(graph_to_json(graph_from_json(read_json_file(config.graph.path), config.graph.path)).dump()));
   if (config.training.compute.engine != built_in_default_engine())
     changed["engine"] = product_engine_name(config.training.compute.engine);
   return changed;

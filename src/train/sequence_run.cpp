@@ -81,6 +81,8 @@ std::string default_sequence_folder(const SequenceConfig& config) {
 
 Architecture sequence_feedback_architecture(const Architecture& ff, double feedback_alpha, int length,
                                             const std::string& source) {
+  FBNET_CHECK(!ff.graph, "{}: --ff-model must be an MLP of the report's family (fbnet train --model ff), not a "
+              "conv or graph net", source);
   FBNET_CHECK(ff.feedback.empty() && ff.steps == 1,
               "{}: --ff-model must be a feedforward net of one step (fbnet train --model ff), not one with {} feedback "
               "edges and {} steps", source, ff.feedback.size(), ff.steps);

@@ -297,6 +297,18 @@ class ConvNets(unittest.TestCase):
         hyperparameters = ["--learning-rate", "0.01", "--momentum", "0.9", "--batch-size", "64", "--epochs", "1"]
         from_file, preset = os.path.join(self.tmp, "from-file"), os.path.join(self.tmp, "preset")
         fbnet("train", "--graph", graph_file, "--out", from_file, *hyperparameters, *SMALL_CONV[4:])
+        # Settings the file already fixes, or that no net of this kind has, are refused, naming the flag.
+        for flags, message in ((["--graph", graph_file, "--steps", "3"], "--steps: --graph " + graph_file +
+                                 " describes the whole net; set it in the file"),
+                               (["--model", "blt", "--hidden", "100"], "--hidden: a setting of the MLP presets, which "
+                                "--model blt does not use"),
+                               (["--model", "b", "--steps", "2"], "--steps: --model b is feedforward and runs one step"),
+                               (["--model", "fb", "--conv-features", "8"], "--conv-features: a setting of the conv "
+                                "presets")):
+            with self.subTest(flags=flags):
+                refused = fbnet("train", *flags, "--out", os.path.join(self.tmp, "no"), check=False)
+                self.assertEqual(refused.returncode, 2, refused.stderr)
+                self.assertIn(message, refused.stderr)
         fbnet("train", "--model", "bt", "--out", preset, *hyperparameters, *SMALL_CONV)
         with open(os.path.join(from_file, "config.json")) as f:
             self.assertEqual(json.load(f)["config"]["model"], "custom")
@@ -310,7 +322,7 @@ class ConvNets(unittest.TestCase):
 
     def test_occluded_test_images_in_training_and_eval(self):
         run = os.path.join(self.tmp, "occluded")
-        fbnet("train", "--model", "b", "--epochs", "1", "--occlusion-patches", "2", "--occlusion-size", "6", "--out", run,
+        fbnet("train", "--model", "bt", "--epochs", "1", "--occlusion-patches", "2", "--occlusion-size", "6", "--out", run,
               *SMALL_CONV)
         (record,) = read_jsonl(os.path.join(run, "metrics.jsonl"))
         rows = [json.loads(line) for line in fbnet("eval", os.path.join(run, "model.safetensors"), "--split", "test",
@@ -322,11 +334,16 @@ class ConvNets(unittest.TestCase):
         text = fbnet("eval", os.path.join(self.run_dir, "model.safetensors"), "--split", "test",
                      "--occlusion-patches", "3").stdout
         self.assertIn("test, occlusion 3x8px    10000", text)
+        refused = fbnet("train", "--model", "bt", "--occlusion-patches", "1", "--occlusion-size", "29", "--out",
+                        os.path.join(self.tmp, "no"), *SMALL_CONV, check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("--occlusion-size: a patch of 29x29 pixels does not fit the 28x28 images of fashion-mnist",
+                      refused.stderr)
 
     def test_a_grid_of_conv_nets(self):
         grid_file = os.path.join(self.tmp, "conv-grid.toml")
         with open(grid_file, "w") as f:
-            f.write('model = ["b", "bt"]\nconv-features = 4\nsteps = 2\nepochs = 1\ntrain-limit = 500\n'
+            f.write('model = ["bt", "blt"]\nconv-features = 4\nsteps = 2\nepochs = 1\ntrain-limit = 500\n'
                     'validation-size = 100\n')
         out = os.path.join(self.tmp, "conv-grid")
         fbnet("grid", grid_file, "--out", out)

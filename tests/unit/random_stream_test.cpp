@@ -19,7 +19,7 @@ TEST(RandomStreams, AreDistinct) {
   const uint64_t streams[] = {kInitStream,          kShuffleStream,         kDropoutStream,
                               kValidationSplitStream, kNoiseStream,         kAllowedSequenceStream,
                               kTrainSequenceStream,  kHoldoutSplitStream,   kTestSequenceStream,
-                              kValidationSequenceStream, kSwapPartnerStream};
+                              kValidationSequenceStream, kSwapPartnerStream, kOcclusionStream};
   EXPECT_EQ(std::set<uint64_t>(std::begin(streams), std::end(streams)).size(), std::size(streams));
 }
 

@@ -62,7 +62,9 @@ void im2col_row(const ConvGeometry& g, const Scalar* plane, int64_t ki, int64_t 
     const Scalar* __restrict in = plane + ih * g.width;
     const int64_t shift = kj - g.padding;
     std::fill(out, out + begin, Scalar{0});
-    if (g.stride == 1) {
+    if (begin == end) {
+      // No column reads inside the row (and in + begin + shift might point before it).
+    } else if (g.stride == 1) {
       std::copy(in + begin + shift, in + end + shift, out + begin);
     } else {
       for (int64_t ow = begin; ow < end; ++ow) out[ow] = in[ow * g.stride + shift];
@@ -94,6 +96,7 @@ inline constexpr int64_t kConvChunkValues = int64_t{1} << 21;
 template <class Scalar>
 struct ConvScratch {
   std::vector<Scalar> cols, channels;
+  int64_t chunk_values = kConvChunkValues;  // column values per chunk (tests make it small)
 };
 
 // p.weight viewed as [OC, C*K*K] (ParameterStore::linear), p.bias [OC].
@@ -109,7 +112,7 @@ void check_conv_parameters(const ConvGeometry& g, const LinearParameters<Scalar>
 template <class Scalar, class Body>
 void for_each_chunk(const ConvGeometry& g, int64_t batch, ConvScratch<Scalar>& scratch, Body&& body) {
   const int64_t per_sample = g.patch_size() * g.positions();
-  const int64_t chunk = std::clamp<int64_t>(kConvChunkValues / per_sample, 1, std::max<int64_t>(batch, 1));
+  const int64_t chunk = std::clamp<int64_t>(scratch.chunk_values / per_sample, 1, std::max<int64_t>(batch, 1));
   scratch.cols.resize(chunk * per_sample);
   scratch.channels.resize(chunk * g.out_channels * g.positions());
   for (int64_t first = 0; first < batch; first += chunk) body(first, std::min(chunk, batch - first));
@@ -177,8 +180,8 @@ void conv2d_backward_parameters(const ConvGeometry& g, const Tensor<Scalar>& x, 
                                 bool accumulate = true) {
   check_conv_parameters(g, p);
   const int64_t batch = x.rows(), positions = g.positions();
-  FBNET_ASSERT(dy.rows() == batch && dy.row_size() == g.output_size(), "conv2d_backward: dy {} does not fit the geometry",
-               shape_string(dy.shape));
+  FBNET_ASSERT(x.row_size() == g.input_size() && dy.rows() == batch && dy.row_size() == g.output_size(),
+               "conv2d_backward: x {} and dy {} do not fit the geometry", shape_string(x.shape), shape_string(dy.shape));
   if (!accumulate) std::fill(p.bias_grad, p.bias_grad + g.out_channels, Scalar{0});
   bool written = accumulate;
   for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {

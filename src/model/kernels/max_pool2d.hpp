@@ -3,11 +3,12 @@
 //   forward   x [B, C, H, W] -> y [B, C, OH, OW], OH = (H - K) / S + 1
 //   backward  dx (+)= dy routed to each window's maximum
 // Backward finds each window's maximum again from x rather than keeping
-// indices per step; a tie goes to the first in row-major order, as in
-// PyTorch's CPU kernel, so gradients land on the same pixel.
+// indices per step; a tie goes to the first in row-major order and a NaN
+// always wins, as in PyTorch's CPU kernel, so gradients land on the same pixel.
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/error.hpp"
 #include "engine/parallel.hpp"
@@ -30,7 +31,7 @@ int64_t window_argmax(const PoolGeometry& g, const Scalar* plane, int64_t oh, in
   for (int64_t ki = 0; ki < g.kernel; ++ki)
     for (int64_t kj = 0; kj < g.kernel; ++kj) {
       const int64_t at = (oh * g.stride + ki) * g.width + ow * g.stride + kj;
-      if (plane[at] > plane[best]) best = at;
+      if (plane[at] > plane[best] || std::isnan(plane[at])) best = at;  // NaN wins, as in PyTorch
     }
   return best;
 }
