@@ -204,6 +204,16 @@ Architecture architecture_from(const RunConfig& config, const Shape& image_shape
   }
   if (!config.graph.path.empty()) {
     arch.graph = std::make_shared<const Graph>(graph_from_json(read_json_file(config.graph.path), config.graph.path));
+    // Its input reads the images as they are: [H, W] as [1, H, W] too, or flat.
+    const std::vector<int> inputs = arch.graph->input_nodes();
+    const Shape& input = arch.graph->nodes[inputs.at(0)].shape;
+    Shape one_channel = image_shape;
+    if (one_channel.size() == 2) one_channel.insert(one_channel.begin(), 1);
+    FBNET_CHECK_FIELD(inputs.size() == 1 && (input == image_shape || input == one_channel ||
+                                             input == Shape{element_count(image_shape)}),
+                      "architecture", "graph", "{}: its input '{}' is {}, but the images are {} ({} or [{}] also fit)",
+                      config.graph.path, arch.graph->nodes[inputs.at(0)].name, shape_string(input),
+                      shape_string(image_shape), shape_string(one_channel), element_count(image_shape));
     return arch;
   }
   arch.hidden_sizes = config.hidden;

@@ -21,7 +21,7 @@ std::string setting_for_field(const std::string& field) {
       {"steps", "steps"},           {"dropout", "dropout"},          {"dataset", "dataset"},
       {"data_dir", "data-dir"},     {"validation_size", "validation-size"}, {"noise_scale", "noise-scale"},
       {"words", "words"},           {"allowed", "allowed"},          {"length", "length"},
-      {"untied_layers", "untied"},  {"occlusion_size", "occlusion-size"}};
+      {"untied_layers", "untied"},  {"occlusion_size", "occlusion-size"}, {"graph", "graph"}};
   for (const auto& [field_name, setting] : kSettings)
     if (field == field_name) return setting;
   return "";

@@ -2,6 +2,7 @@
 // array, report and submit scripts written from them.
 #include "experiments/grid_slurm.hpp"
 
+#include <cctype>
 #include <algorithm>
 #include <filesystem>
 #include <regex>
@@ -199,7 +200,11 @@ SlurmScripts write_slurm_scripts(const GridOptions& grid, const SlurmOptions& fl
   std::error_code error;
   fs::create_directories(logs, error);  // sbatch does not create the folder of --output
   FBNET_CHECK(!error, "--out: cannot create {}: {}", logs, error.message());
-  const std::string name = fs::path(grid_path).stem().string();
+  // The job name from the file's name, with anything but letters, digits, '-', '_' and '.' made '_': an
+  // #SBATCH line ends at a space.
+  std::string name = fs::path(grid_path).stem().string();
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
   const std::string fbnet = shell_quoted(own_executable());
   std::string common_flags = fmt::format("--out {} --report-epoch {}", shell_quoted(out),
                                          reported_epoch_name(grid.reported_epoch));

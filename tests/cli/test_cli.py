@@ -314,6 +314,16 @@ class ConvNets(unittest.TestCase):
             self.assertEqual(json.load(f)["config"]["model"], "custom")
         self.assertEqual(safetensors_data(os.path.join(from_file, "model.safetensors")),
                          safetensors_data(os.path.join(preset, "model.safetensors")))
+        # A graph whose input holds the images' 784 values in another shape is refused, naming the file and node.
+        mlp = json.loads(fbnet("info", "--model", "ff", "--graph-json").stdout)
+        mlp["nodes"][0]["shape"] = [2, 392]
+        reshaped = os.path.join(self.tmp, "reshaped.json")
+        with open(reshaped, "w") as f:
+            json.dump(mlp, f)
+        refused = fbnet("train", "--graph", reshaped, "--out", os.path.join(self.tmp, "no"), check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn(f"--graph: {reshaped}: its input 'x' is [2, 392], but the images are [28, 28] ([1, 28, 28] or "
+                      "[784] also fit)", refused.stderr)
         refused = fbnet("train", "--model", "ff", "--graph", graph_file, "--out", os.path.join(self.tmp, "no"),
                         check=False)
         self.assertEqual(refused.returncode, 2)
