@@ -399,12 +399,13 @@ void Network<Scalar>::backward_node(int step, int n, const GradientsReady& on_re
         }
       }
       if (edge.combine == FeedbackCombine::kGain) {
-        if (step == 0) continue;
-        const GainState& gain = gain_states_[step][e];
-        const Scalar alpha = static_cast<Scalar>(edge.alpha);
-        parallel_for(d_combined.size(), [&](int64_t begin, int64_t end) {
-          for (int64_t i = begin; i < end; ++i) d_combined.values[i] *= Scalar{1} + alpha * gain.signal.values[i];
-        });
+        if (step > 0) {  // at step 0 fb = 0 left u as it was
+          const GainState& gain = gain_states_[step][e];
+          const Scalar alpha = static_cast<Scalar>(edge.alpha);
+          parallel_for(d_combined.size(), [&](int64_t begin, int64_t end) {
+            for (int64_t i = begin; i < end; ++i) d_combined.values[i] *= Scalar{1} + alpha * gain.signal.values[i];
+          });
+        }
         continue;
       }
       const Scalar keep = static_cast<Scalar>(edge.keep());
