@@ -196,9 +196,14 @@ Architecture architecture_from(const RunConfig& config, const Shape& image_shape
   arch.classes = classes;
   arch.readout = config.readout;
   if (const ConvNet* net = conv_net_of(config.model)) {
-    const ConvNetOptions options{config.conv_features, config.conv_kernel, config.steps,
-                                 config.readout,       config.feedback_combine, config.feedback_alpha,
-                                 config.first_step_feedback, config.dropout};
+    const ConvNetOptions options{.features = config.conv_features,
+                                 .kernel = config.conv_kernel,
+                                 .steps = config.steps,
+                                 .readout = config.readout,
+                                 .combine = config.feedback_combine,
+                                 .alpha = config.feedback_alpha,
+                                 .first_step_feedback = config.first_step_feedback,
+                                 .dropout = config.dropout};
     arch.graph = std::make_shared<const Graph>(conv_net_graph(*net, image_shape, classes, options));
     return arch;
   }

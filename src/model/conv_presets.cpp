@@ -23,15 +23,15 @@ Graph build(ConvNet net, const Shape& image, int64_t classes, const ConvNetOptio
   graph.add_node("x", OpKind::kInput, {}, image);
   std::string below = "x";
   for (int layer = 1; layer <= 2; ++layer) {
-    const int64_t scale = layer == 1 ? 1 : 2;  // pooled once before conv2
+    const int64_t pooled = layer == 1 ? 1 : 2;  // conv2 reads conv1's output pooled by 2
     const std::string conv = fmt::format("conv{}", layer), relu = fmt::format("h{}", layer);
-    graph.add_node(conv, OpKind::kConv2d, {below}, {features, height / scale, width / scale});
+    graph.add_node(conv, OpKind::kConv2d, {below}, {features, height / pooled, width / pooled});
     graph.nodes.back().kernel = kernel;
     graph.nodes.back().stride = 1;
     graph.nodes.back().padding = kernel / 2;
-    graph.add_node(relu, OpKind::kRelu, {conv}, {features, height / scale, width / scale});
+    graph.add_node(relu, OpKind::kRelu, {conv}, {features, height / pooled, width / pooled});
     below = fmt::format("pool{}", layer);
-    graph.add_node(below, OpKind::kMaxPool2d, {relu}, {features, height / scale / 2, width / scale / 2});
+    graph.add_node(below, OpKind::kMaxPool2d, {relu}, {features, height / pooled / 2, width / pooled / 2});
     graph.nodes.back().kernel = graph.nodes.back().stride = 2;
   }
   graph.add_node("flatten", OpKind::kFlatten, {below}, {features * (height / 4) * (width / 4)});

@@ -92,10 +92,10 @@ void col2im_row_add(const ConvGeometry& g, const Scalar* row, int64_t ki, int64_
 // one of a large one.
 inline constexpr int64_t kConvChunkValues = int64_t{1} << 21;
 
-// Scratch of a conv op: a chunk's columns and its [OC, n*P] outputs or gradients.
+// Scratch of a conv op: a chunk's columns, and its outputs or their gradients.
 template <class Scalar>
 struct ConvScratch {
-  std::vector<Scalar> cols, channels;
+  std::vector<Scalar> cols, outputs;  // [C*K*K, n*P] and [OC, n*P]
   int64_t chunk_values = kConvChunkValues;  // column values per chunk (tests make it small)
 };
 
@@ -114,7 +114,7 @@ void for_each_chunk(const ConvGeometry& g, int64_t batch, ConvScratch<Scalar>& s
   const int64_t per_sample = g.patch_size() * g.positions();
   const int64_t chunk = std::clamp<int64_t>(scratch.chunk_values / per_sample, 1, std::max<int64_t>(batch, 1));
   scratch.cols.resize(chunk * per_sample);
-  scratch.channels.resize(chunk * g.out_channels * g.positions());
+  scratch.outputs.resize(chunk * g.out_channels * g.positions());
   for (int64_t first = 0; first < batch; first += chunk) body(first, std::min(chunk, batch - first));
 }
 
@@ -149,11 +149,11 @@ void conv2d_forward(const ConvGeometry& g, const Tensor<Scalar>& x, const Linear
     const int64_t width = count * positions;
     chunk_im2col(g, x, first, count, scratch.cols.data());
     gemm<Scalar>(p.weight, Transpose::kNo, {scratch.cols.data(), g.patch_size(), width}, Transpose::kNo,
-                 {scratch.channels.data(), g.out_channels, width}, scale, Scalar{0});
+                 {scratch.outputs.data(), g.out_channels, width}, scale, Scalar{0});
     parallel_for(count, [&](int64_t begin, int64_t end) {
       for (int64_t s = begin; s < end; ++s)
         for (int64_t oc = 0; oc < g.out_channels; ++oc) {
-          const Scalar* from = scratch.channels.data() + oc * width + s * positions;
+          const Scalar* from = scratch.outputs.data() + oc * width + s * positions;
           Scalar* to = y.row(first + s) + oc * positions;
           const Scalar shift = scale * p.bias[oc];
           for (int64_t i = 0; i < positions; ++i) to[i] = (accumulate ? to[i] : Scalar{0}) + (from[i] + shift);
@@ -164,12 +164,12 @@ void conv2d_forward(const ConvGeometry& g, const Tensor<Scalar>& x, const Linear
 
 // dY [OC, count*P] of samples [first, first + count) of dy [B, OC, OH, OW].
 template <class Scalar>
-void gather_channels(const ConvGeometry& g, const Tensor<Scalar>& dy, int64_t first, int64_t count, Scalar* channels) {
+void gather_outputs(const ConvGeometry& g, const Tensor<Scalar>& dy, int64_t first, int64_t count, Scalar* outputs) {
   const int64_t positions = g.positions(), width = count * positions;
   parallel_for(count, [&](int64_t begin, int64_t end) {
     for (int64_t s = begin; s < end; ++s)
       for (int64_t oc = 0; oc < g.out_channels; ++oc)
-        std::copy_n(dy.row(first + s) + oc * positions, positions, channels + oc * width + s * positions);
+        std::copy_n(dy.row(first + s) + oc * positions, positions, outputs + oc * width + s * positions);
   }, count * g.output_size(), 1);
 }
 
@@ -187,15 +187,15 @@ void conv2d_backward_parameters(const ConvGeometry& g, const Tensor<Scalar>& x, 
   for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {
     const int64_t width = count * positions;
     chunk_im2col(g, x, first, count, scratch.cols.data());
-    gather_channels(g, dy, first, count, scratch.channels.data());
-    gemm<Scalar>({scratch.channels.data(), g.out_channels, width}, Transpose::kNo,
+    gather_outputs(g, dy, first, count, scratch.outputs.data());
+    gemm<Scalar>({scratch.outputs.data(), g.out_channels, width}, Transpose::kNo,
                  {scratch.cols.data(), g.patch_size(), width}, Transpose::kYes, p.weight_grad, scale,
                  written ? Scalar{1} : Scalar{0});
     written = true;
     // Split over channels: each channel's sum runs over its samples in order.
     parallel_for(g.out_channels, [&](int64_t begin, int64_t end) {
       for (int64_t oc = begin; oc < end; ++oc) {
-        const Scalar* channel = scratch.channels.data() + oc * width;
+        const Scalar* channel = scratch.outputs.data() + oc * width;
         Scalar sum = 0;
         for (int64_t i = 0; i < width; ++i) sum += channel[i];
         p.bias_grad[oc] += scale * sum;
@@ -214,8 +214,8 @@ void conv2d_backward_input(const ConvGeometry& g, const LinearParameters<Scalar>
                shape_string(dx.shape));
   for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {
     const int64_t width = count * positions;
-    gather_channels(g, dy, first, count, scratch.channels.data());
-    gemm<Scalar>(p.weight, Transpose::kYes, {scratch.channels.data(), g.out_channels, width}, Transpose::kNo,
+    gather_outputs(g, dy, first, count, scratch.outputs.data());
+    gemm<Scalar>(p.weight, Transpose::kYes, {scratch.outputs.data(), g.out_channels, width}, Transpose::kNo,
                  {scratch.cols.data(), g.patch_size(), width}, scale, Scalar{0});
     parallel_for(count, [&](int64_t begin, int64_t end) {
       for (int64_t s = begin; s < end; ++s) {

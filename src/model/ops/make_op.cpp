@@ -38,11 +38,14 @@ std::unique_ptr<Op<Scalar>> make_op(const Graph& graph, int node) {
     case OpKind::kDropout: return std::make_unique<DropoutOp<Scalar>>(n.dropout, graph.steps);
     case OpKind::kConv2d:
       check_spatial(n, in);
-      return std::make_unique<Conv2dOp<Scalar>>(ConvGeometry{in[0], in[1], in[2], n.shape[0], n.kernel, n.stride, n.padding});
+      return std::make_unique<Conv2dOp<Scalar>>(ConvGeometry{.channels = in[0], .height = in[1], .width = in[2],
+                                                             .out_channels = n.shape[0], .kernel = n.kernel,
+                                                             .stride = n.stride, .padding = n.padding});
     case OpKind::kMaxPool2d:
       check_spatial(n, in);
       FBNET_CHECK(n.padding == 0, "node '{}': max-pool2d has no padding, got {}", n.name, n.padding);
-      return std::make_unique<MaxPool2dOp<Scalar>>(PoolGeometry{in[0], in[1], in[2], n.kernel, n.stride});
+      return std::make_unique<MaxPool2dOp<Scalar>>(
+          PoolGeometry{.channels = in[0], .height = in[1], .width = in[2], .kernel = n.kernel, .stride = n.stride});
     case OpKind::kFlatten: return std::make_unique<FlattenOp<Scalar>>();
     case OpKind::kInput: break;
   }
@@ -61,8 +64,11 @@ std::unique_ptr<Adapter<Scalar>> make_adapter(const Graph& graph, int edge) {
   FBNET_CHECK(to[1] >= from[1] && to[2] >= from[2] && to[1] % from[1] == 0 && to[2] % from[2] == 0,
               "edge '{}': a conv adapter upsamples its source {} by whole factors to its target {}; the target's "
               "height and width must be multiples of the source's", e.name, shape_string(from), shape_string(to));
-  const UpsampleGeometry upsample{from[0], from[1], from[2], to[1] / from[1], to[2] / from[2]};
-  return std::make_unique<Conv2dOp<Scalar>>(ConvGeometry{from[0], to[1], to[2], to[0], e.kernel, 1, e.kernel / 2},
+  const UpsampleGeometry upsample{.channels = from[0], .height = from[1], .width = from[2],
+                                  .factor_h = to[1] / from[1], .factor_w = to[2] / from[2]};
+  return std::make_unique<Conv2dOp<Scalar>>(ConvGeometry{.channels = from[0], .height = to[1], .width = to[2],
+                                                         .out_channels = to[0], .kernel = e.kernel, .stride = 1,
+                                                         .padding = e.kernel / 2},
                                             upsample);
 }
 
