@@ -2,8 +2,8 @@
 """Parity of fbnet with PyTorch on identical weights and batches, for any graph.
 
 Each case is a graph in fbnet's JSON (src/formats/graph_json.hpp): the report's
-FF and FB nets, FB unrolled over 4 steps and the controls ff-deep, fb-fixed
-and fb-untied as `fbnet info --graph-json`
+FF and FB nets, FB unrolled over 4 steps, the controls ff-deep, fb-fixed
+and fb-untied, and the BLT conv preset (8 features, 3 steps) as `fbnet info --graph-json`
 describes them (so the presets are never re-described here), and small graphs
 written below: several edges, add-combine with per-edge alphas, a readout at
 every step with zero first-step feedback, dropout on the input and between
@@ -142,6 +142,9 @@ CASES = {
     "ff-deep": (["--model", "ff-deep"], {"learning_rate": 0.04, "momentum": 0.5}),
     "fb-fixed": (["--model", "fb-fixed"], {"learning_rate": 0.02, "momentum": 0.3, "frozen": "feedback.0"}),
     "fb-untied": (["--model", "fb-untied"], {"learning_rate": 0.02, "momentum": 0.3}),
+    # The BLT conv preset itself, narrowed to 8 features, unrolled over 3 steps: its 3x3 convs on 28 x 28 run
+    # in two chunks of samples per batch of 64 (model/kernels/conv2d.hpp).
+    "blt preset": (["--model", "blt", "--conv-features", "8", "--steps", "3"], {"learning_rate": 0.01, "momentum": 0.9}),
     "h2->h1, h1->x": (graph(TWO_HIDDEN, [edge("feedback.0", "h2", "h1", "mix", 0.3),
                                          edge("feedback.1", "h1", "x", "mix", 0.3)], steps=3), HAND_TRAINING),
     # Two edges into x combine in order (add, then mix); one enters a Linear's output (pre-activation).
