@@ -10,6 +10,7 @@
 #include "config/config.hpp"
 #include "config/sequence_config.hpp"
 #include "experiments/controls.hpp"
+#include "experiments/conv_nets.hpp"
 #include "experiments/figure1.hpp"
 #include "experiments/table1.hpp"
 
@@ -132,6 +133,39 @@ void add_reproduce_command(CLI::App& app) {
     for (auto& setting : figure1_state->flags.given()) settings.push_back(std::move(setting));
     figure1_state->options.settings = settings;
     reproduce_figure1(figure1_state->options);
+  });
+
+  struct ConvState {
+    ConvNetsOptions options;
+    SettingFlags flags;
+  };
+  auto conv_state = std::make_shared<ConvState>();
+  CLI::App* conv = reproduce->add_subcommand(
+      "conv", "conv feedback nets after Spoerer et al. 2017: B, BL, BT, BLT and the feedforward controls B-K and B-F "
+              "over several seeds, clean, under noise and under occlusion, with paired differences against B and the "
+              "controls");
+  add_run_set_options(*conv, conv_state->options, "folder for the runs, the tables and the figures",
+                      "training seeds per network");
+  conv->add_option("--occlusion-levels", conv_state->options.occlusion_levels,
+                   "counts of occluding patches (each --occlusion-size square) the nets are tested under, comma "
+                   "separated; the clean set is added")
+      ->delimiter(',')
+      ->default_str(fmt::format("{}", fmt::join(ConvNetsOptions{}.occlusion_levels, ",")));
+  add_report_epoch_option(*conv, conv_state->options.reported_epoch);
+  std::vector<std::string> conv_flags = kImageRunFlags;
+  conv_flags.insert(conv_flags.end(), {"occlusion-patches", "occlusion-size", "conv-features", "readout", "optimizer",
+                                       "learning-rate", "momentum", "batch-size"});
+  conv_state->flags.add_to<RunConfig>(*conv, conv_flags);
+  // --help shows what this command trains with, not a single run's defaults.
+  for (const auto& [name, value] : kConvNetsDefaultSettings) conv->get_option("--" + name)->default_str(value);
+  const RunConfig conv_preset = resolve_config({{"model", "b"}});
+  conv->get_option("--learning-rate")->default_str(fmt::format("{} (the presets')", conv_preset.training.optimizer.learning_rate));
+  conv->get_option("--momentum")->default_str(fmt::format("{} (the presets')", conv_preset.training.optimizer.momentum));
+  conv->get_option("--batch-size")->default_str(fmt::format("{} (the presets')", conv_preset.training.batch_size));
+  let_the_last_flag_win(*conv);
+  conv->callback([conv_state] {
+    conv_state->options.settings = conv_state->flags.given();
+    reproduce_conv(conv_state->options);
   });
 }
 

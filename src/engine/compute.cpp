@@ -31,12 +31,6 @@ constexpr EnumName<ProductEngine> kEngineNames[] = {{ProductEngine::kOpenBlas, "
 std::optional<ProductEngine> engine_in_use;
 int threads_in_use = 0;  // 0: not set; then the libraries' own defaults (one per core)
 
-// The cores this process may run on (a Slurm job's or taskset's share), not all the machine's.
-int available_cores() {
-  cpu_set_t cpus;
-  if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0) return std::max(1, CPU_COUNT(&cpus));
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
 
 #ifdef FBNET_WITH_ONEDNN
 const char* isa_name(dnnl_cpu_isa_t isa) {
@@ -99,20 +93,29 @@ std::vector<ProductEngine> available_product_engines() {
 void use_compute_settings(const ComputeSettings& settings) {
   check_product_engine_available(settings.engine, "--engine");
   engine_in_use = settings.engine;
-  const int threads = settings.threads > 0 ? settings.threads : available_cores();
-  openblas_set_num_threads(threads);
+  threads_in_use = settings.threads > 0 ? settings.threads : available_cores();
+  openblas_set_num_threads(threads_in_use);
+  use_compute_threads_on_this_thread();
+}
+
+void use_compute_threads_on_this_thread() {
+#ifdef _OPENMP
   // An OpenBLAS on pthreads of its own (not Debian's OpenMP build, CMakeLists.txt) would fight OpenMP's
   // threads for the cores; its products then get them all, and fbnet's loops run on the calling thread.
-  const bool openblas_owns_threads = settings.engine == ProductEngine::kOpenBlas && openblas_get_parallel() == 1;
-#ifdef _OPENMP
-  omp_set_num_threads(openblas_owns_threads ? 1 : threads);
+  const bool openblas_owns_threads = current_product_engine() == ProductEngine::kOpenBlas && openblas_get_parallel() == 1;
+  omp_set_num_threads(openblas_owns_threads ? 1 : compute_threads());
 #endif
-  threads_in_use = threads;
 }
 
 ProductEngine current_product_engine() {
   if (!engine_in_use) engine_in_use = default_product_engine();
   return *engine_in_use;
+}
+
+int available_cores() {
+  cpu_set_t cpus;
+  if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0) return std::max(1, CPU_COUNT(&cpus));
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 int compute_threads() { return threads_in_use > 0 ? threads_in_use : available_cores(); }

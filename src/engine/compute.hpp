@@ -40,7 +40,12 @@ struct ComputeSettings {
 // products and element-wise loops on its threads. Throws fbnet::Error naming
 // --engine when fbnet was built without that engine.
 void use_compute_settings(const ComputeSettings& settings);
+// OpenMP's thread count belongs to each thread: a thread that the process started itself runs its loops and
+// products on compute_threads() threads only after calling this.
+void use_compute_threads_on_this_thread();
 ProductEngine current_product_engine();  // before use_compute_settings(): the default
+// The cores this process may run on (a Slurm job's or taskset's share), not all the machine's.
+int available_cores();
 int compute_threads();  // the threads in use (settings.threads resolved)
 
 // What a result depends on, for config.json: {"engine": "onednn", "engine_version":

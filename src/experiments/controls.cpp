@@ -96,15 +96,15 @@ std::vector<NetResults> train_all(const ControlsOptions& options) {
 }
 
 void evaluate_all(std::vector<NetResults>& nets, const RunConfig& shared, ReportedEpoch epoch) {
-  const NoisyTestSets sets = noisy_test_sets(shared, kReportNoiseScales);
+  const TestSets sets = noisy_test_sets(shared, kReportNoiseScales);
   const size_t noisy = report_noise_index(shared.data.noise_scale);
   const int64_t batch_size = shared.training.eval_batch_size;
   for (NetResults& net : nets) {
-    net.noise.assign(sets.scales.size(), {});
+    net.noise.assign(sets.levels.size(), {});
     for (const std::string& folder : net.folders) {
       const std::unique_ptr<Network<float>> loaded = load_run_network(folder, epoch);
       Network<float>& network = *loaded;
-      const std::vector<double> curve = noise_curve(network, sets, batch_size);
+      const std::vector<double> curve = accuracy_curve(network, sets, batch_size);
       for (size_t s = 0; s < curve.size(); ++s) net.noise[s].push_back(curve[s]);
       // The run's own evaluation at --noise-scale must be what the shared sets give.
       FBNET_CHECK(reported_metric(folder, "noisy_test_accuracy", epoch) == curve[noisy],

@@ -93,11 +93,11 @@ std::vector<ModelRuns> train_all(const Table1Options& options) {
 // Accuracy of every run's model (at the reported epoch) at each noise scale: [model][scale][seed].
 std::vector<std::vector<std::vector<double>>> noise_curves(const std::vector<ModelRuns>& models,
                                                            const RunConfig& shared, ReportedEpoch epoch) {
-  const NoisyTestSets sets = noisy_test_sets(shared, kNoiseScales);
+  const TestSets sets = noisy_test_sets(shared, kNoiseScales);
   std::vector<std::vector<std::vector<double>>> accuracy(models.size(), std::vector<std::vector<double>>(kNoiseScales.size()));
   for (size_t m = 0; m < models.size(); ++m)
     for (const std::string& folder : models[m].folders) {
-      const std::vector<double> curve = noise_curve(*load_run_network(folder, epoch), sets, shared.training.eval_batch_size);
+      const std::vector<double> curve = accuracy_curve(*load_run_network(folder, epoch), sets, shared.training.eval_batch_size);
       for (size_t s = 0; s < kNoiseScales.size(); ++s) accuracy[m][s].push_back(curve[s]);
     }
   return accuracy;

@@ -1,4 +1,4 @@
-// Noisy test sets and the evaluation of run folders on them.
+// Noisy and occluded test sets, and the evaluation of run folders on them.
 #include "experiments/test_conditions.hpp"
 
 #include <algorithm>
@@ -19,20 +19,37 @@ size_t report_noise_index(double scale) {
   return std::find(std::begin(kReportNoiseScales), std::end(kReportNoiseScales), scale) - std::begin(kReportNoiseScales);
 }
 
-const LabeledImages& NoisyTestSets::at(double scale) const {
-  const auto it = std::find(scales.begin(), scales.end(), scale);
-  FBNET_ASSERT(it != scales.end(), "no test set with noise scale {} was built", scale);
-  return sets[it - scales.begin()];
+const LabeledImages& TestSets::at(double level) const {
+  const auto it = std::find(levels.begin(), levels.end(), level);
+  FBNET_ASSERT(it != levels.end(), "no test set at level {} was built", level);
+  return sets[it - levels.begin()];
 }
 
-NoisyTestSets noisy_test_sets(const RunConfig& shared, std::span<const double> scales) {
-  // The runs' own engine and threads (one a job unless --threads was given), as their evaluations ran,
-  // so that s = noise-scale reproduces them exactly.
+namespace {
+
+// The test set of shared.data.dataset, with the runs' own engine and threads (one a job unless --threads was
+// given) made the process's, as their evaluations ran, so that the runs' own conditions reproduce exactly.
+Dataset shared_test_set(const RunConfig& shared) {
   use_compute_settings({shared.training.compute.engine, std::max(shared.training.compute.threads, 1)});
-  const DatasetPair data = load_dataset(shared.data.dataset, shared.data.data_dir.path, shared.data.split_seed);
-  NoisyTestSets result{{scales.begin(), scales.end()}, {}};
+  return load_dataset(shared.data.dataset, shared.data.data_dir.path, shared.data.split_seed).test;
+}
+
+}  // namespace
+
+TestSets noisy_test_sets(const RunConfig& shared, std::span<const double> scales) {
+  const Dataset test = shared_test_set(shared);
+  TestSets result{{scales.begin(), scales.end()}, {}};
   for (double scale : scales)
-    result.sets.push_back({normalize(add_gaussian_noise(data.test, scale, shared.data.noise_seed)), data.test.labels});
+    result.sets.push_back({normalize(add_gaussian_noise(test, scale, shared.data.noise_seed)), test.labels});
+  return result;
+}
+
+TestSets occluded_test_sets(const RunConfig& shared, std::span<const int64_t> patch_counts) {
+  const Dataset test = shared_test_set(shared);
+  TestSets result{{patch_counts.begin(), patch_counts.end()}, {}};
+  for (int64_t patches : patch_counts)
+    result.sets.push_back(
+        {normalize(add_occlusion(test, patches, shared.data.occlusion_size, shared.data.noise_seed)), test.labels});
   return result;
 }
 
@@ -50,7 +67,7 @@ double reported_metric(const std::string& folder, const char* key, ReportedEpoch
   return record[key].get<double>();
 }
 
-std::vector<double> noise_curve(Network<float>& network, const NoisyTestSets& sets, int64_t batch_size) {
+std::vector<double> accuracy_curve(Network<float>& network, const TestSets& sets, int64_t batch_size) {
   std::vector<double> accuracy;
   for (const LabeledImages& set : sets.sets) {
     ImageBatches batches(set, network.steps(), network.readout_count());

@@ -297,6 +297,62 @@ print(list(logits.shape))
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stdout.strip(), "[3, 10]")
 
+    def test_reproduce_conv_tables_figures_and_resume(self):
+        # On 8x8 images of three classes (write_npy_dataset), so that evaluating 12 runs at 7 levels takes seconds.
+        data = os.path.join(self.tmp, "npy")
+        write_npy_dataset(data, train=250, test=120)
+        out = os.path.join(self.tmp, "reproduce")
+        args = ["reproduce", "conv", "--seeds", "2", "--out", out, "--epochs", "2", "--occlusion-levels", "1,2",
+                "--occlusion-patches", "2", "--occlusion-size", "3", "--dataset", "npy", "--data-dir", data,
+                "--conv-features", "4", "--validation-size", "50", "--progress", "never"]
+        result = fbnet(*args)
+        self.assertIn("| BLT − B-F |", result.stdout)
+
+        def csv_rows(name):
+            with open(os.path.join(out, name)) as f:
+                return [r.split(",") for r in f.read().splitlines()[1:]]
+        nets = csv_rows("conv.csv")
+        self.assertEqual([r[0] for r in nets], ["b", "bl", "bt", "blt", "b-k", "b-f"])
+        self.assertEqual([r[1] for r in nets], ["1", "4", "4", "4", "1", "1"])  # steps
+        self.assertEqual({r[4] for r in nets}, {"2"})  # seeds
+        parameters = {r[0]: int(r[2]) for r in nets}
+        self.assertLess(parameters["b"], parameters["bt"])
+        self.assertLess(parameters["bt"], parameters["bl"])
+        self.assertLess(parameters["bl"], parameters["blt"])
+        self.assertLess(abs(parameters["b-f"] - parameters["blt"]), parameters["blt"] - parameters["b"])
+        # Every level of both conditions; level 0 of each is the clean test set, whose mean is the runs' own.
+        conditions = {(r[0], r[1], float(r[2])): float(r[4]) for r in csv_rows("conditions.csv")}
+        self.assertEqual(len(conditions), 6 * (6 + 3))
+        own = {}
+        runs = os.path.join(out, "seeds", "runs")
+        for run in os.listdir(runs):
+            with open(os.path.join(runs, run, "config.json")) as f:
+                model = json.load(f)["config"]["model"]
+            last = read_jsonl(os.path.join(runs, run, "metrics.jsonl"))[-1]
+            own.setdefault(model, []).append((last["test_accuracy"], last["occluded_test_accuracy"]))
+        for net in parameters:
+            self.assertEqual(conditions[(net, "noise", 0.0)], conditions[(net, "occlusion", 0.0)])
+            self.assertAlmostEqual(conditions[(net, "noise", 0.0)], sum(a for a, _ in own[net]) / 2, delta=1e-4)
+            self.assertAlmostEqual(conditions[(net, "occlusion", 2.0)], sum(o for _, o in own[net]) / 2, delta=1e-4)
+        # Paired differences over the same seeds have the difference of the means as their mean.
+        differences = csv_rows("differences.csv")
+        self.assertEqual(len(differences), 11 * (6 + 3))
+        for network, control, condition, level, seeds, mean, low, high in differences:
+            expected = conditions[(network, condition, float(level))] - conditions[(control, condition, float(level))]
+            self.assertAlmostEqual(float(mean), expected, delta=2e-4)
+            self.assertLessEqual(float(low), float(mean))
+            self.assertLessEqual(float(mean), float(high))
+            self.assertEqual(seeds, "2")
+        for name in ("noise", "occlusion"):
+            for extension in ("png", "svg"):
+                self.assertGreater(os.path.getsize(os.path.join(out, "figures", f"{name}.{extension}")), 1000)
+        with open(os.path.join(out, "conv.md")) as f:
+            text = f.read()
+        again = fbnet(*args)  # reuses the finished runs
+        self.assertNotIn("to run in this shard", again.stdout)
+        with open(os.path.join(out, "conv.md")) as f:
+            self.assertEqual(f.read(), text)
+
     def test_a_graph_file_trains_as_its_preset(self):
         graph_file = os.path.join(self.tmp, "bt.json")
         with open(graph_file, "w") as f:
@@ -1496,13 +1552,15 @@ class BadInput(InTemporaryFolder):
             (["train", "--model", "fb", "--untied", "layers.1"], "--untied: layers.1 does not run at step 0"),
             (["train", "--model", "fb-untied", "--frozen", "layers.0.step1"], "--frozen: 'layers.0.step1' is not a node"),
             (["reproduce", "controls", "--noise-scale", "2.5"], "--noise-scale"),
+            (["reproduce", "conv", "--occlusion-patches", "3"], "--occlusion-patches: the runs' own occluded test set"),
+            (["reproduce", "conv", "--occlusion-levels", "0,4"], "--occlusion-levels: patch counts must be at least 1"),
             (["reproduce", "controls", "--hyperparameters", "sweep", "--sweep-learning-rates", ""], "--sweep-learning-rates"),
             (["grid", "/nonexistent.toml", "--shard", "0/4"], "1-based"),
             # Memory is estimated before anything large is allocated.
             (["train", "--model", "custom", "--feedback", "h1:x", "--steps", "20000", "--memory-limit", "100000"],
              "--memory-limit: this run needs about 216"),
-            (["reproduce", "tabel1"], "unknown command 'tabel1' for fbnet reproduce; expected table1, controls, figure1 "
-                                      "(did you mean table1?)"),
+            (["reproduce", "tabel1"], "unknown command 'tabel1' for fbnet reproduce; expected table1, controls, figure1, "
+                                      "conv (did you mean table1?)"),
             (["sequence", "--net", "fb", "--length", "1"], "--length: the feedback net's feedback reaches position 2"),
             (["train", "--model", "fb", "--memory-limit", "10"], "more than the 10.0 MiB --memory-limit allows"),
             # Optimiser settings the chosen optimiser or schedule would ignore are refused.
