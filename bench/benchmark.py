@@ -22,6 +22,12 @@ every epoch within 1.25 x the best engine's floor; 2 threads faster than 1;
 fbnet >= 2.5 x faster than PyTorch on FF and >= 2 x on FB at batch 64.
 Then, for grid searches: 2 single-threaded runs side by side against 1 run
 with 2 threads, as epochs per minute (whole processes, loading included).
+Then the conv presets (issue 15; bench/conv_speed.py, in a process of its own
+so that torch's memory does not count in fbnet's): each preset's training time
+on --conv-images images at batch 64 with each convolution engine (im2col,
+oneDNN's primitives), the im2col product floor, and the same graph in PyTorch,
+at 1 and 2 threads; with the targets BLT >= 1.3 x faster than PyTorch and
+within 1.5 x of its floor.
 
 Every run is a real subprocess. Prints Markdown tables and writes them, with
 the machine and the raw measurements as JSON, to --out. About 10 minutes at
@@ -35,6 +41,7 @@ their default engine (an older build may have no --engine).
 
 usage: bench/run [--epochs 4] [--torch-epochs 3] [--out runs/bench]
                  [--models ff,fb] [--batches 64] [--threads 1,2]
+                 [--conv-models b,bl,bt,blt,b-k,b-f] [--conv-images 3200]
                  [--compare-with OLD_FBNET [--rounds 2]]
 """
 import argparse
@@ -200,6 +207,49 @@ def measure(args, models, batches, threads_list, workdir, started):
     return rows, grid, engines
 
 
+def conv_measure(args, threads_list, started):
+    """bench/conv_speed.py's rows for each thread count: fbnet per convolution engine, the floor, PyTorch."""
+    if not args.conv_models:
+        return []
+    rows = []
+    for threads in threads_list:
+        print(f"benchmark [{time.perf_counter() - started:5.0f} s]: conv presets, {threads} thread(s)", file=sys.stderr,
+              flush=True)
+        result = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "conv_speed.py"),
+                                 "--fbnet", args.fbnet, "--gemm-floor", args.gemm_floor, "--models", args.conv_models,
+                                 "--images", str(args.conv_images), "--threads", str(threads), "--json"],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.exit(f"benchmark: bench/conv_speed.py failed: {result.stderr}")
+        rows += json.loads(result.stdout)
+    return rows
+
+
+def conv_table(rows, images):
+    """The conv presets' table and their two targets (on BLT)."""
+    if not rows:
+        return []
+    engines = list(rows[0]["fbnet_seconds"])
+    lines = ["", f"Conv presets: training time on {images} images at batch 64 (s), per convolution engine:", "",
+             "| Preset | Threads | GFLOP / image | " + " | ".join(f"fbnet {e}" for e in engines) +
+             " | im2col product floor | best fbnet / floor | PyTorch | PyTorch / best fbnet |",
+             "|---|---|---|" + "---|" * len(engines) + "---|---|---|---|"]
+    for r in rows:
+        best = min(r["fbnet_seconds"].values())
+        floor = r["im2col_product_floor_seconds"]
+        lines.append(f"| {r['model']} | {r['threads']} | {r['train_gflop_per_image']:.3f} | " +
+                     " | ".join(f"{r['fbnet_seconds'][e]:.2f}" for e in engines) +
+                     f" | {floor:.2f} | {best / floor:.2f} | {r['torch_seconds']:.2f} | {r['torch_seconds'] / best:.2f} |")
+    blt = [r for r in rows if r["model"] == "blt"]
+    if blt:
+        lines += ["", "Conv targets (BLT, best engine): PyTorch / fbnet >= 1.3: " + ", ".join(
+            f"{r['threads']} thread(s) {r['torch_seconds'] / min(r['fbnet_seconds'].values()):.2f}" for r in blt) +
+            "; fbnet / its floor <= 1.5: " + ", ".join(
+            f"{r['threads']} thread(s) {min(r['fbnet_seconds'].values()) / r['im2col_product_floor_seconds']:.2f}"
+            for r in blt)]
+    return lines
+
+
 def seconds_and_gflops(floor):
     return f"{floor['floor_seconds']:.3f} s, {floor['gflops']:.0f}" if floor else "—"
 
@@ -290,6 +340,8 @@ def main():
     parser.add_argument("--batches", default=",".join(map(str, BATCHES)), help="comma-separated (default 64,128)")
     parser.add_argument("--threads", default=",".join(map(str, THREADS)), help="comma-separated (default 1,2)")
     parser.add_argument("--out", default="runs/bench")
+    parser.add_argument("--conv-models", default="b,bl,bt,blt,b-k,b-f", help="conv presets to measure ('' for none)")
+    parser.add_argument("--conv-images", type=int, default=3200, help="training images per conv measurement")
     parser.add_argument("--compare-with", metavar="OLD_FBNET", help="compare epoch times with this build instead")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per build in --compare-with")
     args = parser.parse_args()
@@ -312,6 +364,7 @@ def main():
     default = default_engine(args.fbnet)
     rows, grid, engines = measure(args, models, batches, threads_list, workdir, started)
     shutil.rmtree(workdir, ignore_errors=True)
+    conv_rows = conv_measure(args, threads_list, started)
     minutes = (time.perf_counter() - started) / 60
 
     versions = "; ".join(f"{dict(ENGINES)[e]}: {rows[0]['floor'][threads_list[0]]['engines'][e]['version']}"
@@ -329,6 +382,7 @@ def main():
                   "|---|---|---|"]
         for model, (one, two) in grid.items():
             lines.append(f"| {model} | {one:.1f} epochs/min | {two:.1f} epochs/min |")
+    lines += conv_table(conv_rows, args.conv_images)
     table = "\n".join(lines)
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     machine = (f"Machine: {cpu_model()}, {affinity} cores usable of {os.cpu_count()}. Peak (fbnet_machine_peak): "
@@ -341,7 +395,7 @@ def main():
         f.write(f"{machine}\n\n{table}\n")
     with open(os.path.join(args.out, "benchmark.json"), "w") as f:
         json.dump({"machine": {"cpu": cpu_model(), "cores": affinity, "cpu_count": os.cpu_count()}, "peak": peak,
-                   "default_engine": default, "engines": engines, "rows": rows, "grid": grid, "epochs": args.epochs,
+                   "default_engine": default, "engines": engines, "rows": rows, "grid": grid, "conv_rows": conv_rows, "epochs": args.epochs,
                    "torch_epochs": args.torch_epochs, "minutes": minutes}, f, indent=1)
     print(f"\nwritten: {args.out}/benchmark.md, {args.out}/benchmark.json", file=sys.stderr)
 

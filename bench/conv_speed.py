@@ -2,17 +2,22 @@
 """Training speed of the conv presets (issue 15), fbnet against PyTorch, side by side in one run.
 
 For each preset, at batch 64 on the first --images Fashion-MNIST training images:
-  - fbnet: `fbnet train --model P --epochs 1 --threads T`, its train_seconds from
-    metrics.jsonl (the training loop alone: no loading, no evaluation);
+  - fbnet: `fbnet train --model P --epochs 1 --threads T --conv-engine E` for each
+    of --conv-engines, its train_seconds from metrics.jsonl (the training loop
+    alone: no loading, no evaluation);
+  - with --gemm-floor: the product floor of the same images (bench/gemm_floor.cpp:
+    the im2col products and the Linear's of a training step, each timed alone on
+    the best product engine, summed), the floor of the im2col convolutions;
   - PyTorch: the same graph (`fbnet info --model P --graph-json`) as the parity
     test's GraphModel (tests/peer/graph_parity.py: every node at every step, one
     nn.Conv2d per conv node and adapter), SGD with the preset's learning rate and
     momentum, dropout by nn.functional.dropout, on the same number of images, with
     torch.set_num_threads(T);
 and the matrix-product FLOPs of a training step (fbnet info) as GFLOP/s of each.
-Prints a Markdown table. One process at a time: run it on a quiet machine.
+Prints a Markdown table (or, with --json, one JSON list of rows). One process at a time: run it on a quiet machine.
 
 usage: bench/conv_speed.py --fbnet build/fbnet [--models b,bt,blt] [--images 3200] [--threads 1]
+                           [--conv-engines im2col,onednn] [--gemm-floor build/fbnet_gemm_floor] [--json]
 """
 import argparse
 import json
@@ -32,11 +37,11 @@ from graph_parity import GraphModel  # noqa: E402
 BATCH = 64
 
 
-def fbnet_seconds(fbnet, model, images, threads, folder):
-    out = os.path.join(folder, model)
+def fbnet_seconds(fbnet, model, images, threads, conv_engine, folder):
+    out = os.path.join(folder, f"{model}-{conv_engine}")
     subprocess.run([fbnet, "train", "--model", model, "--epochs", "1", "--train-limit", str(images),
-                    "--validation-size", "100", "--threads", str(threads), "--progress", "never", "--out", out],
-                   check=True, capture_output=True)
+                    "--validation-size", "100", "--threads", str(threads), "--conv-engine", conv_engine,
+                    "--progress", "never", "--out", out], check=True, capture_output=True)
     with open(os.path.join(out, "metrics.jsonl")) as f:
         return json.loads(f.readline())["train_seconds"]
 
@@ -63,15 +68,28 @@ def torch_seconds(graph, images, threads):
     return time.perf_counter() - start
 
 
+def floor_seconds(gemm_floor, model, images, threads):
+    result = subprocess.run([gemm_floor, "--model", model, "--batch-size", str(BATCH), "--train-size", str(images),
+                             "--threads", str(threads)], check=True, capture_output=True, text=True)
+    return json.loads(result.stdout)["floor_seconds"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fbnet", required=True)
     parser.add_argument("--models", default="b,bt,blt")
     parser.add_argument("--images", type=int, default=3200)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--conv-engines", default="im2col,onednn")
+    parser.add_argument("--gemm-floor", help="the fbnet_gemm_floor binary, for the im2col product floor")
+    parser.add_argument("--json", action="store_true", help="print one JSON list of rows instead of the table")
     args = parser.parse_args()
-    print(f"| preset | GFLOP per image (train) | fbnet s | fbnet GFLOP/s | PyTorch s | PyTorch GFLOP/s | PyTorch / fbnet |")
-    print("|---|---|---|---|---|---|---|")
+    engines = args.conv_engines.split(",")
+    rows = []
+    if not args.json:
+        print("| preset | threads | GFLOP per image (train) | " + " | ".join(f"fbnet {e} s" for e in engines) +
+              " | im2col product floor s | PyTorch s | PyTorch / best fbnet |")
+        print("|---|---|---|" + "---|" * len(engines) + "---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
         for model in args.models.split(","):
             info = subprocess.run([args.fbnet, "info", "--model", model], check=True, capture_output=True,
@@ -79,11 +97,20 @@ def main():
             flops = int(re.search(r"(\d+) training step", info).group(1))
             graph = json.loads(subprocess.run([args.fbnet, "info", "--model", model, "--graph-json"], check=True,
                                               capture_output=True, text=True).stdout)
-            ours = fbnet_seconds(args.fbnet, model, args.images, args.threads, folder)
+            ours = {engine: fbnet_seconds(args.fbnet, model, args.images, args.threads, engine, folder)
+                    for engine in engines}
+            floor = floor_seconds(args.gemm_floor, model, args.images, args.threads) if args.gemm_floor else None
             theirs = torch_seconds(graph, args.images, args.threads)
-            total = flops * args.images / 1e9
-            print(f"| {model} | {flops / 1e9:.3f} | {ours:.2f} | {total / ours:.1f} | {theirs:.2f} | "
-                  f"{total / theirs:.1f} | {theirs / ours:.2f} |", flush=True)
+            row = {"model": model, "threads": args.threads, "images": args.images, "train_gflop_per_image": flops / 1e9,
+                   "fbnet_seconds": ours, "im2col_product_floor_seconds": floor, "torch_seconds": theirs}
+            rows.append(row)
+            if not args.json:
+                print(f"| {model} | {args.threads} | {flops / 1e9:.3f} | " +
+                      " | ".join(f"{ours[e]:.2f}" for e in engines) +
+                      f" | {f'{floor:.2f}' if floor else '—'} | {theirs:.2f} | {theirs / min(ours.values()):.2f} |",
+                      flush=True)
+    if args.json:
+        print(json.dumps(rows))
 
 
 if __name__ == "__main__":

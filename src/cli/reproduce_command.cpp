@@ -33,7 +33,8 @@ void let_the_last_flag_win(CLI::App& command) {
 // The run settings that experiment 1's commands (table1, controls) pass on to every run.
 const std::vector<std::string> kImageRunFlags = {"dataset",     "data-dir",   "epochs",     "validation-size",
                                                  "split-seed",  "train-limit", "noise-scale", "noise-seed",
-                                                 "eval-batch-size", "engine", "threads", "progress"};
+                                                 "eval-batch-size", "engine", "conv-engine", "threads",
+                                                 "progress"};
 
 }  // namespace
 

@@ -233,5 +233,6 @@ Architecture architecture_from(const RunConfig& config, const Shape& image_shape
 }
 
 std::string model_name(ModelPreset model) { return enum_name(kModelNames, model); }
+bool is_conv_preset(ModelPreset model) { return conv_net_of(model) != nullptr; }
 
 }  // namespace fbnet

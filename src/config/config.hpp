@@ -111,5 +111,6 @@ Architecture architecture_from(const RunConfig& config, const Shape& image_shape
 // The names in a comma-separated list ("feedback.0, layers.0" -> both), e.g. config.frozen.
 std::vector<std::string> split_names(const std::string& text);
 std::string model_name(ModelPreset model);
+bool is_conv_preset(ModelPreset model);  // b, bl, bt, blt, b-k, b-f
 
 }  // namespace fbnet

@@ -104,6 +104,9 @@ void visit_settings(Settings& s, Visitor& visit) {
   visit("engine", s.compute.engine, "engine of the matrix products: onednn (the default where fbnet was built with "
         "it; the faster here) or openblas; the environment variable FBNET_ENGINE sets the default. Results are "
         "bit-identical for one engine and thread count; another engine may differ in the last digits");
+  visit("conv-engine", s.compute.convolution, "how float32 convolutions run: im2col (receptive fields as matrix "
+        "columns, one product per chunk of samples on --engine) or onednn (oneDNN's convolution primitives); results "
+        "of the two differ in the last digits");
   visit("threads", s.compute.threads, "threads of the products and the element-wise loops (0: one per core this "
         "process may use)");
   visit("divergence-factor", s.divergence_factor, "stop a run when a batch's mean loss exceeds this many times "

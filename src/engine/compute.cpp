@@ -26,9 +26,12 @@ namespace {
 
 constexpr EnumName<ProductEngine> kEngineNames[] = {{ProductEngine::kOpenBlas, "openblas"},
                                                     {ProductEngine::kOneDnn, "onednn"}};
+constexpr EnumName<ConvolutionEngine> kConvolutionNames[] = {{ConvolutionEngine::kIm2col, "im2col"},
+                                                             {ConvolutionEngine::kOneDnn, "onednn"}};
 
 // Unset until use_compute_settings() or the first product, which takes the default.
 std::optional<ProductEngine> engine_in_use;
+ConvolutionEngine convolution_in_use = default_convolution_engine();
 int threads_in_use = 0;  // 0: not set; then the libraries' own defaults (one per core)
 
 
@@ -92,7 +95,10 @@ std::vector<ProductEngine> available_product_engines() {
 
 void use_compute_settings(const ComputeSettings& settings) {
   check_product_engine_available(settings.engine, "--engine");
+  FBNET_CHECK(settings.convolution != ConvolutionEngine::kOneDnn || product_engine_available(ProductEngine::kOneDnn),
+              "--conv-engine: this fbnet was built without oneDNN (install libdnnl-dev, configure again); use im2col");
   engine_in_use = settings.engine;
+  convolution_in_use = settings.convolution;
   threads_in_use = settings.threads > 0 ? settings.threads : available_cores();
   openblas_set_num_threads(threads_in_use);
   use_compute_threads_on_this_thread();
@@ -118,14 +124,22 @@ int available_cores() {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+ConvolutionEngine default_convolution_engine() {
+  return built_in_default_engine() == ProductEngine::kOneDnn ? ConvolutionEngine::kOneDnn : ConvolutionEngine::kIm2col;
+}
+
+ConvolutionEngine current_convolution_engine() { return convolution_in_use; }
+
 int compute_threads() { return threads_in_use > 0 ? threads_in_use : available_cores(); }
 
 nlohmann::ordered_json compute_description() {
   const ProductEngine engine = current_product_engine();
   nlohmann::ordered_json description = {{"engine", product_engine_name(engine)}};
 #ifdef FBNET_WITH_ONEDNN
-  if (engine == ProductEngine::kOneDnn) description["engine_version"] = onednn_description();
+  if (engine == ProductEngine::kOneDnn || convolution_in_use == ConvolutionEngine::kOneDnn)
+    description["engine_version"] = onednn_description();
 #endif
+  description["convolution"] = convolution_engine_name(convolution_in_use);
   description["threads"] = compute_threads();
   description["blas"] = openblas_get_config();  // float64 products, and float32 ones with --engine openblas
   // OpenMP: OpenBLAS shares the pool; pthreads: an OpenBLAS other than the one CMakeLists.txt links (fbnet's
@@ -139,5 +153,11 @@ void parse_value(const std::string& setting, const std::string& text, ProductEng
 }
 nlohmann::json json_value(ProductEngine field) { return product_engine_name(field); }
 const char* product_engine_name(ProductEngine engine) { return enum_name(kEngineNames, engine); }
+
+void parse_value(const std::string& setting, const std::string& text, ConvolutionEngine& field) {
+  field = parse_enum(kConvolutionNames, setting, text);
+}
+nlohmann::json json_value(ConvolutionEngine field) { return convolution_engine_name(field); }
+const char* convolution_engine_name(ConvolutionEngine engine) { return enum_name(kConvolutionNames, engine); }
 
 }  // namespace fbnet

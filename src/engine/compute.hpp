@@ -31,9 +31,18 @@ bool product_engine_available(ProductEngine engine);
 void check_product_engine_available(ProductEngine engine, const std::string& source);
 std::vector<ProductEngine> available_product_engines();  // openblas first
 
+// How float32 convolutions run (model/kernels/conv2d.hpp): im2col, the receptive fields as the columns of one
+// matrix and one product through gemm() on the product engine; or oneDNN's convolution primitives, whose products
+// happen inside oneDNN. Float64 convolutions (gradient checks, the float64 peer) always take im2col.
+enum class ConvolutionEngine { kIm2col, kOneDnn };
+// oneDNN's primitives where fbnet was built with oneDNN (1.6-2.3x faster than im2col on BLT here:
+// docs/BENCHMARKS.md), else im2col.
+ConvolutionEngine default_convolution_engine();
+
 struct ComputeSettings {
   ProductEngine engine = default_product_engine();
   int threads = 0;  // 0: one per core
+  ConvolutionEngine convolution = default_convolution_engine();
 };
 
 // Makes `settings` the process's: every later product runs on its engine, and
@@ -44,18 +53,22 @@ void use_compute_settings(const ComputeSettings& settings);
 // products on compute_threads() threads only after calling this.
 void use_compute_threads_on_this_thread();
 ProductEngine current_product_engine();  // before use_compute_settings(): the default
+ConvolutionEngine current_convolution_engine();
 // The cores this process may run on (a Slurm job's or taskset's share), not all the machine's.
 int available_cores();
 int compute_threads();  // the threads in use (settings.threads resolved)
 
 // What a result depends on, for config.json: {"engine": "onednn", "engine_version":
-// "oneDNN 2.6.3 (avx512_core_amx, OpenMP)", "threads": 2, "blas": "OpenBLAS 0.3.21 ...",
+// "oneDNN 2.6.3 (avx512_core_amx, OpenMP)", "convolution": "im2col", "threads": 2, "blas": "OpenBLAS 0.3.21 ...",
 // "blas_threading": "openmp"}.
 nlohmann::ordered_json compute_description();
 
-// The settings machinery (config/settings.hpp) reads and writes the enum.
+// The settings machinery (config/settings.hpp) reads and writes the enums.
 void parse_value(const std::string& setting, const std::string& text, ProductEngine& field);
 nlohmann::json json_value(ProductEngine field);
 const char* product_engine_name(ProductEngine engine);
+void parse_value(const std::string& setting, const std::string& text, ConvolutionEngine& field);
+nlohmann::json json_value(ConvolutionEngine field);
+const char* convolution_engine_name(ConvolutionEngine engine);
 
 }  // namespace fbnet

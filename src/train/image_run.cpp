@@ -49,6 +49,12 @@ nlohmann::ordered_json identifying_settings(const RunConfig& config) {
         "{:016x}", fnv1a(graph_to_json(graph_from_json(read_json_file(config.graph.path), config.graph.path)).dump()));
   if (config.training.compute.engine != built_in_default_engine())
     changed["engine"] = product_engine_name(config.training.compute.engine);
+  // A net with convolutions names its engine unless it is im2col, the first one (so that a run keeps its id
+  // when the default changes); an MLP's results do not depend on it.
+  changed.erase("conv-engine");
+  if ((is_conv_preset(config.model) || !config.graph.path.empty()) &&
+      config.training.compute.convolution != ConvolutionEngine::kIm2col)
+    changed["conv-engine"] = convolution_engine_name(config.training.compute.convolution);
   return changed;
 }
 

@@ -142,9 +142,11 @@ CASES = {
     "ff-deep": (["--model", "ff-deep"], {"learning_rate": 0.04, "momentum": 0.5}),
     "fb-fixed": (["--model", "fb-fixed"], {"learning_rate": 0.02, "momentum": 0.3, "frozen": "feedback.0"}),
     "fb-untied": (["--model", "fb-untied"], {"learning_rate": 0.02, "momentum": 0.3}),
-    # The BLT conv preset itself, narrowed to 8 features, unrolled over 3 steps: its 3x3 convs on 28 x 28 run
-    # in two chunks of samples per batch of 64 (model/kernels/conv2d.hpp).
+    # The BLT conv preset itself, narrowed to 8 features, unrolled over 3 steps, on the default convolution engine.
     "blt preset": (["--model", "blt", "--conv-features", "8", "--steps", "3"], {"learning_rate": 0.01, "momentum": 0.9}),
+    # The same on im2col (--conv-engine im2col; the default where fbnet has oneDNN is its primitives).
+    "blt preset, im2col": (["--model", "blt", "--conv-features", "8", "--steps", "3"],
+                           {"learning_rate": 0.01, "momentum": 0.9, "conv_engine": "im2col"}),
     "h2->h1, h1->x": (graph(TWO_HIDDEN, [edge("feedback.0", "h2", "h1", "mix", 0.3),
                                          edge("feedback.1", "h1", "x", "mix", 0.3)], steps=3), HAND_TRAINING),
     # Two edges into x combine in order (add, then mix); one enters a Linear's output (pre-activation).
@@ -553,8 +555,12 @@ def main():
     torch.set_num_threads(1)
     rows = []
     engines = set()  # fbnet's product engine in each case (FBNET_ENGINE, or the build's default)
+    version = subprocess.run([args.fbnet, "--version"], capture_output=True, text=True, check=True).stdout
     for case in args.case or CASES:
         source, settings = CASES[case]
+        if "conv_engine" in settings and "oneDNN" not in version:
+            print(f"{case}: skipped, this fbnet was built without oneDNN (its convolutions are im2col's)")
+            continue
         graph = graph_of_case(args.fbnet, source)
         with tempfile.TemporaryDirectory() as folder:
             tensors, meta = run_graph_case(args.peer_case, graph, settings, folder)

@@ -102,14 +102,18 @@ TEST_F(ComputeTest, EachEngineRepeatsItsResultsExactlyAtAGivenThreadCount) {
   }
 }
 
-TEST_F(ComputeTest, ConfigRecordsTheEngineAndItsThreads) {
-  for (ProductEngine engine : available_product_engines()) {
-    use_compute_settings({engine, 1});
-    const nlohmann::ordered_json description = compute_description();
-    EXPECT_EQ(description["engine"], product_engine_name(engine));
-    EXPECT_EQ(description["threads"], 1);
-    EXPECT_EQ(description.contains("engine_version"), engine == ProductEngine::kOneDnn);
-  }
+TEST_F(ComputeTest, ConfigRecordsTheEnginesAndTheirThreads) {
+  for (ProductEngine engine : available_product_engines())
+    for (ConvolutionEngine convolution : {ConvolutionEngine::kIm2col, default_convolution_engine()}) {
+      use_compute_settings({engine, 1, convolution});
+      const nlohmann::ordered_json description = compute_description();
+      EXPECT_EQ(description["engine"], product_engine_name(engine));
+      EXPECT_EQ(description["convolution"], convolution_engine_name(convolution));
+      EXPECT_EQ(description["threads"], 1);
+      // oneDNN's version wherever a result depends on it: its products or its convolutions.
+      EXPECT_EQ(description.contains("engine_version"),
+                engine == ProductEngine::kOneDnn || convolution == ConvolutionEngine::kOneDnn);
+    }
 }
 
 TEST(Compute, FbnetEngineVariableSetsTheDefaultAndABadOneIsNamed) {

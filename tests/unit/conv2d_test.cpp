@@ -1,10 +1,15 @@
 // The conv kernels (model/kernels/conv2d.hpp) over several chunks of samples
 // against one chunk: the presets run batches of 64 in chunks of a few
-// samples, while the finite-difference tables' batches fit in one chunk.
+// samples, while the finite-difference tables' batches fit in one chunk. And
+// oneDNN's primitives (--conv-engine onednn) against im2col in float32.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
+#include "engine/compute.hpp"
 #include "engine/random.hpp"
 #include "model/kernels/conv2d.hpp"
 #include "model/parameters.hpp"
@@ -60,6 +65,71 @@ TEST(Conv2dKernels, ChunksOfOneOrTwoSamplesGiveWhatOneChunkGives) {
     EXPECT_LT(max_difference(chunked.dx.values, whole.dx.values), 1e-12);
     EXPECT_LT(max_difference(chunked.grads, whole.grads), 1e-12);
   }
+}
+
+// Each geometry's forward, input gradient and parameter gradients, scaled, written and accumulated, on oneDNN's
+// primitives and on im2col. 70 samples: a chunk of 64 and one of 6 for the primitives.
+TEST(Conv2dKernels, OneDnnPrimitivesAgreeWithIm2col) {
+  if (!product_engine_available(ProductEngine::kOneDnn)) GTEST_SKIP() << "this fbnet was built without oneDNN";
+  const ConvGeometry geometries[] = {
+      {.channels = 1, .height = 28, .width = 28, .out_channels = 8, .kernel = 3, .stride = 1, .padding = 1},
+      {.channels = 4, .height = 9, .width = 7, .out_channels = 5, .kernel = 3, .stride = 2, .padding = 1},
+      {.channels = 3, .height = 6, .width = 6, .out_channels = 4, .kernel = 1, .stride = 1, .padding = 0},
+      {.channels = 2, .height = 10, .width = 10, .out_channels = 3, .kernel = 5, .stride = 1, .padding = 2},
+      {.channels = 3, .height = 7, .width = 8, .out_channels = 2, .kernel = 3, .stride = 2, .padding = 0},
+  };
+  const int64_t batch = 70;
+  const ComputeSettings before{current_product_engine(), compute_threads(), current_convolution_engine()};
+  for (const ConvGeometry& g : geometries) {
+    SCOPED_TRACE(fmt::format("C {} H {} W {} OC {} K {} stride {} padding {}", g.channels, g.height, g.width,
+                             g.out_channels, g.kernel, g.stride, g.padding));
+    Rng rng(g.channels * 100 + g.kernel);
+    auto random = [&](Shape shape) {
+      Tensor<float> t(std::move(shape));
+      for (float& v : t.values) v = static_cast<float>(rng.normal());
+      return t;
+    };
+    const Shape in_shape = {batch, g.channels, g.height, g.width}, out_shape = {batch, g.out_channels, g.out_height(), g.out_width()};
+    const Tensor<float> x = random(in_shape), dy = random(out_shape), y0 = random(out_shape), dx0 = random(in_shape);
+    ParameterStore<float> store;
+    store.declare("weight", {g.out_channels, g.channels, g.kernel, g.kernel});
+    store.declare("bias", {g.out_channels});
+    store.allocate();
+    for (float& v : store.values()) v = static_cast<float>(rng.normal());
+    const LinearParameters<float> p = store.linear(0, 1);
+    for (const bool accumulate : {false, true}) {
+      SCOPED_TRACE(accumulate ? "accumulate" : "write");
+      struct Results {
+        Tensor<float> y, dx;
+        std::vector<float> grads;
+      };
+      auto run = [&](ConvolutionEngine engine) {
+        use_compute_settings({before.engine, before.threads, engine});
+        ConvScratch<float> scratch;
+        Results r{y0, dx0, {}};
+        std::fill(p.weight_grad.data, p.weight_grad.data + g.out_channels * g.patch_size(), 0.25f);
+        std::fill(p.bias_grad, p.bias_grad + g.out_channels, 0.25f);
+        conv2d_forward<float>(g, x, p, r.y, scratch, 0.5f, accumulate);
+        conv2d_backward_parameters<float>(g, x, p, dy, scratch, 0.5f, accumulate);
+        conv2d_backward_input<float>(g, p, dy, r.dx, scratch, 0.5f, accumulate);
+        r.grads = store.grads();
+        return r;
+      };
+      const Results onednn = run(ConvolutionEngine::kOneDnn), im2col = run(ConvolutionEngine::kIm2col);
+      auto relative = [](const std::vector<float>& a, const std::vector<float>& b) {
+        double worst = 0, scale = 0;
+        for (size_t i = 0; i < a.size(); ++i) {
+          worst = std::max(worst, std::abs(double(a[i]) - double(b[i])));
+          scale = std::max(scale, std::abs(double(b[i])));
+        }
+        return worst / scale;
+      };
+      EXPECT_LT(relative(onednn.y.values, im2col.y.values), 1e-5);
+      EXPECT_LT(relative(onednn.dx.values, im2col.dx.values), 1e-5);
+      EXPECT_LT(relative(onednn.grads, im2col.grads), 1e-5);
+    }
+  }
+  use_compute_settings(before);
 }
 
 }  // namespace

@@ -9,31 +9,27 @@
 //            with dY [OC, n*P] gathered from dy [B, OC, OH, OW]
 // Chunks hold about kConvChunkValues column values whatever the thread count,
 // so results do not depend on it beyond the products' own.
+// With --conv-engine onednn, float32 calls go to oneDNN's primitives instead
+// (conv2d_onednn.hpp): same shapes, same scale and accumulate semantics.
 #pragma once
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "engine/blas.hpp"
+#include "engine/compute.hpp"
 #include "engine/error.hpp"
 #include "engine/parallel.hpp"
 #include "engine/tensor.hpp"
+#include "model/kernels/conv_geometry.hpp"
+#ifdef FBNET_WITH_ONEDNN
+#include "model/kernels/conv2d_onednn.hpp"
+#endif
 #include "model/parameters.hpp"
 
 namespace fbnet {
-
-struct ConvGeometry {
-  int64_t channels = 1, height = 1, width = 1;  // input, per sample
-  int64_t out_channels = 1, kernel = 1, stride = 1, padding = 0;
-
-  int64_t out_height() const { return (height + 2 * padding - kernel) / stride + 1; }
-  int64_t out_width() const { return (width + 2 * padding - kernel) / stride + 1; }
-  int64_t patch_size() const { return channels * kernel * kernel; }     // rows of cols
-  int64_t positions() const { return out_height() * out_width(); }      // columns of cols per sample
-  int64_t input_size() const { return channels * height * width; }      // per sample
-  int64_t output_size() const { return out_channels * positions(); }    // per sample
-};
 
 // The output columns [begin, end) whose input column ow * stride - padding + kj
 // lies inside [0, width): outside it a row reads the zero padding.
@@ -145,6 +141,11 @@ void conv2d_forward(const ConvGeometry& g, const Tensor<Scalar>& x, const Linear
   const int64_t batch = x.rows(), positions = g.positions();
   FBNET_ASSERT(x.row_size() == g.input_size() && y.rows() == batch && y.row_size() == g.output_size(),
                "conv2d_forward: x {} and y {} do not fit the geometry", shape_string(x.shape), shape_string(y.shape));
+#ifdef FBNET_WITH_ONEDNN
+  if constexpr (std::is_same_v<Scalar, float>)
+    if (current_convolution_engine() == ConvolutionEngine::kOneDnn)
+      return onednn_conv2d_forward(g, batch, x.data(), p.weight.data, p.bias, y.data(), scale, accumulate);
+#endif
   for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {
     const int64_t width = count * positions;
     chunk_im2col(g, x, first, count, scratch.cols.data());
@@ -182,6 +183,12 @@ void conv2d_backward_parameters(const ConvGeometry& g, const Tensor<Scalar>& x, 
   const int64_t batch = x.rows(), positions = g.positions();
   FBNET_ASSERT(x.row_size() == g.input_size() && dy.rows() == batch && dy.row_size() == g.output_size(),
                "conv2d_backward: x {} and dy {} do not fit the geometry", shape_string(x.shape), shape_string(dy.shape));
+#ifdef FBNET_WITH_ONEDNN
+  if constexpr (std::is_same_v<Scalar, float>)
+    if (current_convolution_engine() == ConvolutionEngine::kOneDnn)
+      return onednn_conv2d_backward_parameters(g, batch, x.data(), dy.data(), p.weight_grad.data, p.bias_grad, scale,
+                                               accumulate);
+#endif
   if (!accumulate) std::fill(p.bias_grad, p.bias_grad + g.out_channels, Scalar{0});
   bool written = accumulate;
   for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {
@@ -212,6 +219,11 @@ void conv2d_backward_input(const ConvGeometry& g, const LinearParameters<Scalar>
   const int64_t batch = dy.rows(), positions = g.positions();
   FBNET_ASSERT(dx.rows() == batch && dx.row_size() == g.input_size(), "conv2d_backward: dx {} does not fit the geometry",
                shape_string(dx.shape));
+#ifdef FBNET_WITH_ONEDNN
+  if constexpr (std::is_same_v<Scalar, float>)
+    if (current_convolution_engine() == ConvolutionEngine::kOneDnn)
+      return onednn_conv2d_backward_input(g, batch, p.weight.data, dy.data(), dx.data(), scale, accumulate);
+#endif
   for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {
     const int64_t width = count * positions;
     gather_outputs(g, dy, first, count, scratch.outputs.data());
