@@ -30,7 +30,9 @@ namespace {
 // The test set of shared.data.dataset, with the runs' own engine and threads (one a job unless --threads was
 // given) made the process's, as their evaluations ran, so that the runs' own conditions reproduce exactly.
 Dataset shared_test_set(const RunConfig& shared) {
-  use_compute_settings({shared.training.compute.engine, std::max(shared.training.compute.threads, 1)});
+  ComputeSettings compute = shared.training.compute;  // the runs' product and convolution engines
+  compute.threads = std::max(compute.threads, 1);
+  use_compute_settings(compute);
   return load_dataset(shared.data.dataset, shared.data.data_dir.path, shared.data.split_seed).test;
 }
 
