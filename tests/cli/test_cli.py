@@ -243,6 +243,19 @@ def rewrite_metadata(path, edit):
         f.write(struct.pack("<Q", len(text)) + text + data)
 
 
+def assert_figures_and_identical_rerun(test, args, out, report, figures):
+    """A reproduce command's figures exist (PNG and SVG), and a second call reuses its runs and writes the same report."""
+    for name in figures:
+        for extension in ("png", "svg"):
+            test.assertGreater(os.path.getsize(os.path.join(out, "figures", f"{name}.{extension}")), 1000)
+    with open(os.path.join(out, report)) as f:
+        text = f.read()
+    again = fbnet(*args)
+    test.assertNotIn("to run in this shard", again.stdout)
+    with open(os.path.join(out, report)) as f:
+        test.assertEqual(f.read(), text)
+
+
 # A conv preset small enough for a test: BLT with 4 features per layer, unrolled over 2 steps.
 SMALL_CONV = ["--conv-features", "4", "--steps", "2", "--train-limit", "500", "--validation-size", "100",
               "--progress", "never"]
@@ -343,15 +356,7 @@ print(list(logits.shape))
             self.assertLessEqual(float(low), float(mean))
             self.assertLessEqual(float(mean), float(high))
             self.assertEqual(seeds, "2")
-        for name in ("noise", "occlusion"):
-            for extension in ("png", "svg"):
-                self.assertGreater(os.path.getsize(os.path.join(out, "figures", f"{name}.{extension}")), 1000)
-        with open(os.path.join(out, "conv.md")) as f:
-            text = f.read()
-        again = fbnet(*args)  # reuses the finished runs
-        self.assertNotIn("to run in this shard", again.stdout)
-        with open(os.path.join(out, "conv.md")) as f:
-            self.assertEqual(f.read(), text)
+        assert_figures_and_identical_rerun(self, args, out, "conv.md", ("noise", "occlusion"))
 
     def test_a_graph_file_trains_as_its_preset(self):
         graph_file = os.path.join(self.tmp, "bt.json")
@@ -655,15 +660,7 @@ class ConfigFilesAndTable(InTemporaryFolder):
         self.assertEqual(len(interventions), 3 * 4 * 2)  # feedback nets x (none, off, mean, swap) x (clean, noisy)
         self.assertEqual({r[0] for r in interventions}, {"fb", "fb-untied", "fb-fixed"})
         self.assertEqual({float(r[6]) for r in interventions if r[1] == "none"}, {0.0})  # change against itself
-        for name in ("noise", "interventions"):
-            for extension in ("png", "svg"):
-                self.assertGreater(os.path.getsize(os.path.join(out, "figures", f"{name}.{extension}")), 1000)
-        with open(os.path.join(out, "controls.md")) as f:
-            text = f.read()
-        again = fbnet(*args)  # reuses the finished runs
-        self.assertNotIn("to run in this shard", again.stdout)
-        with open(os.path.join(out, "controls.md")) as f:
-            self.assertEqual(f.read(), text)
+        assert_figures_and_identical_rerun(self, args, out, "controls.md", ("noise", "interventions"))
 
     def test_reproduce_controls_sweeps_each_nets_learning_rate(self):
         out = os.path.join(self.tmp, "sweep")
