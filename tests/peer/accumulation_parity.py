@@ -39,12 +39,18 @@ from graph_parity import TOLERANCE, read_safetensors, relative_error  # noqa: E4
 #   float32, which rounds the same w - lr v, a one-ulp difference is ~3e-3
 #   (measured 2.5e-3); against float64, which does not round, ~1e-1
 #   (measured 8.9e-2). Plain SGD's update (< 10 ulps) is not checked at all.
-# - State (velocity, G) has no such rounding; float32 agrees to ~3e-7. The
-#   float64 forward puts one ReLU pre-activation (|z| = 2.5e-8, step 6) on
-#   the other side of zero than both float32 computations; from then on G,
-#   which never forgets, differs by ~2e-3 (measured 2.2e-3).
+# - State (velocity, G) has no such rounding; float32 agrees to ~3e-7,
+#   unless a ReLU pre-activation lies within float32's rounding of zero
+#   (|z| < 2^-24 sum |x_i w_i|, the last rounding alone): its side of zero
+#   then depends on the order a BLAS kernel sums in, and G, which never
+#   forgets, keeps the flip: ~2e-3 (measured 2.2e-3; this case has two such
+#   pre-activations, 6e-9 and 8e-9 of their scale, at steps 6 and 19). The
+#   float64 replay counts them. Where there is one, torch float32's rounding
+#   no longer follows fbnet's step for step (the update against it measured
+#   3e-2), so every float32 update and state is held to the float64 tolerance.
 UPDATE_TOLERANCE = {torch.float32: 1e-2, torch.float64: 2e-1}
 STATE_TOLERANCE = {torch.float32: TOLERANCE, torch.float64: 1e-2}
+AMBIGUOUS_RELU = 2.0 ** -24  # |z| / sum |x_i w_i| below this: either side of zero is a correct float32 result
 # The zero_grad loop's update and velocity must be wrong by more than their
 # own size (measured ~13 and ~8): at least 5x every tolerance above. Its
 # weights differ by only ~1e-5 at lr 1e-5, inside the weights' tolerance, so
@@ -58,14 +64,19 @@ def run_case(peer_case, accumulation, folder):
     return read_safetensors(path)
 
 
-def sequence_loss(frozen, trained, xs, masks, labels, alpha):
-    """NOTES.md's sequence net; the loss is the mean over positions of the mean NLL."""
+def sequence_loss(frozen, trained, xs, masks, labels, alpha, ambiguous):
+    """NOTES.md's sequence net; the loss is the mean over positions of the mean NLL. Appends to
+    ambiguous the number of ReLU pre-activations within float32's rounding of zero at each position."""
     w1, b1, w2, b2 = (frozen[n] for n in ("layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"))
     wfb, bfb = trained["feedback.0.weight"], trained["feedback.0.bias"]  # [784, 500], [784]
     fb = torch.zeros_like(xs[0])  # fb_0 = 0: the first image enters at (1 - alpha) strength
     losses = []
     for x, mask, y in zip(xs, masks, labels):  # x [B, 784], mask [B, 500], y [B]
-        h = F.relu(((1 - alpha) * x + alpha * fb) @ w1.T + b1)
+        combined = (1 - alpha) * x + alpha * fb
+        z = combined @ w1.T + b1
+        with torch.no_grad():
+            ambiguous.append(int((z.abs() < AMBIGUOUS_RELU * (combined.abs() @ w1.T.abs() + b1.abs())).sum()))
+        h = F.relu(z)
         fb = h @ wfb.T + bfb
         # fbnet's mask holds 0 or 1 / (1 - p): torch.nn.Dropout's scaling.
         losses.append(F.nll_loss(F.log_softmax((h * mask) @ w2.T + b2, dim=1), y))
@@ -74,30 +85,31 @@ def sequence_loss(frozen, trained, xs, masks, labels, alpha):
 
 def replay(tensors, meta, dtype, zero_grad):
     """Trains in PyTorch on the case's batches; returns the trained tensors after
-    each step and, per trained name, the final (momentum_buffer, .grad)."""
+    each step, per trained name the final (momentum_buffer, .grad), and the
+    number of ReLU pre-activations within float32's rounding of zero."""
     trained_names = meta["trained"].split(",")
     initial = {n[len("initial."):]: v for n, v in tensors.items() if n.startswith("initial.")}
     frozen = {n: torch.tensor(v, dtype=dtype) for n, v in initial.items() if n not in trained_names}
     trained = {n: torch.tensor(initial[n], dtype=dtype, requires_grad=True) for n in trained_names}
     optimizer = torch.optim.SGD(trained.values(), lr=float(meta["learning_rate"]), momentum=float(meta["momentum"]))
     length, alpha = int(meta["length"]), float(meta["feedback_alpha"])
-    history = []
+    history, ambiguous = [], []
     for step in range(int(meta["steps"])):
         xs = [torch.tensor(tensors[f"input.{step}.{p}"], dtype=dtype) for p in range(length)]
         masks = [torch.tensor(tensors[f"mask.{step}.{p}"], dtype=dtype) for p in range(length)]
         labels = [torch.tensor(tensors[f"labels.{step}.{p}"].astype(np.int64)) for p in range(length)]
         if zero_grad:
             optimizer.zero_grad()
-        sequence_loss(frozen, trained, xs, masks, labels, alpha).backward()  # adds into .grad
+        sequence_loss(frozen, trained, xs, masks, labels, alpha, ambiguous).backward()  # adds into .grad
         optimizer.step()
         history.append({n: t.detach().clone() for n, t in trained.items()})
     state = {n: (optimizer.state[t]["momentum_buffer"], t.grad) for n, t in trained.items()}
-    return history, state
+    return history, state, sum(ambiguous)
 
 
-def checks(tensors, meta, dtype, zero_grad):
+def checks(tensors, meta, dtype, zero_grad, update_tolerance, state_tolerance):
     """(quantity, relative error, tolerance) of fbnet's case against one torch loop."""
-    history, state = replay(tensors, meta, dtype, zero_grad)
+    history, state, _ = replay(tensors, meta, dtype, zero_grad)
     running_sum = meta["accumulation"] == "running-sum"
     last = len(history) - 1
     rows = []
@@ -110,14 +122,14 @@ def checks(tensors, meta, dtype, zero_grad):
             ours = tensors[f"after.{last}.{name}"].astype(np.float64) - initial
             rows.append((f"update {name} after step {last + 1}",
                          relative_error(ours, history[last][name].double() - torch.from_numpy(initial)),
-                         UPDATE_TOLERANCE[dtype]))
+                         update_tolerance))
         momentum_buffer, grad = state[name]
         rows.append((f"velocity {name}", relative_error(tensors["velocity." + name], momentum_buffer),
-                     STATE_TOLERANCE[dtype]))
+                     state_tolerance))
         if running_sum:
             ours = tensors.get("gradient_sum." + name)  # NaN, a failure, when fbnet kept no G
             rows.append((f"G {name} (torch .grad)", float("nan") if ours is None else relative_error(ours, grad),
-                         STATE_TOLERANCE[dtype]))
+                         state_tolerance))
     return rows
 
 
@@ -133,13 +145,20 @@ def main():
         frozen = [n[len("initial."):] for n in tensors if n.startswith("initial.layers.")]
         rows.append((accumulation, "-", "-", "frozen layers bit-identical", 0.0,
                      all(np.array_equal(tensors["initial." + n], tensors["final." + n]) for n in frozen)))
+    # Counted on fbnet's own loop, replayed in float64.
+    ambiguous = replay(*cases["running-sum"], torch.float64, zero_grad=False)[2]
+    held_as = {torch.float32: torch.float64 if ambiguous else torch.float32, torch.float64: torch.float64}
+    update_tolerance = {dtype: UPDATE_TOLERANCE[held] for dtype, held in held_as.items()}
+    state_tolerance = {dtype: STATE_TOLERANCE[held] for dtype, held in held_as.items()}
     for dtype in (torch.float32, torch.float64):
         dtype_name = str(dtype).replace("torch.", "")
         for accumulation, loop in (("running-sum", "no zero_grad"), ("zeroed", "zero_grad")):
-            for what, error, tolerance in checks(*cases[accumulation], dtype, zero_grad=loop == "zero_grad"):
+            for what, error, tolerance in checks(*cases[accumulation], dtype, loop == "zero_grad",
+                                                 update_tolerance[dtype], state_tolerance[dtype]):
                 rows.append((accumulation, loop, dtype_name, what, error, error <= tolerance))
         # Negative control: the zero_grad loop against fbnet's running sum.
-        for what, error, _ in checks(*cases["running-sum"], dtype, zero_grad=True):
+        for what, error, _ in checks(*cases["running-sum"], dtype, True, update_tolerance[dtype],
+                                   state_tolerance[dtype]):
             if what.startswith(("update", "velocity")):
                 rows.append(("running-sum", "zero_grad", dtype_name, "CONTROL differs: " + what, error,
                              error >= CONTROL_MINIMUM))
@@ -151,9 +170,10 @@ def main():
     for accumulation, loop, dtype_name, what, error, ok in rows:
         verdict = {True: "", False: "  FAIL", None: "  (not asserted)"}[ok]
         print(f"{accumulation:<12} {loop:<13} {dtype_name:<8} {what:<62} {error:.3e}{verdict}")
-    print(f"tolerances: weights {TOLERANCE:g}; update float32 {UPDATE_TOLERANCE[torch.float32]:g}, float64 "
-          f"{UPDATE_TOLERANCE[torch.float64]:g}; state float32 {STATE_TOLERANCE[torch.float32]:g}, float64 "
-          f"{STATE_TOLERANCE[torch.float64]:g}; a control must differ by >= {CONTROL_MINIMUM:g}")
+    print(f"ReLU pre-activations within float32's rounding of zero in the running-sum loop: {ambiguous}")
+    print(f"tolerances: weights {TOLERANCE:g}; update float32 {update_tolerance[torch.float32]:g}, float64 "
+          f"{update_tolerance[torch.float64]:g}; state float32 {state_tolerance[torch.float32]:g}, float64 "
+          f"{state_tolerance[torch.float64]:g}; a control must differ by >= {CONTROL_MINIMUM:g}")
     print(f"{asserted - failed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -36,7 +36,14 @@ tensor, as max |a - b| / max |b|:
     the weights by less than 1e-4 of their size (a frozen weight's update
     must be exactly zero),
 and that every dropout mask holds only 0 and 1 / (1 - p), dropping about p.
-PyTorch runs in float32 (the peer) and float64 (the reference); both must agree.
+PyTorch runs in float32 and float64, and fbnet must agree with both, except
+where the two disagree with each other by more than the tolerance: then fbnet
+must agree with one of them, and the other's row is shown, not asserted. A
+ReLU pre-activation within float32's rounding of zero takes either side
+depending on the order a BLAS kernel sums in, and from that step on the
+trajectories part (seen on a CPU whose OpenBLAS runs its generic SSE3 kernels:
+ff-deep's weights after 4 steps, 1.4e-3 apart between torch float32 and
+float64; fbnet follows float64 on oneDNN's products and float32 on OpenBLAS's).
 
 usage: /usr/bin/python3 tests/peer/graph_parity.py --peer-case build/tests/fbnet_graph_case --fbnet build/fbnet
        [--verbose] [--case NAME]
@@ -490,6 +497,9 @@ def torch_scheduler(optimizer, training):
 
 
 def check_case(case, graph, tensors, meta, dtype, rows):
+    """Appends the case's checks at dtype to rows; returns torch's value of each quantity, by the
+    row's name without its step (an update's value: its list of per-step updates), as float64."""
+    seen = {}
     model = GraphModel(graph).to(dtype)
     names = [n[len("initial."):] for n in tensors if n.startswith("initial.")]
     params = dict(model.named_parameters())
@@ -521,28 +531,60 @@ def check_case(case, graph, tensors, meta, dtype, rows):
         loss.backward()
         if k == 0:
             for r, step_logits in enumerate(logits):
-                rows.append((case, dtype, f"logits of readout {r}", relative_error(tensors[f"fbnet.logits.{r}"], step_logits),
-                             TOLERANCE))
+                what = f"logits of readout {r}"
+                seen[what] = step_logits.detach().double().numpy()
+                rows.append((case, dtype, what, relative_error(tensors[f"fbnet.logits.{r}"], step_logits), TOLERANCE))
+            seen["loss"] = loss.detach().double().reshape(1).numpy()
             rows.append((case, dtype, "loss", relative_error(np.array([float(meta["loss"])]), loss.reshape(1)), TOLERANCE))
             for n in names:
                 grad = params[n].grad if params[n].grad is not None else torch.zeros_like(params[n])
-                rows.append((case, dtype, f"grad {n}{' (frozen)' if n in frozen else ''}",
-                             relative_error(tensors["fbnet.grad." + n], grad), TOLERANCE))
+                what = f"grad {n}{' (frozen)' if n in frozen else ''}"
+                seen[what] = grad.detach().double().numpy()
+                rows.append((case, dtype, what, relative_error(tensors["fbnet.grad." + n], grad), TOLERANCE))
         optimizer.step()
         if (k + 1) % batches_per_epoch == 0:
             scheduler.step()
         for n in names:
             ours_before = tensors[f"initial.{n}"] if k == 0 else tensors[f"fbnet.after.{k}.{n}"]
             ours = tensors[f"fbnet.after.{k + 1}.{n}"].astype(np.float64) - ours_before.astype(np.float64)
-            error = relative_error(ours, params[n].detach().double() - before[n])
+            theirs = params[n].detach().double() - before[n]
+            seen.setdefault(f"update {n}{' (frozen)' if n in frozen else ''}", []).append(theirs.numpy())
+            error = relative_error(ours, theirs)
             if not math.isnan(worst_update[n][0]) and not error <= worst_update[n][0]:  # a NaN is the worst
                 worst_update[n] = (error, k + 1)
     for n in names:
-        rows.append((case, dtype, f"after {batches} steps {n}",
-                     relative_error(tensors[f"fbnet.after.{batches}.{n}"], params[n]), TOLERANCE))
+        what = f"after {batches} steps {n}"
+        seen[what] = params[n].detach().double().numpy()
+        rows.append((case, dtype, what, relative_error(tensors[f"fbnet.after.{batches}.{n}"], params[n]), TOLERANCE))
     for n, (error, step) in worst_update.items():
         rows.append((case, dtype, f"update {n}{' (frozen)' if n in frozen else ''} (worst: step {step})", error,
                      UPDATE_TOLERANCE))
+    return seen
+
+
+def peer_drift(peer, reference):
+    """How far torch float32's value of a quantity is from torch float64's, as relative_error measures it
+    (an update: its worst step)."""
+    if isinstance(reference, list):
+        return max(peer_drift(p, r) for p, r in zip(peer, reference))
+    return relative_error(peer, torch.from_numpy(reference))
+
+
+def excuse_parted_trajectories(case, rows, seen):
+    """Marks the case's failed rows on which torch float32 and float64 are further apart than the
+    tolerance while fbnet agrees with the other of the two. Returns {row index: their distance}."""
+    def key(what):
+        return what.split(" (worst: step")[0]
+    passed = {(dtype, key(what)) for c, dtype, what, error, tolerance in rows if c == case and error <= tolerance}
+    other = {torch.float32: torch.float64, torch.float64: torch.float32}
+    excused = {}
+    for i, (c, dtype, what, error, tolerance) in enumerate(rows):
+        if c != case or dtype not in other or error <= tolerance or (other[dtype], key(what)) not in passed:
+            continue
+        drift = peer_drift(seen[torch.float32][key(what)], seen[torch.float64][key(what)])
+        if drift > tolerance:
+            excused[i] = drift
+    return excused
 
 
 def main():
@@ -554,6 +596,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = []
+    excused = {}  # row index: how far torch float32 and float64 are apart on that quantity
     engines = set()  # fbnet's product engine in each case (FBNET_ENGINE, or the build's default)
     version = subprocess.run([args.fbnet, "--version"], capture_output=True, text=True, check=True).stdout
     for case in args.case or CASES:
@@ -567,20 +610,23 @@ def main():
         engines.add(json.loads(meta["training"])["engine"])
         ran = json.loads(meta["graph"])  # the graph fbnet ran, as it wrote it back
         check_masks(case, ran, tensors, rows)
-        for dtype in (torch.float32, torch.float64):
-            check_case(case, ran, tensors, meta, dtype, rows)
+        seen = {dtype: check_case(case, ran, tensors, meta, dtype, rows) for dtype in (torch.float32, torch.float64)}
+        excused.update(excuse_parted_trajectories(case, rows, seen))
 
     def torch_name(dtype):
         return str(dtype).replace("torch.", "")
 
     width = max(len(case) for case, *_ in rows)
-    failed = [row for row in rows if not row[3] <= row[4]]  # a NaN fails
-    shown = rows if args.verbose else failed
+    failed = [i for i, row in enumerate(rows) if not row[3] <= row[4] and i not in excused]  # a NaN fails
+    shown = range(len(rows)) if args.verbose else sorted(failed + list(excused))
     if shown:
         print(f"{'case':<{width}} {'torch':<8} {'quantity':<56} relative error (tolerance)")
-    for case, dtype, what, error, tolerance in shown:
-        print(f"{case:<{width}} {torch_name(dtype):<8} {what:<56} {error:.3e} ({tolerance:g})"
-              f"{'  FAIL' if not error <= tolerance else ''}")
+    for i in shown:
+        case, dtype, what, error, tolerance = rows[i]
+        verdict = "  FAIL" if i in failed else ""
+        if i in excused:
+            verdict = f"  not asserted: torch float32 and float64 are {excused[i]:.3e} apart, fbnet matches the other"
+        print(f"{case:<{width}} {torch_name(dtype):<8} {what:<56} {error:.3e} ({tolerance:g}){verdict}")
     print(f"\nfbnet's product engine: {', '.join(sorted(engines))} (float64 cases: OpenBLAS)")
     print(f"worst relative error per case: logits, loss, gradients and weights (tolerance {TOLERANCE:g}); "
           f"updates (tolerance {UPDATE_TOLERANCE:g})")
@@ -598,7 +644,8 @@ def main():
         for dtype in (torch.float32, torch.float64):
             worst = max(error for _, d, what, error, _ in rows if d == dtype and what.startswith("update") == is_update)
             print(f"worst error of the {kind} against torch {torch_name(dtype)}: {worst:.3e}")
-    print(f"{len(rows) - len(failed)} passed, {len(failed)} failed")
+    print(f"{len(rows) - len(failed) - len(excused)} passed, {len(failed)} failed, {len(excused)} not asserted "
+          "(torch float32 and float64 parted, fbnet matches one)")
     return 1 if failed else 0
 
 
