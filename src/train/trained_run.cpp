@@ -1,6 +1,7 @@
 // Opening a run's model file with the settings it was trained with.
 #include "train/trained_run.hpp"
 
+#include "config/saved_run_settings.hpp"
 #include "engine/compute.hpp"
 #include "engine/error.hpp"
 
@@ -13,7 +14,7 @@ TrainedRun open_trained_run(const std::string& checkpoint_path, const SettingLis
               "{} is from a sequence run (experiment 2), which {} does not take: its results are in the run folder's "
               "results.json, fbnet sequence --resume FOLDER continues it and fbnet show-feedback FOLDER shows its "
               "feedback", checkpoint_path, command);
-  SettingList settings = settings_from_json<RunConfig>(run.checkpoint.config, checkpoint_path);
+  SettingList settings = saved_run_settings<RunConfig>(run.checkpoint.config, checkpoint_path);
   settings.insert(settings.end(), overrides.begin(), overrides.end());
   run.config = resolve_config(settings);
   validate(run.config);

@@ -26,7 +26,8 @@ using Clock = std::chrono::steady_clock;
 bool may_change_on_resume(const std::string& key, const nlohmann::json& config,
                           const std::vector<std::string>& path_settings) {
   const bool names_the_data = key == "words" || (key == "data-dir" && config.value("dataset", "") == "npy");
-  return key == "epochs" || key == "threads" || key == "engine" || key == "progress" || key == "eval-batch-size" ||
+  return key == "epochs" || key == "threads" || key == "engine" || key == "conv-engine" || key == "progress" ||
+         key == "eval-batch-size" ||
          key == "memory-limit" || key == "divergence-factor" ||
          (!names_the_data && std::find(path_settings.begin(), path_settings.end(), key) != path_settings.end());
 }
@@ -41,8 +42,8 @@ void check_same_run(const ModelFile& checkpoint, const nlohmann::json& config, c
     if (saved_value != value)
       differences += fmt::format("\n  {}: {} in the checkpoint, {} now", key, saved_value.dump(), value.dump());
   }
-  FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only epochs, engine, threads, progress, "
-              "eval-batch-size, memory-limit, divergence-factor and paths ({}) other than the data's own (words, an npy "
+  FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only epochs, engine, conv-engine, threads, "
+              "progress, eval-batch-size, memory-limit, divergence-factor and paths ({}) other than the data's own (words, an npy "
               "data-dir) may change:{}", checkpoint.path,
               fmt::join(path_settings, ", "), differences);
 }

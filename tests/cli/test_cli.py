@@ -287,6 +287,21 @@ class ConvNets(unittest.TestCase):
         self.assertEqual(safetensors_data(os.path.join(resumed, "checkpoint.safetensors")),
                          safetensors_data(os.path.join(straight, "checkpoint.safetensors")))
 
+    def test_a_run_from_before_conv_engine_resumes_on_im2col(self):
+        old = os.path.join(self.tmp, "before-conv-engine")
+        shutil.copytree(self.run_dir, old)
+        with open(os.path.join(old, "config.json")) as f:
+            document = json.load(f)
+        del document["config"]["conv-engine"]
+        with open(os.path.join(old, "config.json"), "w") as f:
+            json.dump(document, f)
+        rewrite_metadata(os.path.join(old, "checkpoint.safetensors"),
+                         lambda metadata: metadata.update(config=json.dumps(document["config"])))
+        fbnet("train", "--resume", old, "--epochs", "2")
+        with open(os.path.join(old, "config.json")) as f:
+            self.assertEqual(json.load(f)["config"]["conv-engine"], "im2col")
+        self.assertEqual(len(read_jsonl(os.path.join(old, "metrics.jsonl"))), 2)
+
     def test_model_file_loads_into_pytorch(self):
         model_file = os.path.join(self.run_dir, "model.safetensors")
         graph = json.loads(fbnet("info", "--checkpoint", model_file, "--graph-json").stdout)

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "config/saved_run_settings.hpp"
 #include "config/sequence_config.hpp"
 #include "data/dataset.hpp"
 #include "engine/error.hpp"
@@ -120,6 +121,18 @@ TEST(Config, ResolvedConfigRoundTripsThroughJson) {
   const RunConfig config = resolve_config({{"model", "fb"}, {"seed", "17"}, {"hidden", "300"}});
   const RunConfig again = resolve_config(settings_from_json<RunConfig>(config_to_json(config), "test"));
   EXPECT_EQ(config_to_json(config), config_to_json(again));
+}
+
+TEST(Config, ASavedRunWithoutALaterSettingGetsTheValueThatComputedIt) {
+  // A conv run saved before --conv-engine ran on im2col, whatever today's default.
+  nlohmann::json saved = config_to_json(resolve_config({{"model", "blt"}, {"conv-engine", "onednn"}}));
+  EXPECT_EQ(resolve_config(saved_run_settings<RunConfig>(saved, "saved")).training.compute.convolution,
+            ConvolutionEngine::kOneDnn);
+  saved.erase("conv-engine");
+  SettingList settings = saved_run_settings<RunConfig>(saved, "saved");
+  EXPECT_EQ(resolve_config(settings).training.compute.convolution, ConvolutionEngine::kIm2col);
+  settings.emplace_back("conv-engine", "onednn");  // what the user asks for now still wins
+  EXPECT_EQ(resolve_config(settings).training.compute.convolution, ConvolutionEngine::kOneDnn);
 }
 
 TEST(Config, BadFilesNameTheFileAndKey) {
