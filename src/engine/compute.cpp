@@ -29,7 +29,8 @@ constexpr EnumName<ProductEngine> kEngineNames[] = {{ProductEngine::kOpenBlas, "
 constexpr EnumName<ConvolutionEngine> kConvolutionNames[] = {{ConvolutionEngine::kIm2col, "im2col"},
                                                              {ConvolutionEngine::kOneDnn, "onednn"}};
 
-// Unset until use_compute_settings() or the first product, which takes the default.
+// Unset until use_compute_settings(), which the runs' main thread calls before any worker thread starts;
+// until then a product takes the default, read once (a function-local static: safe from any thread).
 std::optional<ProductEngine> engine_in_use;
 ConvolutionEngine convolution_in_use = default_convolution_engine();
 int threads_in_use = 0;  // 0: not set; then the libraries' own defaults (one per core)
@@ -114,8 +115,8 @@ void use_compute_threads_on_this_thread() {
 }
 
 ProductEngine current_product_engine() {
-  if (!engine_in_use) engine_in_use = default_product_engine();
-  return *engine_in_use;
+  static const ProductEngine default_engine = default_product_engine();
+  return engine_in_use ? *engine_in_use : default_engine;
 }
 
 int available_cores() {

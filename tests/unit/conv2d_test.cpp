@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -131,6 +132,42 @@ TEST(Conv2dKernels, OneDnnPrimitivesAgreeWithIm2col) {
   }
   use_compute_settings(before);
 }
+
+#ifdef FBNET_WITH_ONEDNN
+// reproduce conv evaluates runs side by side, one std::thread each on one OpenMP thread: each thread's
+// primitives are its own, and its results are those of the same call made alone.
+TEST(Conv2dKernels, OneDnnPrimitivesOnThreadsSideBySideGiveTheResultsOfOne) {
+  const ConvGeometry g{.channels = 3, .height = 12, .width = 12, .out_channels = 6, .kernel = 3, .stride = 1, .padding = 1};
+  const int64_t batch = 20;
+  const ComputeSettings before{current_product_engine(), compute_threads(), current_convolution_engine()};
+  use_compute_settings({before.engine, 1, ConvolutionEngine::kOneDnn});
+  Rng rng(5);
+  Tensor<float> x({batch, g.channels, g.height, g.width}), dy({batch, g.out_channels, g.height, g.width});
+  std::vector<float> weight(g.out_channels * g.patch_size()), bias(g.out_channels);
+  for (auto* values : {&x.values, &dy.values, &weight, &bias})
+    for (float& v : *values) v = static_cast<float>(rng.normal());
+  // y, dx, weight grad and bias grad, concatenated.
+  auto results = [&] {
+    std::vector<float> y(dy.values.size()), dx(x.values.size()), dw(weight.size()), db(bias.size());
+    onednn_conv2d_forward(g, batch, x.values.data(), weight.data(), bias.data(), y.data(), 1.0f, false);
+    onednn_conv2d_backward_input(g, batch, weight.data(), dy.values.data(), dx.data(), 1.0f, false);
+    onednn_conv2d_backward_parameters(g, batch, x.values.data(), dy.values.data(), dw.data(), db.data(), 1.0f, false);
+    for (auto* part : {&dx, &dw, &db}) y.insert(y.end(), part->begin(), part->end());
+    return y;
+  };
+  const std::vector<float> alone = results();
+  std::vector<float> side_by_side[2];
+  std::vector<std::thread> threads;
+  for (auto& result : side_by_side)
+    threads.emplace_back([&] {
+      use_compute_threads_on_this_thread();
+      for (int repeat = 0; repeat < 3; ++repeat) result = results();
+    });
+  for (auto& thread : threads) thread.join();
+  use_compute_settings(before);
+  for (const auto& result : side_by_side) EXPECT_EQ(result, alone);
+}
+#endif
 
 }  // namespace
 }  // namespace fbnet

@@ -5,7 +5,12 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <tuple>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -28,18 +33,51 @@ dnnl::stream& thread_stream() {
   return stream;
 }
 
-// The primitives of one geometry at n samples, and buffers in the layouts they chose (made when first needed:
-// a layout that is already the plain one needs none).
+// The primitives of one geometry at n samples, and buffers in the layouts they chose. Each is made when first
+// needed: evaluation never makes the backward ones, and a layout that is already the plain one needs no buffer.
 struct ConvPrimitives {
   memory::desc plain_src, plain_weights, bias, plain_dst;  // nchw, oihw, x, nchw
+  memory::desc any_src, any_weights, any_dst;
+  memory::dims strides, padding, padding_right;
   dnnl::convolution_forward::primitive_desc forward_pd;
   dnnl::convolution_forward forward;
-  dnnl::convolution_backward_data::primitive_desc backward_data_pd;
-  dnnl::convolution_backward_data backward_data;
-  dnnl::convolution_backward_weights::primitive_desc backward_weights_pd;
-  dnnl::convolution_backward_weights backward_weights;
-  memory forward_src, forward_weights, dst, data_weights, data_diff_dst, diff_src, weights_src, weights_diff_dst,
-      diff_weights, diff_bias;
+  memory forward_src, forward_weights, dst;
+  struct BackwardData {
+    dnnl::convolution_backward_data::primitive_desc pd;
+    dnnl::convolution_backward_data primitive;
+    memory weights, diff_dst, diff_src;
+  };
+  struct BackwardWeights {
+    dnnl::convolution_backward_weights::primitive_desc pd;
+    dnnl::convolution_backward_weights primitive;
+    memory src, diff_dst, diff_weights, diff_bias;
+  };
+  std::optional<BackwardData> backward_data;
+  std::optional<BackwardWeights> backward_weights;
+
+  BackwardData& data() {
+    if (!backward_data) {
+      BackwardData b;
+      b.pd = {{kAlgorithm, any_src, any_weights, any_dst, strides, padding, padding_right}, cpu_engine(), forward_pd};
+      b.primitive = dnnl::convolution_backward_data(b.pd);
+      b.diff_src = memory(b.pd.diff_src_desc(), cpu_engine());
+      backward_data = std::move(b);
+    }
+    return *backward_data;
+  }
+  BackwardWeights& weights() {
+    if (!backward_weights) {
+      BackwardWeights b;
+      b.pd = {{kAlgorithm, any_src, any_weights, bias, any_dst, strides, padding, padding_right}, cpu_engine(),
+              forward_pd};
+      b.primitive = dnnl::convolution_backward_weights(b.pd);
+      b.diff_weights = memory(b.pd.diff_weights_desc(), cpu_engine());
+      b.diff_bias = memory(bias, cpu_engine());
+      backward_weights = std::move(b);
+    }
+    return *backward_weights;
+  }
+  static constexpr dnnl::algorithm kAlgorithm = dnnl::algorithm::convolution_direct;
 };
 
 ConvPrimitives make_primitives(const ConvGeometry& g, int64_t n) {
@@ -47,40 +85,38 @@ ConvPrimitives make_primitives(const ConvGeometry& g, int64_t n) {
   const memory::dims weights = {g.out_channels, g.channels, g.kernel, g.kernel};
   const memory::dims bias = {g.out_channels};
   const memory::dims dst = {n, g.out_channels, g.out_height(), g.out_width()};
-  const memory::dims strides = {g.stride, g.stride}, padding = {g.padding, g.padding};
-  // The padding below and right that PyTorch's symmetric padding leaves after the last whole stride.
-  const memory::dims padding_right = {(g.out_height() - 1) * g.stride + g.kernel - g.height - g.padding,
-                                      (g.out_width() - 1) * g.stride + g.kernel - g.width - g.padding};
-  const memory::desc any_src(src, kF32, Tag::any), any_weights(weights, kF32, Tag::any),
-      any_dst(dst, kF32, Tag::any);
   ConvPrimitives p;
+  p.strides = {g.stride, g.stride};
+  p.padding = {g.padding, g.padding};
+  // The padding below and right that PyTorch's symmetric padding leaves after the last whole stride.
+  p.padding_right = {(g.out_height() - 1) * g.stride + g.kernel - g.height - g.padding,
+                     (g.out_width() - 1) * g.stride + g.kernel - g.width - g.padding};
+  p.any_src = memory::desc(src, kF32, Tag::any);
+  p.any_weights = memory::desc(weights, kF32, Tag::any);
+  p.any_dst = memory::desc(dst, kF32, Tag::any);
   p.plain_src = memory::desc(src, kF32, Tag::nchw);
   p.plain_weights = memory::desc(weights, kF32, Tag::oihw);
   p.bias = memory::desc(bias, kF32, Tag::x);
   p.plain_dst = memory::desc(dst, kF32, Tag::nchw);
-  const auto algorithm = dnnl::algorithm::convolution_direct;
-  p.forward_pd = {{dnnl::prop_kind::forward_training, algorithm, any_src, any_weights, p.bias, any_dst, strides, padding,
-                   padding_right},
+  p.forward_pd = {{dnnl::prop_kind::forward_training, ConvPrimitives::kAlgorithm, p.any_src, p.any_weights, p.bias,
+                   p.any_dst, p.strides, p.padding, p.padding_right},
                   cpu_engine()};
   p.forward = dnnl::convolution_forward(p.forward_pd);
-  p.backward_data_pd = {{algorithm, any_src, any_weights, any_dst, strides, padding, padding_right}, cpu_engine(),
-                        p.forward_pd};
-  p.backward_data = dnnl::convolution_backward_data(p.backward_data_pd);
-  p.backward_weights_pd = {{algorithm, any_src, any_weights, p.bias, any_dst, strides, padding, padding_right},
-                           cpu_engine(), p.forward_pd};
-  p.backward_weights = dnnl::convolution_backward_weights(p.backward_weights_pd);
   p.dst = memory(p.forward_pd.dst_desc(), cpu_engine());
-  p.diff_src = memory(p.backward_data_pd.diff_src_desc(), cpu_engine());
-  p.diff_weights = memory(p.backward_weights_pd.diff_weights_desc(), cpu_engine());
-  p.diff_bias = memory(p.bias, cpu_engine());
   return p;
 }
 
-// Made once per thread (the primitives are not shared between threads that evaluate runs side by side).
+// Made once per thread (the primitives are not shared between threads that evaluate runs side by side) and
+// per thread count: a primitive keeps the OpenMP team size it was made for (oneDNN's threading rule).
 ConvPrimitives& primitives(const ConvGeometry& g, int64_t n) {
-  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
+#ifdef _OPENMP
+  const int64_t threads = omp_get_max_threads();
+#else
+  const int64_t threads = 1;
+#endif
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
   thread_local std::map<Key, ConvPrimitives> cache;
-  const Key key{g.channels, g.height, g.width, g.out_channels, g.kernel, g.stride, g.padding, n};
+  const Key key{g.channels, g.height, g.width, g.out_channels, g.kernel, g.stride, g.padding, n, threads};
   auto it = cache.find(key);
   if (it == cache.end()) it = cache.emplace(key, make_primitives(g, n)).first;
   return it->second;
@@ -111,17 +147,26 @@ void scaled_into(memory from, memory to, float scale, bool accumulate) {
   dnnl::reorder(dnnl::reorder::primitive_desc(from, to, attributes)).execute(thread_stream(), from, to);
 }
 
-// body(first, count) over chunks of at most kOneDnnConvChunk samples.
+// body(first, count) over chunks of at most kOneDnnConvChunk samples. A failure of oneDNN's (out of memory, a
+// geometry it refuses) becomes an Error that says which setting chose it.
 template <class Body>
-void for_each_chunk(int64_t batch, Body&& body) {
-  for (int64_t first = 0; first < batch; first += kOneDnnConvChunk) body(first, std::min(kOneDnnConvChunk, batch - first));
+void for_each_chunk(const ConvGeometry& g, int64_t batch, Body&& body) {
+  try {
+    for (int64_t first = 0; first < batch; first += kOneDnnConvChunk)
+      body(first, std::min(kOneDnnConvChunk, batch - first));
+    thread_stream().wait();
+  } catch (const dnnl::error& e) {
+    throw Error(fmt::format("--conv-engine onednn: oneDNN failed on a {}x{}x{} -> {} convolution (kernel {}, stride {}, "
+                            "padding {}): {}; --conv-engine im2col runs it without oneDNN",
+                            g.channels, g.height, g.width, g.out_channels, g.kernel, g.stride, g.padding, e.what()));
+  }
 }
 
 }  // namespace
 
 void onednn_conv2d_forward(const ConvGeometry& g, int64_t batch, const float* x, const float* weight, const float* bias,
                            float* y, float scale, bool accumulate) {
-  for_each_chunk(batch, [&](int64_t first, int64_t count) {
+  for_each_chunk(g, batch, [&](int64_t first, int64_t count) {
     ConvPrimitives& p = primitives(g, count);
     const dnnl::convolution_forward::primitive_desc& pd = p.forward_pd;
     p.forward.execute(
@@ -132,41 +177,39 @@ void onednn_conv2d_forward(const ConvGeometry& g, int64_t batch, const float* x,
          {DNNL_ARG_DST, p.dst}});
     scaled_into(p.dst, plain_memory(p.plain_dst, y + first * g.output_size()), scale, accumulate);
   });
-  thread_stream().wait();
 }
 
 void onednn_conv2d_backward_input(const ConvGeometry& g, int64_t batch, const float* weight, const float* dy, float* dx,
                                   float scale, bool accumulate) {
-  for_each_chunk(batch, [&](int64_t first, int64_t count) {
+  for_each_chunk(g, batch, [&](int64_t first, int64_t count) {
     ConvPrimitives& p = primitives(g, count);
-    const dnnl::convolution_backward_data::primitive_desc& pd = p.backward_data_pd;
-    p.backward_data.execute(
+    ConvPrimitives::BackwardData& b = p.data();
+    b.primitive.execute(
         thread_stream(),
         {{DNNL_ARG_DIFF_DST,
-          in_layout(plain_memory(p.plain_dst, dy + first * g.output_size()), pd.diff_dst_desc(), p.data_diff_dst)},
-         {DNNL_ARG_WEIGHTS, in_layout(plain_memory(p.plain_weights, weight), pd.weights_desc(), p.data_weights)},
-         {DNNL_ARG_DIFF_SRC, p.diff_src}});
-    scaled_into(p.diff_src, plain_memory(p.plain_src, dx + first * g.input_size()), scale, accumulate);
+          in_layout(plain_memory(p.plain_dst, dy + first * g.output_size()), b.pd.diff_dst_desc(), b.diff_dst)},
+         {DNNL_ARG_WEIGHTS, in_layout(plain_memory(p.plain_weights, weight), b.pd.weights_desc(), b.weights)},
+         {DNNL_ARG_DIFF_SRC, b.diff_src}});
+    scaled_into(b.diff_src, plain_memory(p.plain_src, dx + first * g.input_size()), scale, accumulate);
   });
-  thread_stream().wait();
 }
 
 void onednn_conv2d_backward_parameters(const ConvGeometry& g, int64_t batch, const float* x, const float* dy,
                                        float* weight_grad, float* bias_grad, float scale, bool accumulate) {
-  for_each_chunk(batch, [&](int64_t first, int64_t count) {
+  for_each_chunk(g, batch, [&](int64_t first, int64_t count) {
     ConvPrimitives& p = primitives(g, count);
-    const dnnl::convolution_backward_weights::primitive_desc& pd = p.backward_weights_pd;
-    p.backward_weights.execute(
+    ConvPrimitives::BackwardWeights& b = p.weights();
+    b.primitive.execute(
         thread_stream(),
-        {{DNNL_ARG_SRC, in_layout(plain_memory(p.plain_src, x + first * g.input_size()), pd.src_desc(), p.weights_src)},
+        {{DNNL_ARG_SRC, in_layout(plain_memory(p.plain_src, x + first * g.input_size()), b.pd.src_desc(), b.src)},
          {DNNL_ARG_DIFF_DST,
-          in_layout(plain_memory(p.plain_dst, dy + first * g.output_size()), pd.diff_dst_desc(), p.weights_diff_dst)},
-         {DNNL_ARG_DIFF_WEIGHTS, p.diff_weights},
-         {DNNL_ARG_DIFF_BIAS, p.diff_bias}});
+          in_layout(plain_memory(p.plain_dst, dy + first * g.output_size()), b.pd.diff_dst_desc(), b.diff_dst)},
+         {DNNL_ARG_DIFF_WEIGHTS, b.diff_weights},
+         {DNNL_ARG_DIFF_BIAS, b.diff_bias}});
     const bool add = accumulate || first > 0;  // later chunks add to the first's
-    scaled_into(p.diff_weights, plain_memory(p.plain_weights, weight_grad), scale, add);
+    scaled_into(b.diff_weights, plain_memory(p.plain_weights, weight_grad), scale, add);
     thread_stream().wait();
-    const float* db = static_cast<const float*>(p.diff_bias.get_data_handle());
+    const float* db = static_cast<const float*>(b.diff_bias.get_data_handle());
     for (int64_t oc = 0; oc < g.out_channels; ++oc) bias_grad[oc] = (add ? bias_grad[oc] : 0.0f) + scale * db[oc];
   });
 }
