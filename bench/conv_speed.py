@@ -4,7 +4,9 @@
 For each preset, at batch 64 on the first --images Fashion-MNIST training images:
   - fbnet: `fbnet train --model P --epochs 1 --threads T --conv-engine E` for each
     of --conv-engines, its train_seconds from metrics.jsonl (the training loop
-    alone: no loading, no evaluation);
+    alone: no loading, no evaluation), on those images copied to an npy dataset
+    with 100 test images, so that the epoch's evaluation (3 x 10,000 test images
+    on Fashion-MNIST itself) does not stretch the benchmark;
   - with --gemm-floor: the product floor of the same images (bench/gemm_floor.cpp:
     the im2col products and the Linear's of a training step, each timed alone on
     the best product engine, summed), the floor of the im2col convolutions;
@@ -20,6 +22,7 @@ usage: bench/conv_speed.py --fbnet build/fbnet [--models b,bt,blt] [--images 320
                            [--conv-engines im2col,onednn] [--gemm-floor build/fbnet_gemm_floor] [--json]
 """
 import argparse
+import gzip
 import json
 import os
 import re
@@ -28,6 +31,7 @@ import sys
 import tempfile
 import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -35,11 +39,32 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from graph_parity import GraphModel  # noqa: E402
 
 BATCH = 64
+FASHION = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
 
 
-def fbnet_seconds(fbnet, model, images, threads, conv_engine, folder):
+def idx_array(path, count):
+    """The first count items of a gzipped IDX file (images [N, 28, 28] or labels [N], uint8)."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+    values = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+    return values[:count]
+
+
+def write_npy_slice(folder, images):
+    """Fashion-MNIST's first `images` (+100 for validation) training images and 100 test images, in fbnet's npy layout."""
+    os.makedirs(folder, exist_ok=True)
+    for split, prefix, count in (("train", "train", images + 100), ("test", "t10k", 100)):
+        np.save(os.path.join(folder, f"{split}-images.npy"), idx_array(f"{FASHION}/{prefix}-images-idx3-ubyte.gz", count))
+        labels = idx_array(f"{FASHION}/{prefix}-labels-idx1-ubyte.gz", count).astype(np.int64)
+        np.save(os.path.join(folder, f"{split}-labels.npy"), labels)
+    return folder
+
+
+def fbnet_seconds(fbnet, model, data, threads, conv_engine, folder):
     out = os.path.join(folder, f"{model}-{conv_engine}")
-    subprocess.run([fbnet, "train", "--model", model, "--epochs", "1", "--train-limit", str(images),
+    subprocess.run([fbnet, "train", "--model", model, "--epochs", "1", "--dataset", "npy", "--data-dir", data,
                     "--validation-size", "100", "--threads", str(threads), "--conv-engine", conv_engine,
                     "--progress", "never", "--out", out], check=True, capture_output=True)
     with open(os.path.join(out, "metrics.jsonl")) as f:
@@ -91,13 +116,14 @@ def main():
               " | im2col product floor s | PyTorch s | PyTorch / best fbnet |")
         print("|---|---|---|" + "---|" * len(engines) + "---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
+        data = write_npy_slice(os.path.join(folder, "data"), args.images)
         for model in args.models.split(","):
             info = subprocess.run([args.fbnet, "info", "--model", model], check=True, capture_output=True,
                                   text=True).stdout
             flops = int(re.search(r"(\d+) training step", info).group(1))
             graph = json.loads(subprocess.run([args.fbnet, "info", "--model", model, "--graph-json"], check=True,
                                               capture_output=True, text=True).stdout)
-            ours = {engine: fbnet_seconds(args.fbnet, model, args.images, args.threads, engine, folder)
+            ours = {engine: fbnet_seconds(args.fbnet, model, data, args.threads, engine, folder)
                     for engine in engines}
             floor = floor_seconds(args.gemm_floor, model, args.images, args.threads) if args.gemm_floor else None
             theirs = torch_seconds(graph, args.images, args.threads)
