@@ -53,10 +53,12 @@ def idx_array(path, count):
 
 
 def write_npy_slice(folder, images):
-    """Fashion-MNIST's first `images` (+100 for validation) training images and 100 test images, in fbnet's npy layout."""
+    """Fashion-MNIST's first `images` (+100 for validation) training images and 100 test images, in fbnet's npy
+    layout."""
     os.makedirs(folder, exist_ok=True)
     for split, prefix, count in (("train", "train", images + 100), ("test", "t10k", 100)):
-        np.save(os.path.join(folder, f"{split}-images.npy"), idx_array(f"{FASHION}/{prefix}-images-idx3-ubyte.gz", count))
+        images_file = f"{FASHION}/{prefix}-images-idx3-ubyte.gz"
+        np.save(os.path.join(folder, f"{split}-images.npy"), idx_array(images_file, count))
         labels = idx_array(f"{FASHION}/{prefix}-labels-idx1-ubyte.gz", count).astype(np.int64)
         np.save(os.path.join(folder, f"{split}-labels.npy"), labels)
     return folder

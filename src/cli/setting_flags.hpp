@@ -85,7 +85,8 @@ SettingList explicit_settings(const std::string& resume_folder, const std::strin
                 sequence_run ? "fbnet sequence" : "fbnet train", resume_folder);
     // Runs from before paths were made absolute stored them as given, relative to the folder fbnet ran in.
     const std::string source = resume_folder + "/config.json";
-    settings = saved_run_settings<Config>(with_absolute_paths<Config>(resumed, std::filesystem::current_path(), source), source);
+    settings =
+        saved_run_settings<Config>(with_absolute_paths<Config>(resumed, std::filesystem::current_path(), source), source);
     settings.emplace_back("out", absolute_path(resume_folder, std::filesystem::current_path(), "--resume"));
   }
   if (!config_path.empty())

@@ -15,12 +15,13 @@ namespace fbnet {
 template <class Config>
 SettingList saved_run_settings(const nlohmann::json& saved, const std::string& source) {
   // (setting, its value before it existed); first, so that the run's own and the user's settings override it.
-  static const std::pair<const char*, const char*> kBeforeTheSetting[] = {
+  static const std::pair<const char*, const char*> kValueBeforeItExisted[] = {
       {"conv-engine", "im2col"},  // oneDNN's primitives came later, and became the default
   };
   SettingList settings;
-  for (const auto& [key, value] : kBeforeTheSetting)
-    if (is_setting<Config>(key) && saved.is_object() && !saved.contains(key)) settings.emplace_back(key, value);
+  if (saved.is_object())  // (anything else, settings_from_json refuses, naming the source)
+    for (const auto& [key, value] : kValueBeforeItExisted)
+      if (is_setting<Config>(key) && !saved.contains(key)) settings.emplace_back(key, value);
   for (auto& setting : settings_from_json<Config>(saved, source)) settings.push_back(std::move(setting));
   return settings;
 }

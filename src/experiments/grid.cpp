@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "config/saved_run_settings.hpp"
 #include "data/dataset.hpp"
 #include "engine/error.hpp"
 #include "engine/hash.hpp"
@@ -103,8 +104,9 @@ std::map<std::string, std::string> older_run_folders(const std::string& runs_fol
       } else {
         continue;  // nothing was trained there
       }
-      // Runs from before paths were made absolute stored them relative to the folder fbnet ran in.
-      const RunConfig config = resolve_config(settings_from_json<RunConfig>(
+      // Runs from before paths were made absolute stored them relative to the folder fbnet ran in; runs from
+      // before a setting existed get the value that computed them (saved_run_settings.hpp).
+      const RunConfig config = resolve_config(saved_run_settings<RunConfig>(
           with_absolute_paths<RunConfig>(settings, fs::current_path(), source), source));
       const std::string id = grid_run_id(config);
       const auto it = found.find(id);

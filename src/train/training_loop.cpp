@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iterator>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -23,12 +25,13 @@ using Clock = std::chrono::steady_clock;
 // not what they hold (a named dataset's name says that), and files move; runs
 // from before paths were made absolute stored them relative. Two paths are
 // the data itself and stay fixed: the folder of --dataset npy, and --words.
+constexpr std::string_view kMayChangeOnResume[] = {"epochs", "engine", "conv-engine", "threads", "progress",
+                                                   "eval-batch-size", "memory-limit", "divergence-factor"};
+
 bool may_change_on_resume(const std::string& key, const nlohmann::json& config,
                           const std::vector<std::string>& path_settings) {
   const bool names_the_data = key == "words" || (key == "data-dir" && config.value("dataset", "") == "npy");
-  return key == "epochs" || key == "threads" || key == "engine" || key == "conv-engine" || key == "progress" ||
-         key == "eval-batch-size" ||
-         key == "memory-limit" || key == "divergence-factor" ||
+  return std::find(std::begin(kMayChangeOnResume), std::end(kMayChangeOnResume), key) != std::end(kMayChangeOnResume) ||
          (!names_the_data && std::find(path_settings.begin(), path_settings.end(), key) != path_settings.end());
 }
 
@@ -42,10 +45,9 @@ void check_same_run(const ModelFile& checkpoint, const nlohmann::json& config, c
     if (saved_value != value)
       differences += fmt::format("\n  {}: {} in the checkpoint, {} now", key, saved_value.dump(), value.dump());
   }
-  FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only epochs, engine, conv-engine, threads, "
-              "progress, eval-batch-size, memory-limit, divergence-factor and paths ({}) other than the data's own (words, an npy "
-              "data-dir) may change:{}", checkpoint.path,
-              fmt::join(path_settings, ", "), differences);
+  FBNET_CHECK(differences.empty(), "--resume: {} was trained with other settings; only {} and paths ({}) other than "
+              "the data's own (words, an npy data-dir) may change:{}", checkpoint.path,
+              fmt::join(kMayChangeOnResume, ", "), fmt::join(path_settings, ", "), differences);
 }
 
 // The end of a "training diverged" message: what the folder still holds.

@@ -135,9 +135,10 @@ TEST(Conv2dKernels, OneDnnPrimitivesAgreeWithIm2col) {
 
 #ifdef FBNET_WITH_ONEDNN
 // reproduce conv evaluates runs side by side, one std::thread each on one OpenMP thread: each thread's
-// primitives are its own, and its results are those of the same call made alone.
+// primitives are its own, and its results are those of the same call made alone, at the same thread count.
 TEST(Conv2dKernels, OneDnnPrimitivesOnThreadsSideBySideGiveTheResultsOfOne) {
-  const ConvGeometry g{.channels = 3, .height = 12, .width = 12, .out_channels = 6, .kernel = 3, .stride = 1, .padding = 1};
+  const ConvGeometry g{
+      .channels = 3, .height = 12, .width = 12, .out_channels = 6, .kernel = 3, .stride = 1, .padding = 1};
   const int64_t batch = 20;
   const ComputeSettings before{current_product_engine(), compute_threads(), current_convolution_engine()};
   use_compute_settings({before.engine, 1, ConvolutionEngine::kOneDnn});
@@ -156,6 +157,11 @@ TEST(Conv2dKernels, OneDnnPrimitivesOnThreadsSideBySideGiveTheResultsOfOne) {
     return y;
   };
   const std::vector<float> alone = results();
+  // Primitives made for a team of two are not the ones a team of one runs (each keeps its team size).
+  use_compute_settings({before.engine, 2, ConvolutionEngine::kOneDnn});
+  results();
+  use_compute_settings({before.engine, 1, ConvolutionEngine::kOneDnn});
+  EXPECT_EQ(results(), alone);
   std::vector<float> side_by_side[2];
   std::vector<std::thread> threads;
   for (auto& result : side_by_side)

@@ -36,6 +36,7 @@ dnnl::stream& thread_stream() {
 // The primitives of one geometry at n samples, and buffers in the layouts they chose. Each is made when first
 // needed: evaluation never makes the backward ones, and a layout that is already the plain one needs no buffer.
 struct ConvPrimitives {
+  static constexpr dnnl::algorithm kAlgorithm = dnnl::algorithm::convolution_direct;
   memory::desc plain_src, plain_weights, bias, plain_dst;  // nchw, oihw, x, nchw
   memory::desc any_src, any_weights, any_dst;
   memory::dims strides, padding, padding_right;
@@ -77,7 +78,6 @@ struct ConvPrimitives {
     }
     return *backward_weights;
   }
-  static constexpr dnnl::algorithm kAlgorithm = dnnl::algorithm::convolution_direct;
 };
 
 ConvPrimitives make_primitives(const ConvGeometry& g, int64_t n) {
@@ -156,9 +156,9 @@ void for_each_chunk(const ConvGeometry& g, int64_t batch, Body&& body) {
       body(first, std::min(kOneDnnConvChunk, batch - first));
     thread_stream().wait();
   } catch (const dnnl::error& e) {
-    throw Error(fmt::format("--conv-engine onednn: oneDNN failed on a {}x{}x{} -> {} convolution (kernel {}, stride {}, "
-                            "padding {}): {}; --conv-engine im2col runs it without oneDNN",
-                            g.channels, g.height, g.width, g.out_channels, g.kernel, g.stride, g.padding, e.what()));
+    fail("--conv-engine onednn: oneDNN failed on a {}x{}x{} -> {} convolution (kernel {}, stride {}, padding {}): {}; "
+         "--conv-engine im2col runs it without oneDNN",
+         g.channels, g.height, g.width, g.out_channels, g.kernel, g.stride, g.padding, e.what());
   }
 }
 
