@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 #include "engine/error.hpp"
 #include "engine/parallel.hpp"
@@ -24,16 +26,36 @@ struct PoolGeometry {
   int64_t out_width() const { return (width - kernel) / stride + 1; }
 };
 
-// Offset within the channel plane [H, W] of the maximum of window (oh, ow).
+// The maxima of one row of windows (oh) of a channel plane [H, W]: value and,
+// unless best_at is null, offset in the plane of each of the OW windows. The
+// window's pixels are visited in row-major order, each against all OW windows
+// at once (a loop the compiler vectorises), so each window sees the
+// comparisons, and keeps the tie-break, of a pixel-by-pixel scan.
 template <class Scalar>
-int64_t window_argmax(const PoolGeometry& g, const Scalar* plane, int64_t oh, int64_t ow) {
-  int64_t best = oh * g.stride * g.width + ow * g.stride;
+void window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t oh, Scalar* best, int32_t* best_at) {
+  const int64_t out_w = g.out_width();
   for (int64_t ki = 0; ki < g.kernel; ++ki)
     for (int64_t kj = 0; kj < g.kernel; ++kj) {
-      const int64_t at = (oh * g.stride + ki) * g.width + ow * g.stride + kj;
-      if (plane[at] > plane[best] || std::isnan(plane[at])) best = at;  // NaN wins, as in PyTorch
+      const Scalar* pixels = plane + (oh * g.stride + ki) * g.width + kj;  // window 0's pixel (ki, kj)
+      const auto first = static_cast<int32_t>(pixels - plane);  // a plane is far smaller than 2^31 pixels
+      if (ki == 0 && kj == 0) {
+        for (int64_t ow = 0; ow < out_w; ++ow) best[ow] = pixels[ow * g.stride];
+        if (best_at != nullptr)
+          for (int64_t ow = 0; ow < out_w; ++ow) best_at[ow] = first + static_cast<int32_t>(ow * g.stride);
+      } else if (best_at == nullptr) {
+        for (int64_t ow = 0; ow < out_w; ++ow) {
+          const Scalar value = pixels[ow * g.stride];
+          best[ow] = value > best[ow] || std::isnan(value) ? value : best[ow];  // NaN wins, as in PyTorch
+        }
+      } else {
+        for (int64_t ow = 0; ow < out_w; ++ow) {
+          const Scalar value = pixels[ow * g.stride];
+          const bool wins = value > best[ow] || std::isnan(value);
+          best[ow] = wins ? value : best[ow];
+          best_at[ow] = wins ? first + static_cast<int32_t>(ow * g.stride) : best_at[ow];
+        }
+      }
     }
-  return best;
 }
 
 template <class Scalar>
@@ -45,8 +67,7 @@ void max_pool2d_forward(const PoolGeometry& g, const Tensor<Scalar>& x, Tensor<S
     for (int64_t plane = begin; plane < end; ++plane) {
       const Scalar* in = x.data() + plane * g.height * g.width;
       Scalar* out = y.data() + plane * out_h * out_w;
-      for (int64_t oh = 0; oh < out_h; ++oh)
-        for (int64_t ow = 0; ow < out_w; ++ow) out[oh * out_w + ow] = in[window_argmax(g, in, oh, ow)];
+      for (int64_t oh = 0; oh < out_h; ++oh) window_row_maxima<Scalar>(g, in, oh, out + oh * out_w, nullptr);
     }
   });
 }
@@ -60,13 +81,17 @@ void max_pool2d_backward(const PoolGeometry& g, const Tensor<Scalar>& x, const T
                shape_string(x.shape));
   // Split over planes: overlapping windows add into one plane on one thread.
   parallel_rows(planes, g.height * g.width, [&](int64_t begin, int64_t end) {
+    std::vector<Scalar> best(out_w);
+    std::vector<int32_t> best_at(out_w);
     for (int64_t plane = begin; plane < end; ++plane) {
       const Scalar* in = x.data() + plane * g.height * g.width;
       Scalar* d_in = dx.data() + plane * g.height * g.width;
       const Scalar* d_out = dy.data() + plane * out_h * out_w;
       if (!accumulate) std::fill(d_in, d_in + g.height * g.width, Scalar{0});
-      for (int64_t oh = 0; oh < out_h; ++oh)
-        for (int64_t ow = 0; ow < out_w; ++ow) d_in[window_argmax(g, in, oh, ow)] += d_out[oh * out_w + ow];
+      for (int64_t oh = 0; oh < out_h; ++oh) {
+        window_row_maxima(g, in, oh, best.data(), best_at.data());
+        for (int64_t ow = 0; ow < out_w; ++ow) d_in[best_at[ow]] += d_out[oh * out_w + ow];
+      }
     }
   });
 }

@@ -17,21 +17,26 @@ struct UpsampleGeometry {
   int64_t factor_h = 1, factor_w = 1;
 };
 
+// Row by row, without a division per pixel: an input row becomes one output
+// row (each value FW times), copied FH - 1 times.
 template <class Scalar>
 void upsample_forward(const UpsampleGeometry& g, const Tensor<Scalar>& x, Tensor<Scalar>& y) {
   const int64_t out_h = g.height * g.factor_h, out_w = g.width * g.factor_w, planes = x.rows() * g.channels;
   FBNET_ASSERT(x.row_size() == g.channels * g.height * g.width && y.size() == planes * out_h * out_w,
                "upsample_forward: x {} and y {} do not fit the geometry", shape_string(x.shape), shape_string(y.shape));
   parallel_rows(planes, out_h * out_w, [&](int64_t begin, int64_t end) {
-    for (int64_t plane = begin; plane < end; ++plane) {
-      const Scalar* in = x.data() + plane * g.height * g.width;
-      Scalar* out = y.data() + plane * out_h * out_w;
-      for (int64_t i = 0; i < out_h; ++i)
-        for (int64_t j = 0; j < out_w; ++j) out[i * out_w + j] = in[(i / g.factor_h) * g.width + j / g.factor_w];
-    }
+    for (int64_t plane = begin; plane < end; ++plane)
+      for (int64_t i = 0; i < g.height; ++i) {
+        const Scalar* in = x.data() + (plane * g.height + i) * g.width;
+        Scalar* out = y.data() + (plane * out_h + i * g.factor_h) * out_w;
+        for (int64_t j = 0; j < g.width; ++j) std::fill(out + j * g.factor_w, out + (j + 1) * g.factor_w, in[j]);
+        for (int64_t copy = 1; copy < g.factor_h; ++copy) std::copy(out, out + out_w, out + copy * out_w);
+      }
   });
 }
 
+// Each dx pixel sums its block in the order the block's rows and columns run
+// (row-major), whatever the loop shape.
 template <class Scalar>
 void upsample_backward(const UpsampleGeometry& g, const Tensor<Scalar>& dy, Tensor<Scalar>& dx, bool accumulate) {
   const int64_t out_h = g.height * g.factor_h, out_w = g.width * g.factor_w, planes = dx.rows() * g.channels;
@@ -39,13 +44,17 @@ void upsample_backward(const UpsampleGeometry& g, const Tensor<Scalar>& dy, Tens
                "upsample_backward: dy {} and dx {} do not fit the geometry", shape_string(dy.shape),
                shape_string(dx.shape));
   parallel_rows(planes, out_h * out_w, [&](int64_t begin, int64_t end) {
-    for (int64_t plane = begin; plane < end; ++plane) {
-      Scalar* d_in = dx.data() + plane * g.height * g.width;
-      const Scalar* d_out = dy.data() + plane * out_h * out_w;
-      if (!accumulate) std::fill(d_in, d_in + g.height * g.width, Scalar{0});
-      for (int64_t i = 0; i < out_h; ++i)
-        for (int64_t j = 0; j < out_w; ++j) d_in[(i / g.factor_h) * g.width + j / g.factor_w] += d_out[i * out_w + j];
-    }
+    for (int64_t plane = begin; plane < end; ++plane)
+      for (int64_t i = 0; i < g.height; ++i) {
+        Scalar* d_in = dx.data() + (plane * g.height + i) * g.width;
+        if (!accumulate) std::fill(d_in, d_in + g.width, Scalar{0});
+        for (int64_t block_row = 0; block_row < g.factor_h; ++block_row) {
+          const Scalar* d_out = dy.data() + (plane * out_h + i * g.factor_h + block_row) * out_w;
+          for (int64_t j = 0; j < g.width; ++j)
+            for (int64_t block_column = 0; block_column < g.factor_w; ++block_column)
+              d_in[j] += d_out[j * g.factor_w + block_column];
+        }
+      }
   });
 }
 
