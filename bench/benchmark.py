@@ -225,6 +225,12 @@ def conv_measure(args, threads_list, started):
     return rows
 
 
+def conv_floor(row):
+    """The floor of a conv preset's convolutions: the faster of the im2col products alone and oneDNN's primitives'
+    own time (conv_speed.py)."""
+    return min(f for f in (row["im2col_product_floor_seconds"], row.get("onednn_convolution_seconds")) if f)
+
+
 def conv_table(rows, images):
     """The conv presets' table and their two targets (on BLT)."""
     if not rows:
@@ -232,21 +238,25 @@ def conv_table(rows, images):
     engines = list(rows[0]["fbnet_seconds"])
     lines = ["", f"Conv presets: training time on {images} images at batch 64 (s), per convolution engine:", "",
              "| Preset | Threads | GFLOP / image | " + " | ".join(f"fbnet {e}" for e in engines) +
-             " | im2col product floor | best fbnet / floor | PyTorch | PyTorch / best fbnet |",
-             "|---|---|---|" + "---|" * len(engines) + "---|---|---|---|"]
+             " | im2col product floor | oneDNN convolutions (reorders) | best fbnet / floor | conv floor GFLOP/s"
+             " | PyTorch | PyTorch / best fbnet |",
+             "|---|---|---|" + "---|" * len(engines) + "---|---|---|---|---|---|"]
     for r in rows:
-        best = min(r["fbnet_seconds"].values())
-        floor = r["im2col_product_floor_seconds"]
+        best, floor = min(r["fbnet_seconds"].values()), conv_floor(r)
+        primitives = r.get("onednn_convolution_seconds")
+        primitives_cell = f"{primitives:.2f} ({r['onednn_reorder_seconds']:.2f})" if primitives else "—"
         lines.append(f"| {r['model']} | {r['threads']} | {r['train_gflop_per_image']:.3f} | " +
                      " | ".join(f"{r['fbnet_seconds'][e]:.2f}" for e in engines) +
-                     f" | {floor:.2f} | {best / floor:.2f} | {r['torch_seconds']:.2f} | {r['torch_seconds'] / best:.2f} |")
+                     f" | {r['im2col_product_floor_seconds']:.2f}"
+                     f" | {primitives_cell}"
+                     f" | {best / floor:.2f} | {r['train_gflop_per_image'] * r['images'] / floor:.1f}"
+                     f" | {r['torch_seconds']:.2f} | {r['torch_seconds'] / best:.2f} |")
     blt = [r for r in rows if r["model"] == "blt"]
     if blt:
         lines += ["", "Conv targets (BLT, best engine): PyTorch / fbnet >= 1.3: " + ", ".join(
             f"{r['threads']} thread(s) {r['torch_seconds'] / min(r['fbnet_seconds'].values()):.2f}" for r in blt) +
-            "; fbnet / its floor <= 1.5: " + ", ".join(
-            f"{r['threads']} thread(s) {min(r['fbnet_seconds'].values()) / r['im2col_product_floor_seconds']:.2f}"
-            for r in blt)]
+            "; fbnet / its convolution floor <= 1.5: " + ", ".join(
+            f"{r['threads']} thread(s) {min(r['fbnet_seconds'].values()) / conv_floor(r):.2f}" for r in blt)]
     return lines
 
 

@@ -10,6 +10,13 @@ For each preset, at batch 64 on the first --images Fashion-MNIST training images
   - with --gemm-floor: the product floor of the same images (bench/gemm_floor.cpp:
     the im2col products and the Linear's of a training step, each timed alone on
     the best product engine, summed), the floor of the im2col convolutions;
+  - with onednn among --conv-engines: the floor of oneDNN's convolutions, the
+    time its convolution primitives themselves take in the same run (oneDNN's
+    own timer, ONEDNN_VERBOSE=1, summed over every forward, backward-data and
+    backward-weights call; the reorders into and out of its blocked layouts,
+    which fbnet adds, are counted apart). That run also evaluates its 100
+    validation and 3 x 100 test images, a forward pass each: about 4 % of the
+    convolutions of 3,200 training images;
   - PyTorch: the same graph (`fbnet info --model P --graph-json`) as the parity
     test's GraphModel (tests/peer/graph_parity.py: every node at every step, one
     nn.Conv2d per conv node and adapter), SGD with the preset's learning rate and
@@ -73,6 +80,21 @@ def fbnet_seconds(fbnet, model, data, threads, conv_engine, folder):
         return json.loads(f.readline())["train_seconds"]
 
 
+def onednn_seconds(fbnet, model, data, threads, folder):
+    """(convolution primitives' seconds, reorders' seconds) of one onednn run, by oneDNN's own timer."""
+    out = os.path.join(folder, f"{model}-onednn-verbose")
+    result = subprocess.run([fbnet, "train", "--model", model, "--epochs", "1", "--dataset", "npy", "--data-dir", data,
+                             "--validation-size", "100", "--threads", str(threads), "--conv-engine", "onednn",
+                             "--progress", "never", "--out", out], check=True, capture_output=True, text=True,
+                            env={**os.environ, "ONEDNN_VERBOSE": "1"})
+    seconds = {"convolution": 0.0, "reorder": 0.0}
+    for line in result.stdout.splitlines():
+        fields = line.split(",")  # onednn_verbose,exec,cpu,PRIMITIVE,...,exec_time (ms)
+        if len(fields) > 3 and fields[:2] == ["onednn_verbose", "exec"] and fields[3] in seconds:
+            seconds[fields[3]] += float(fields[-1]) / 1e3
+    return seconds["convolution"], seconds["reorder"]
+
+
 def torch_seconds(graph, images, threads):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -115,8 +137,8 @@ def main():
     rows = []
     if not args.json:
         print("| preset | threads | GFLOP per image (train) | " + " | ".join(f"fbnet {e} s" for e in engines) +
-              " | im2col product floor s | PyTorch s | PyTorch / best fbnet |")
-        print("|---|---|---|" + "---|" * len(engines) + "---|---|---|")
+              " | im2col product floor s | oneDNN convolutions s (reorders s) | PyTorch s | PyTorch / best fbnet |")
+        print("|---|---|---|" + "---|" * len(engines) + "---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
         data = write_npy_slice(os.path.join(folder, "data"), args.images)
         for model in args.models.split(","):
@@ -128,14 +150,19 @@ def main():
             ours = {engine: fbnet_seconds(args.fbnet, model, data, args.threads, engine, folder)
                     for engine in engines}
             floor = floor_seconds(args.gemm_floor, model, args.images, args.threads) if args.gemm_floor else None
+            primitives, reorders = (onednn_seconds(args.fbnet, model, data, args.threads, folder) if "onednn" in engines
+                                    else (None, None))
             theirs = torch_seconds(graph, args.images, args.threads)
             row = {"model": model, "threads": args.threads, "images": args.images, "train_gflop_per_image": flops / 1e9,
-                   "fbnet_seconds": ours, "im2col_product_floor_seconds": floor, "torch_seconds": theirs}
+                   "fbnet_seconds": ours, "im2col_product_floor_seconds": floor,
+                   "onednn_convolution_seconds": primitives, "onednn_reorder_seconds": reorders, "torch_seconds": theirs}
             rows.append(row)
             if not args.json:
                 print(f"| {model} | {args.threads} | {flops / 1e9:.3f} | " +
                       " | ".join(f"{ours[e]:.2f}" for e in engines) +
-                      f" | {f'{floor:.2f}' if floor else '—'} | {theirs:.2f} | {theirs / min(ours.values()):.2f} |",
+                      f" | {f'{floor:.2f}' if floor else '—'}"
+                      f" | {f'{primitives:.2f} ({reorders:.2f})' if primitives is not None else '—'}"
+                      f" | {theirs:.2f} | {theirs / min(ours.values()):.2f} |",
                       flush=True)
     if args.json:
         print(json.dumps(rows))
