@@ -71,22 +71,24 @@ def write_npy_slice(folder, images):
     return folder
 
 
+def train_one_epoch(fbnet, model, data, threads, conv_engine, out, env=None):
+    """`fbnet train` for one epoch on the npy slice; returns its finished process (stdout as text)."""
+    return subprocess.run([fbnet, "train", "--model", model, "--epochs", "1", "--dataset", "npy", "--data-dir", data,
+                           "--validation-size", "100", "--threads", str(threads), "--conv-engine", conv_engine,
+                           "--progress", "never", "--out", out], check=True, capture_output=True, text=True, env=env)
+
+
 def fbnet_seconds(fbnet, model, data, threads, conv_engine, folder):
     out = os.path.join(folder, f"{model}-{conv_engine}")
-    subprocess.run([fbnet, "train", "--model", model, "--epochs", "1", "--dataset", "npy", "--data-dir", data,
-                    "--validation-size", "100", "--threads", str(threads), "--conv-engine", conv_engine,
-                    "--progress", "never", "--out", out], check=True, capture_output=True)
+    train_one_epoch(fbnet, model, data, threads, conv_engine, out)
     with open(os.path.join(out, "metrics.jsonl")) as f:
         return json.loads(f.readline())["train_seconds"]
 
 
 def onednn_seconds(fbnet, model, data, threads, folder):
     """(convolution primitives' seconds, reorders' seconds) of one onednn run, by oneDNN's own timer."""
-    out = os.path.join(folder, f"{model}-onednn-verbose")
-    result = subprocess.run([fbnet, "train", "--model", model, "--epochs", "1", "--dataset", "npy", "--data-dir", data,
-                             "--validation-size", "100", "--threads", str(threads), "--conv-engine", "onednn",
-                             "--progress", "never", "--out", out], check=True, capture_output=True, text=True,
-                            env={**os.environ, "ONEDNN_VERBOSE": "1"})
+    result = train_one_epoch(fbnet, model, data, threads, "onednn", os.path.join(folder, f"{model}-onednn-verbose"),
+                             env={**os.environ, "ONEDNN_VERBOSE": "1"})
     seconds = {"convolution": 0.0, "reorder": 0.0}
     for line in result.stdout.splitlines():
         fields = line.split(",")  # onednn_verbose,exec,cpu,PRIMITIVE,...,exec_time (ms)
