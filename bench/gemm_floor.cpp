@@ -114,7 +114,11 @@ int run(const std::string& model, int64_t batch, int64_t train_size, int threads
     }
     const std::string name = product_engine_name(engine);
     const nlohmann::ordered_json description = compute_description();
-    engines[name] = {{"version", description.value("engine_version", description["blas"].get<std::string>())},
+    // The version of the library that ran these products ("engine_version" names oneDNN also where only the
+    // convolutions use it).
+    const std::string version = engine == ProductEngine::kOneDnn ? description["engine_version"].get<std::string>()
+                                                                  : description["blas"].get<std::string>();
+    engines[name] = {{"version", version},
                      {"floor_seconds", floor_seconds}, {"gflops", epoch_flops / floor_seconds * 1e-9}, {"products", rows}};
     if (best_engine.empty() || floor_seconds < engines[best_engine]["floor_seconds"].get<double>()) best_engine = name;
   }
