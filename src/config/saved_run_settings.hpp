@@ -16,6 +16,7 @@ template <class Config>
 SettingList saved_run_settings(const nlohmann::json& saved, const std::string& source) {
   // (setting, its value before it existed); first, so that the run's own and the user's settings override it.
   static const std::pair<const char*, const char*> kValueBeforeItExisted[] = {
+      {"engine", "openblas"},     // every product ran on OpenBLAS until oneDNN's dnnl_sgemm became the default
       {"conv-engine", "im2col"},  // oneDNN's primitives came later, and became the default
   };
   SettingList settings;

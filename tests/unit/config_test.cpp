@@ -133,6 +133,11 @@ TEST(Config, ASavedRunWithoutALaterSettingGetsTheValueThatComputedIt) {
   EXPECT_EQ(resolve_config(settings).training.compute.convolution, ConvolutionEngine::kIm2col);
   settings.emplace_back("conv-engine", "onednn");  // what the user asks for now still wins
   EXPECT_EQ(resolve_config(settings).training.compute.convolution, ConvolutionEngine::kOneDnn);
+  // A run saved before --engine ran its products on OpenBLAS.
+  saved = config_to_json(resolve_config({{"model", "ff"}}));
+  saved.erase("engine");
+  EXPECT_EQ(resolve_config(saved_run_settings<RunConfig>(saved, "saved")).training.compute.engine,
+            ProductEngine::kOpenBlas);
 }
 
 TEST(Config, BadFilesNameTheFileAndKey) {
