@@ -12,12 +12,33 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <string>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "engine/error.hpp"
 
 namespace fbnet {
 namespace {
+
+// What a child writes into its log when it cannot become the job, composed before fork: after it, the child
+// may only make async-signal-safe calls, which strerror and formatting are not.
+struct StartFailure {
+  std::string chdir_failed, exec_not_found, exec_denied, exec_failed;
+
+  explicit StartFailure(const ChildJob& job)
+      : chdir_failed(fmt::format("fbnet: cannot enter {} to run {}\n", job.working_dir, job.argv[0])),
+        exec_not_found(fmt::format("fbnet: cannot run {}: {}\n", job.argv[0], std::strerror(ENOENT))),
+        exec_denied(fmt::format("fbnet: cannot run {}: {}\n", job.argv[0], std::strerror(EACCES))),
+        exec_failed(fmt::format("fbnet: cannot run {} (exec failed)\n", job.argv[0])) {}
+
+  // In the child, on stderr (the log); then ends it with `status`.
+  [[noreturn]] static void report(const std::string& message, int status) {
+    [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, message.data(), message.size());
+    ::_exit(status);
+  }
+};
 
 pid_t start_child(const ChildJob& job) {
   const int log = ::open(job.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -25,6 +46,7 @@ pid_t start_child(const ChildJob& job) {
   std::vector<char*> argv;
   for (const std::string& arg : job.argv) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
+  const StartFailure failure(job);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -33,11 +55,14 @@ pid_t start_child(const ChildJob& job) {
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
-    if (!job.working_dir.empty() && ::chdir(job.working_dir.c_str()) != 0) ::_exit(126);
+    if (!job.working_dir.empty() && ::chdir(job.working_dir.c_str()) != 0) StartFailure::report(failure.chdir_failed, 126);
     // Kept across exec, so that what it holds (a run's flock claim) lasts as long as the child.
     if (job.inherited_fd >= 0 && ::fcntl(job.inherited_fd, F_SETFD, 0) != 0) ::_exit(126);
     ::execvp(argv[0], argv.data());  // a bare name is looked up on PATH
-    ::_exit(127);
+    StartFailure::report(errno == ENOENT ? failure.exec_not_found
+                         : errno == EACCES ? failure.exec_denied
+                                           : failure.exec_failed,
+                         127);
   }
   const int fork_error = errno;
   ::close(log);

@@ -17,6 +17,7 @@
 #include "experiments/grid_claim.hpp"
 #include "experiments/grid_slurm.hpp"
 #include "experiments/grid_space.hpp"
+#include "experiments/process_pool.hpp"
 #include "experiments/statistics.hpp"
 #include "experiments/table1.hpp"
 #include "test_support.hpp"
@@ -285,6 +286,22 @@ TEST(Grid, MalformedGridsNameTheProblem) {
   EXPECT_THROW(parse_shard("0/4"), Error);
   EXPECT_THROW(parse_shard("5/4"), Error);
   EXPECT_THROW(parse_shard("2of4"), Error);
+}
+
+TEST(Grid, AWorkerThatCannotStartSaysSoInItsLog) {
+  // (The grid marks such a run failed and points to this log; it was empty.)
+  testing::TempDir dir;
+  const std::string log = dir.file("log.txt"), missing = dir.file("no-such-fbnet");
+  std::vector<ChildResult> results;
+  run_child_jobs({ChildJob{{missing, "train"}, log, "", -1}, ChildJob{{missing}, log, dir.file("absent"), -1}}, 1,
+                 [&](size_t, const ChildResult& result) { results.push_back(result); });
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].exit_code, 127);
+  EXPECT_EQ(results[1].exit_code, 126);
+  std::ifstream file(log);
+  const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  EXPECT_NE(text.find("cannot run " + missing + ": No such file or directory"), std::string::npos) << text;
+  EXPECT_NE(text.find("cannot enter " + dir.file("absent")), std::string::npos) << text;
 }
 
 }  // namespace
