@@ -6,7 +6,7 @@
 //                              sample s in columns [s*P, (s+1)*P), P = OH*OW
 //   forward  y (+)= scale * (W [OC, C*K*K] cols + b), scattered to [B, OC, OH, OW]
 //   backward dW (+)= scale * dY cols^T ;  db (+)= scale * sum dY ;  dx (+)= col2im(scale * W^T dY)
-//            with dY [OC, n*P] gathered from dy [B, OC, OH, OW]
+//            with dY [OC, n*P] gathered once from dy [B, OC, OH, OW] for both halves
 // Chunks hold about kConvChunkValues column values whatever the thread count,
 // so results do not depend on it beyond the products' own.
 // With --conv-engine onednn, float32 calls go to oneDNN's primitives instead
@@ -174,65 +174,67 @@ void gather_outputs(const ConvGeometry& g, const Tensor<Scalar>& dy, int64_t fir
   }, count * g.output_size(), 1);
 }
 
-// From dy [B, OC, OH, OW]: dW, db (+)= scale * their gradients.
+// What conv2d_backward computes: the parameter gradients, dx, or both.
 template <class Scalar>
-void conv2d_backward_parameters(const ConvGeometry& g, const Tensor<Scalar>& x, const LinearParameters<Scalar>& p,
-                                const Tensor<Scalar>& dy, ConvScratch<Scalar>& scratch, Scalar scale = 1,
-                                bool accumulate = true) {
-  check_conv_parameters(g, p);
-  const int64_t batch = x.rows(), positions = g.positions();
-  FBNET_ASSERT(x.row_size() == g.input_size() && dy.rows() == batch && dy.row_size() == g.output_size(),
-               "conv2d_backward: x {} and dy {} do not fit the geometry", shape_string(x.shape), shape_string(dy.shape));
-#ifdef FBNET_WITH_ONEDNN
-  if constexpr (std::is_same_v<Scalar, float>)
-    if (current_convolution_engine() == ConvolutionEngine::kOneDnn)
-      return onednn_conv2d_backward_parameters(g, batch, x.data(), dy.data(), p.weight_grad.data, p.bias_grad, scale,
-                                               accumulate);
-#endif
-  if (!accumulate) std::fill(p.bias_grad, p.bias_grad + g.out_channels, Scalar{0});
-  bool written = accumulate;
-  for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {
-    const int64_t width = count * positions;
-    chunk_im2col(g, x, first, count, scratch.cols.data());
-    gather_outputs(g, dy, first, count, scratch.outputs.data());
-    gemm<Scalar>({scratch.outputs.data(), g.out_channels, width}, Transpose::kNo,
-                 {scratch.cols.data(), g.patch_size(), width}, Transpose::kYes, p.weight_grad, scale,
-                 written ? Scalar{1} : Scalar{0});
-    written = true;
-    // Split over channels: each channel's sum runs over its samples in order.
-    parallel_for(g.out_channels, [&](int64_t begin, int64_t end) {
-      for (int64_t oc = begin; oc < end; ++oc) {
-        const Scalar* channel = scratch.outputs.data() + oc * width;
-        Scalar sum = 0;
-        for (int64_t i = 0; i < width; ++i) sum += channel[i];
-        p.bias_grad[oc] += scale * sum;
-      }
-    }, g.out_channels * width, 1);
-  });
-}
+struct ConvGradients {
+  bool parameters = true;             // dW, db into p.weight_grad, p.bias_grad
+  bool accumulate_parameters = true;  // added to what they hold, or written
+  Tensor<Scalar>* dx = nullptr;       // [B, C, H, W], or null when not wanted
+  bool accumulate_input = false;
+};
 
-// dx [B, C, H, W] (+)= scale * dL/dx for dy [B, OC, OH, OW].
+// From dy [B, OC, OH, OW], read once for both halves:
+//   dW [OC, C*K*K], db [OC] (+)= scale * their gradients (x [B, C, H, W] is read only for these)
+//   dx [B, C, H, W]         (+)= scale * dL/dx
 template <class Scalar>
-void conv2d_backward_input(const ConvGeometry& g, const LinearParameters<Scalar>& p, const Tensor<Scalar>& dy,
-                           Tensor<Scalar>& dx, ConvScratch<Scalar>& scratch, Scalar scale = 1, bool accumulate = false) {
+void conv2d_backward(const ConvGeometry& g, const Tensor<Scalar>& x, const LinearParameters<Scalar>& p,
+                     const Tensor<Scalar>& dy, const ConvGradients<Scalar>& want, ConvScratch<Scalar>& scratch,
+                     Scalar scale = 1) {
   check_conv_parameters(g, p);
   const int64_t batch = dy.rows(), positions = g.positions();
-  FBNET_ASSERT(dx.rows() == batch && dx.row_size() == g.input_size(), "conv2d_backward: dx {} does not fit the geometry",
-               shape_string(dx.shape));
+  FBNET_ASSERT(dy.row_size() == g.output_size(), "conv2d_backward: dy {} does not fit the geometry",
+               shape_string(dy.shape));
+  FBNET_ASSERT(!want.parameters || (x.rows() == batch && x.row_size() == g.input_size()),
+               "conv2d_backward: x {} and dy {} do not fit the geometry", shape_string(x.shape), shape_string(dy.shape));
+  Tensor<Scalar>* dx = want.dx;
+  FBNET_ASSERT(!dx || (dx->rows() == batch && dx->row_size() == g.input_size()),
+               "conv2d_backward: dx {} does not fit the geometry", shape_string(dx->shape));
 #ifdef FBNET_WITH_ONEDNN
   if constexpr (std::is_same_v<Scalar, float>)
     if (current_convolution_engine() == ConvolutionEngine::kOneDnn)
-      return onednn_conv2d_backward_input(g, batch, p.weight.data, dy.data(), dx.data(), scale, accumulate);
+      return onednn_conv2d_backward(g, batch, x.data(), p.weight.data, dy.data(),
+                                    want.parameters ? p.weight_grad.data : nullptr, p.bias_grad,
+                                    want.accumulate_parameters, dx ? dx->data() : nullptr, want.accumulate_input, scale);
 #endif
+  if (want.parameters && !want.accumulate_parameters) std::fill(p.bias_grad, p.bias_grad + g.out_channels, Scalar{0});
+  bool weight_grad_written = want.accumulate_parameters;
   for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {
     const int64_t width = count * positions;
     gather_outputs(g, dy, first, count, scratch.outputs.data());
+    if (want.parameters) {
+      chunk_im2col(g, x, first, count, scratch.cols.data());
+      gemm<Scalar>({scratch.outputs.data(), g.out_channels, width}, Transpose::kNo,
+                   {scratch.cols.data(), g.patch_size(), width}, Transpose::kYes, p.weight_grad, scale,
+                   weight_grad_written ? Scalar{1} : Scalar{0});
+      weight_grad_written = true;
+      // Split over channels: each channel's sum runs over its samples in order.
+      parallel_for(g.out_channels, [&](int64_t begin, int64_t end) {
+        for (int64_t oc = begin; oc < end; ++oc) {
+          const Scalar* channel = scratch.outputs.data() + oc * width;
+          Scalar sum = 0;
+          for (int64_t i = 0; i < width; ++i) sum += channel[i];
+          p.bias_grad[oc] += scale * sum;
+        }
+      }, g.out_channels * width, 1);
+    }
+    if (!dx) return;
+    // The columns' gradients W^T dY replace the chunk's columns, then fold back onto dx.
     gemm<Scalar>(p.weight, Transpose::kYes, {scratch.outputs.data(), g.out_channels, width}, Transpose::kNo,
                  {scratch.cols.data(), g.patch_size(), width}, scale, Scalar{0});
     parallel_for(count, [&](int64_t begin, int64_t end) {
       for (int64_t s = begin; s < end; ++s) {
-        Scalar* d_in = dx.row(first + s);
-        if (!accumulate) std::fill(d_in, d_in + g.input_size(), Scalar{0});
+        Scalar* d_in = dx->row(first + s);
+        if (!want.accumulate_input) std::fill(d_in, d_in + g.input_size(), Scalar{0});
         for (int64_t c = 0; c < g.channels; ++c)
           for (int64_t ki = 0; ki < g.kernel; ++ki)
             for (int64_t kj = 0; kj < g.kernel; ++kj) {

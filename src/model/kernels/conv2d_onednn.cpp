@@ -179,38 +179,41 @@ void onednn_conv2d_forward(const ConvGeometry& g, int64_t batch, const float* x,
   });
 }
 
-void onednn_conv2d_backward_input(const ConvGeometry& g, int64_t batch, const float* weight, const float* dy, float* dx,
-                                  float scale, bool accumulate) {
+void onednn_conv2d_backward(const ConvGeometry& g, int64_t batch, const float* x, const float* weight, const float* dy,
+                            float* weight_grad, float* bias_grad, bool accumulate_parameters, float* dx,
+                            bool accumulate_input, float scale) {
   for_each_chunk(g, batch, [&](int64_t first, int64_t count) {
     ConvPrimitives& p = primitives(g, count);
-    ConvPrimitives::BackwardData& b = p.data();
-    b.primitive.execute(
-        thread_stream(),
-        {{DNNL_ARG_DIFF_DST,
-          in_layout(plain_memory(p.plain_dst, dy + first * g.output_size()), b.pd.diff_dst_desc(), b.diff_dst)},
-         {DNNL_ARG_WEIGHTS, in_layout(plain_memory(p.plain_weights, weight), b.pd.weights_desc(), b.weights)},
-         {DNNL_ARG_DIFF_SRC, b.diff_src}});
-    scaled_into(b.diff_src, plain_memory(p.plain_src, dx + first * g.input_size()), scale, accumulate);
-  });
-}
-
-void onednn_conv2d_backward_parameters(const ConvGeometry& g, int64_t batch, const float* x, const float* dy,
-                                       float* weight_grad, float* bias_grad, float scale, bool accumulate) {
-  for_each_chunk(g, batch, [&](int64_t first, int64_t count) {
-    ConvPrimitives& p = primitives(g, count);
-    ConvPrimitives::BackwardWeights& b = p.weights();
-    b.primitive.execute(
-        thread_stream(),
-        {{DNNL_ARG_SRC, in_layout(plain_memory(p.plain_src, x + first * g.input_size()), b.pd.src_desc(), b.src)},
-         {DNNL_ARG_DIFF_DST,
-          in_layout(plain_memory(p.plain_dst, dy + first * g.output_size()), b.pd.diff_dst_desc(), b.diff_dst)},
-         {DNNL_ARG_DIFF_WEIGHTS, b.diff_weights},
-         {DNNL_ARG_DIFF_BIAS, b.diff_bias}});
-    const bool add = accumulate || first > 0;  // later chunks add to the first's
-    scaled_into(b.diff_weights, plain_memory(p.plain_weights, weight_grad), scale, add);
-    thread_stream().wait();
-    const float* db = static_cast<const float*>(b.diff_bias.get_data_handle());
-    for (int64_t oc = 0; oc < g.out_channels; ++oc) bias_grad[oc] = (add ? bias_grad[oc] : 0.0f) + scale * db[oc];
+    // dy in the layout each half wants: one reorder serves both where they want the same (nChw16c on AVX-512).
+    const memory plain_dy = plain_memory(p.plain_dst, dy + first * g.output_size());
+    std::optional<memory> dy_reordered;
+    auto dy_in = [&](const memory::desc& want, memory& buffer) {
+      if (!dy_reordered || dy_reordered->get_desc() != want) dy_reordered = in_layout(plain_dy, want, buffer);
+      return *dy_reordered;
+    };
+    if (weight_grad != nullptr) {
+      ConvPrimitives::BackwardWeights& b = p.weights();
+      b.primitive.execute(
+          thread_stream(),
+          {{DNNL_ARG_SRC, in_layout(plain_memory(p.plain_src, x + first * g.input_size()), b.pd.src_desc(), b.src)},
+           {DNNL_ARG_DIFF_DST, dy_in(b.pd.diff_dst_desc(), b.diff_dst)},
+           {DNNL_ARG_DIFF_WEIGHTS, b.diff_weights},
+           {DNNL_ARG_DIFF_BIAS, b.diff_bias}});
+      const bool add = accumulate_parameters || first > 0;  // later chunks add to the first's
+      scaled_into(b.diff_weights, plain_memory(p.plain_weights, weight_grad), scale, add);
+      thread_stream().wait();
+      const float* db = static_cast<const float*>(b.diff_bias.get_data_handle());
+      for (int64_t oc = 0; oc < g.out_channels; ++oc) bias_grad[oc] = (add ? bias_grad[oc] : 0.0f) + scale * db[oc];
+    }
+    if (dx != nullptr) {
+      ConvPrimitives::BackwardData& b = p.data();
+      b.primitive.execute(
+          thread_stream(),
+          {{DNNL_ARG_DIFF_DST, dy_in(b.pd.diff_dst_desc(), b.diff_dst)},
+           {DNNL_ARG_WEIGHTS, in_layout(plain_memory(p.plain_weights, weight), b.pd.weights_desc(), b.weights)},
+           {DNNL_ARG_DIFF_SRC, b.diff_src}});
+      scaled_into(b.diff_src, plain_memory(p.plain_src, dx + first * g.input_size()), scale, accumulate_input);
+    }
   });
 }
 

@@ -20,9 +20,10 @@ inline constexpr int64_t kOneDnnConvChunk = 64;
 
 void onednn_conv2d_forward(const ConvGeometry& g, int64_t batch, const float* x, const float* weight, const float* bias,
                            float* y, float scale, bool accumulate);
-void onednn_conv2d_backward_input(const ConvGeometry& g, int64_t batch, const float* weight, const float* dy, float* dx,
-                                  float scale, bool accumulate);
-void onednn_conv2d_backward_parameters(const ConvGeometry& g, int64_t batch, const float* x, const float* dy,
-                                       float* weight_grad, float* bias_grad, float scale, bool accumulate);
+// Both halves of the backward from one reorder of dy: weight_grad null skips dW and db (x is then not read),
+// dx null skips dx.
+void onednn_conv2d_backward(const ConvGeometry& g, int64_t batch, const float* x, const float* weight, const float* dy,
+                            float* weight_grad, float* bias_grad, bool accumulate_parameters, float* dx,
+                            bool accumulate_input, float scale);
 
 }  // namespace fbnet

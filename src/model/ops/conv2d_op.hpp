@@ -47,16 +47,16 @@ class Conv2dOp final : public Adapter<Scalar> {
   }
   void backward_add(const Tensor<Scalar>& x, const Tensor<Scalar>& d_target, Tensor<Scalar>* dx, Scalar scale,
                     bool accumulate_input, bool parameter_grads, bool accumulate_parameters) override {
-    if (parameter_grads)
-      conv2d_backward_parameters<Scalar>(conv_, upsampled(x), p_, d_target, scratch_, scale, accumulate_parameters);
-    if (dx == nullptr) return;
-    if (!upsamples()) {
-      conv2d_backward_input<Scalar>(conv_, p_, d_target, *dx, scratch_, scale, accumulate_input);
-      return;
+    if (!parameter_grads && dx == nullptr) return;
+    // Through an upsampling, dx of the conv is d_upsampled_, folded back onto dx after.
+    Tensor<Scalar>* conv_dx = dx;
+    if (dx != nullptr && upsamples()) {
+      d_upsampled_.resize({x.rows(), conv_.channels, conv_.height, conv_.width});
+      conv_dx = &d_upsampled_;
     }
-    d_upsampled_.resize({x.rows(), conv_.channels, conv_.height, conv_.width});
-    conv2d_backward_input<Scalar>(conv_, p_, d_target, d_upsampled_, scratch_, scale, false);
-    upsample_backward<Scalar>(upsample_, d_upsampled_, *dx, accumulate_input);
+    const ConvGradients<Scalar> want{parameter_grads, accumulate_parameters, conv_dx, accumulate_input && !upsamples()};
+    conv2d_backward<Scalar>(conv_, parameter_grads ? upsampled(x) : x, p_, d_target, want, scratch_, scale);
+    if (dx != nullptr && upsamples()) upsample_backward<Scalar>(upsample_, d_upsampled_, *dx, accumulate_input);
   }
 
   MatmulFlops matmul_flops() const override {
