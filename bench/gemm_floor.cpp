@@ -4,6 +4,10 @@
 // product engine fbnet has (OpenBLAS, oneDNN), and sums them over the batches
 // of an epoch. The floor is the best engine's sum; fbnet's epoch time divided
 // by it says how much of an epoch is not matrix products.
+// Beside it, the memory floor of the optimiser's update: what no SGD step with
+// momentum can avoid moving (each weight and its momentum read and written,
+// 16 bytes a parameter), timed as a swap of two buffers of the net's size on
+// the same threads, back to back on warm buffers, summed over the epoch.
 //
 // usage: fbnet_gemm_floor --model ff|ff-large|fb --batch-size B [--train-size 50000] [--threads T]
 // prints one JSON object.
@@ -20,6 +24,7 @@
 #include "config/config.hpp"
 #include "engine/blas.hpp"
 #include "engine/compute.hpp"
+#include "engine/parallel.hpp"
 #include "engine/random.hpp"
 #include "model/network.hpp"
 
@@ -65,6 +70,32 @@ double time_call(const GemmCall& call) {
   for (int trial = 0; trial < 7; ++trial) {
     const auto start = Clock::now();
     for (int r = 0; r < repetitions; ++r) gemm<float>(view(a), call.transpose_a, view(b), call.transpose_b, view(c), 1.0f, beta);
+    trials.push_back(std::chrono::duration<double>(Clock::now() - start).count() / repetitions);
+  }
+  std::sort(trials.begin(), trials.end());
+  return trials[trials.size() / 2];
+}
+
+// Median seconds of one pass that reads and writes two float buffers of `parameters` values (16 bytes each).
+double update_pass_seconds(int64_t parameters) {
+  std::vector<float> weights(parameters, 1.0f), momentum(parameters, 2.0f);
+  float* __restrict w = weights.data();
+  float* __restrict b = momentum.data();
+  auto pass = [&] {
+    parallel_for(parameters, [=](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) std::swap(w[i], b[i]);
+    });
+  };
+  int repetitions = 1;
+  for (;; repetitions *= 2) {
+    const auto start = Clock::now();
+    for (int r = 0; r < repetitions; ++r) pass();
+    if (std::chrono::duration<double>(Clock::now() - start).count() > 0.02) break;
+  }
+  std::vector<double> trials;
+  for (int trial = 0; trial < 7; ++trial) {
+    const auto start = Clock::now();
+    for (int r = 0; r < repetitions; ++r) pass();
     trials.push_back(std::chrono::duration<double>(Clock::now() - start).count() / repetitions);
   }
   std::sort(trials.begin(), trials.end());
@@ -127,6 +158,11 @@ int run(const std::string& model, int64_t batch, int64_t train_size, int threads
   result["floor_seconds"] = engines[best_engine]["floor_seconds"];
   result["gflops"] = engines[best_engine]["gflops"];
   result["engines"] = engines;
+  const int64_t parameters = static_cast<int64_t>(network.parameters().values().size());
+  const double pass = update_pass_seconds(parameters);
+  result["parameters"] = parameters;
+  result["update_floor_seconds"] = pass * double(full_batches + (last_batch > 0));
+  result["update_floor_gbytes_per_second"] = 16.0 * double(parameters) / pass * 1e-9;
   fmt::print("{}\n", result.dump());
   return 0;
 }
