@@ -49,6 +49,25 @@ std::vector<GemmCall> record_step(Network<float>& network, int64_t batch) {
   return recorder.calls();
 }
 
+// Median seconds of one run_once(), over 7 trials of enough back-to-back runs for ~20 ms each.
+template <class Run>
+double median_seconds(Run&& run_once) {
+  int repetitions = 1;
+  for (;; repetitions *= 2) {
+    const auto start = Clock::now();
+    for (int r = 0; r < repetitions; ++r) run_once();
+    if (std::chrono::duration<double>(Clock::now() - start).count() > 0.02) break;
+  }
+  std::vector<double> trials;
+  for (int trial = 0; trial < 7; ++trial) {
+    const auto start = Clock::now();
+    for (int r = 0; r < repetitions; ++r) run_once();
+    trials.push_back(std::chrono::duration<double>(Clock::now() - start).count() / repetitions);
+  }
+  std::sort(trials.begin(), trials.end());
+  return trials[trials.size() / 2];
+}
+
 // Median seconds of one call of this shape, run alone on warm buffers.
 double time_call(const GemmCall& call) {
   const bool ta = call.transpose_a == Transpose::kYes, tb = call.transpose_b == Transpose::kYes;
@@ -59,21 +78,7 @@ double time_call(const GemmCall& call) {
   for (Tensor<float>* t : {&a, &b, &c})
     for (float& v : t->values) v = static_cast<float>(rng.uniform(-1, 1));
   const float beta = call.accumulate ? 1.0f : 0.0f;
-  // Enough repetitions for ~20 ms per trial.
-  int repetitions = 1;
-  for (;; repetitions *= 2) {
-    const auto start = Clock::now();
-    for (int r = 0; r < repetitions; ++r) gemm<float>(view(a), call.transpose_a, view(b), call.transpose_b, view(c), 1.0f, beta);
-    if (std::chrono::duration<double>(Clock::now() - start).count() > 0.02) break;
-  }
-  std::vector<double> trials;
-  for (int trial = 0; trial < 7; ++trial) {
-    const auto start = Clock::now();
-    for (int r = 0; r < repetitions; ++r) gemm<float>(view(a), call.transpose_a, view(b), call.transpose_b, view(c), 1.0f, beta);
-    trials.push_back(std::chrono::duration<double>(Clock::now() - start).count() / repetitions);
-  }
-  std::sort(trials.begin(), trials.end());
-  return trials[trials.size() / 2];
+  return median_seconds([&] { gemm<float>(view(a), call.transpose_a, view(b), call.transpose_b, view(c), 1.0f, beta); });
 }
 
 // Median seconds of one pass that reads and writes two float buffers of `parameters` values (16 bytes each).
@@ -81,25 +86,11 @@ double update_pass_seconds(int64_t parameters) {
   std::vector<float> weights(parameters, 1.0f), momentum(parameters, 2.0f);
   float* __restrict w = weights.data();
   float* __restrict b = momentum.data();
-  auto pass = [&] {
+  return median_seconds([&] {
     parallel_for(parameters, [=](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) std::swap(w[i], b[i]);
     });
-  };
-  int repetitions = 1;
-  for (;; repetitions *= 2) {
-    const auto start = Clock::now();
-    for (int r = 0; r < repetitions; ++r) pass();
-    if (std::chrono::duration<double>(Clock::now() - start).count() > 0.02) break;
-  }
-  std::vector<double> trials;
-  for (int trial = 0; trial < 7; ++trial) {
-    const auto start = Clock::now();
-    for (int r = 0; r < repetitions; ++r) pass();
-    trials.push_back(std::chrono::duration<double>(Clock::now() - start).count() / repetitions);
-  }
-  std::sort(trials.begin(), trials.end());
-  return trials[trials.size() / 2];
+  });
 }
 
 int run(const std::string& model, int64_t batch, int64_t train_size, int threads) {
