@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -22,27 +24,53 @@
 namespace fbnet {
 namespace {
 
-// What a child writes into its log when it cannot become the job, composed before fork: after it, the child
-// may only make async-signal-safe calls, which strerror and formatting are not.
-struct StartFailure {
-  std::string chdir_failed, exec_not_found, exec_denied, exec_failed;
-
+// A child's last words when it cannot become its job, composed before fork: after it, the child may only make
+// async-signal-safe calls, which formatting and strerror are not.
+class StartFailure {
+ public:
   explicit StartFailure(const ChildJob& job)
-      : chdir_failed(fmt::format("fbnet: cannot enter {} to run {}\n", job.working_dir, job.argv[0])),
-        exec_not_found(fmt::format("fbnet: cannot run {}: {}\n", job.argv[0], std::strerror(ENOENT))),
-        exec_denied(fmt::format("fbnet: cannot run {}: {}\n", job.argv[0], std::strerror(EACCES))),
-        exec_failed(fmt::format("fbnet: cannot run {} (exec failed)\n", job.argv[0])) {}
+      : enter_(fmt::format("fbnet: cannot enter {} to run {}: ", job.working_dir, job.argv[0])),
+        keep_claim_(fmt::format("fbnet: cannot keep the run's claim open for {}: ", job.argv[0])),
+        run_(fmt::format("fbnet: cannot run {}: ", job.argv[0])) {
+    for (int error : {ENOENT, EACCES, ENOTDIR, ENOEXEC, ETXTBSY, E2BIG, ENOMEM, ELOOP, ENAMETOOLONG, EBADF})
+      reasons_.emplace_back(error, std::strerror(error));
+  }
 
-  // In the child, on stderr (the log); then ends it with `status`.
-  [[noreturn]] static void report(const std::string& message, int status) {
-    [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, message.data(), message.size());
+  // In the child: writes why to stderr (the log) and ends with the shell's codes: 127 when the program is not
+  // found, 126 for any other failure.
+  [[noreturn]] void cannot_enter(int error) const { report(enter_, error, 126); }
+  [[noreturn]] void cannot_keep_claim(int error) const { report(keep_claim_, error, 126); }
+  [[noreturn]] void cannot_run(int error) const { report(run_, error, error == ENOENT ? 127 : 126); }
+
+ private:
+  static void put(const char* text, size_t size) {
+    [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, text, size);
+  }
+  [[noreturn]] void report(const std::string& what, int error, int status) const {
+    put(what.data(), what.size());
+    const auto known = std::find_if(reasons_.begin(), reasons_.end(), [&](const auto& r) { return r.first == error; });
+    if (known != reasons_.end()) {
+      put(known->second.data(), known->second.size());
+    } else {  // "error N", the digits written by hand
+      char digits[16];
+      size_t at = sizeof digits;
+      for (unsigned value = static_cast<unsigned>(error); at == sizeof digits || value != 0; value /= 10)
+        digits[--at] = static_cast<char>('0' + value % 10);
+      put("error ", 6);
+      put(digits + at, sizeof digits - at);
+    }
+    put("\n", 1);
     ::_exit(status);
   }
+
+  std::string enter_, keep_claim_, run_;
+  std::vector<std::pair<int, std::string>> reasons_;  // errno, strerror
 };
 
 pid_t start_child(const ChildJob& job) {
   const int log = ::open(job.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   FBNET_CHECK(log >= 0, "cannot open {}: {}", job.log_path, std::strerror(errno));
+  FBNET_CHECK(!job.argv.empty(), "a child job without a program (its log: {})", job.log_path);
   std::vector<char*> argv;
   for (const std::string& arg : job.argv) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
@@ -55,14 +83,11 @@ pid_t start_child(const ChildJob& job) {
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
-    if (!job.working_dir.empty() && ::chdir(job.working_dir.c_str()) != 0) StartFailure::report(failure.chdir_failed, 126);
+    if (!job.working_dir.empty() && ::chdir(job.working_dir.c_str()) != 0) failure.cannot_enter(errno);
     // Kept across exec, so that what it holds (a run's flock claim) lasts as long as the child.
-    if (job.inherited_fd >= 0 && ::fcntl(job.inherited_fd, F_SETFD, 0) != 0) ::_exit(126);
+    if (job.inherited_fd >= 0 && ::fcntl(job.inherited_fd, F_SETFD, 0) != 0) failure.cannot_keep_claim(errno);
     ::execvp(argv[0], argv.data());  // a bare name is looked up on PATH
-    StartFailure::report(errno == ENOENT ? failure.exec_not_found
-                         : errno == EACCES ? failure.exec_denied
-                                           : failure.exec_failed,
-                         127);
+    failure.cannot_run(errno);
   }
   const int fork_error = errno;
   ::close(log);

@@ -292,16 +292,23 @@ TEST(Grid, AWorkerThatCannotStartSaysSoInItsLog) {
   // (The grid marks such a run failed and points to this log; it was empty.)
   testing::TempDir dir;
   const std::string log = dir.file("log.txt"), missing = dir.file("no-such-fbnet");
+  const std::string not_executable = dir.file("not-executable");
+  std::ofstream(not_executable) << "data\n";
   std::vector<ChildResult> results;
-  run_child_jobs({ChildJob{{missing, "train"}, log, "", -1}, ChildJob{{missing}, log, dir.file("absent"), -1}}, 1,
-                 [&](size_t, const ChildResult& result) { results.push_back(result); });
-  ASSERT_EQ(results.size(), 2u);
-  EXPECT_EQ(results[0].exit_code, 127);
+  run_child_jobs({ChildJob{{missing, "train"}, log, "", -1}, ChildJob{{missing}, log, dir.file("absent"), -1},
+                  ChildJob{{not_executable}, log, "", -1}},
+                 1, [&](size_t, const ChildResult& result) { results.push_back(result); });
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].exit_code, 127);  // the shell's codes: 127 not found, 126 found but not run
   EXPECT_EQ(results[1].exit_code, 126);
+  EXPECT_EQ(results[2].exit_code, 126);
   std::ifstream file(log);
   const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
   EXPECT_NE(text.find("cannot run " + missing + ": No such file or directory"), std::string::npos) << text;
-  EXPECT_NE(text.find("cannot enter " + dir.file("absent")), std::string::npos) << text;
+  EXPECT_NE(text.find("cannot enter " + dir.file("absent") + " to run " + missing + ": No such file or directory"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("cannot run " + not_executable + ": Permission denied"), std::string::npos) << text;
 }
 
 }  // namespace
