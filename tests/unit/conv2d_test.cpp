@@ -51,8 +51,20 @@ TEST(Conv2dKernels, ChunksOfOneOrTwoSamplesGiveWhatOneChunkGives) {
     scratch.chunk_values = samples_per_chunk * g.patch_size() * g.positions();
     Results r{Tensor<double>({batch, 3, g.out_height(), g.out_width()}), Tensor<double>({batch, 2, 5, 6}), {}};
     conv2d_forward<double>(g, x, p, r.y, scratch, 0.5);
-    conv2d_backward<double>(g, x, p, dy, {.accumulate_parameters = false, .dx = &r.dx}, scratch, 0.5);
+    conv2d_backward<double>(
+        g, x, p, dy, {.parameter_grads = true, .accumulate_parameters = false, .dx = &r.dx, .accumulate_input = false},
+        scratch, 0.5);
     r.grads = store.grads();
+    // Each half alone, chunk by chunk, gives the bits of both together.
+    Tensor<double> dx_alone({batch, 2, 5, 6});
+    conv2d_backward<double>(
+        g, x, p, dy, {.parameter_grads = true, .accumulate_parameters = false, .dx = nullptr, .accumulate_input = false},
+        scratch, 0.5);
+    EXPECT_EQ(store.grads(), r.grads);
+    conv2d_backward<double>(
+        g, x, p, dy, {.parameter_grads = false, .accumulate_parameters = false, .dx = &dx_alone, .accumulate_input = false},
+        scratch, 0.5);
+    EXPECT_EQ(dx_alone.values, r.dx.values);
     return r;
   };
   const Results whole = run(batch);
@@ -110,14 +122,23 @@ TEST(Conv2dKernels, OneDnnPrimitivesAgreeWithIm2col) {
         std::fill(p.weight_grad.data, p.weight_grad.data + g.out_channels * g.patch_size(), 0.25f);
         std::fill(p.bias_grad, p.bias_grad + g.out_channels, 0.25f);
         conv2d_forward<float>(g, x, p, r.y, scratch, 0.5f, accumulate);
-        conv2d_backward<float>(g, x, p, dy, {true, accumulate, &r.dx, accumulate}, scratch, 0.5f);
+        conv2d_backward<float>(g, x, p, dy,
+                               {.parameter_grads = true, .accumulate_parameters = accumulate, .dx = &r.dx,
+                                .accumulate_input = accumulate},
+                               scratch, 0.5f);
         r.grads = store.grads();
         // Each half alone gives the same bits: reading dy once for both changes no result.
         Tensor<float> dx_alone = dx0;
         std::fill(p.weight_grad.data, p.weight_grad.data + g.out_channels * g.patch_size(), 0.25f);
         std::fill(p.bias_grad, p.bias_grad + g.out_channels, 0.25f);
-        conv2d_backward<float>(g, x, p, dy, {true, accumulate, nullptr, false}, scratch, 0.5f);
-        conv2d_backward<float>(g, Tensor<float>(), p, dy, {false, false, &dx_alone, accumulate}, scratch, 0.5f);
+        conv2d_backward<float>(g, x, p, dy,
+                               {.parameter_grads = true, .accumulate_parameters = accumulate, .dx = nullptr,
+                                .accumulate_input = false},
+                               scratch, 0.5f);
+        conv2d_backward<float>(g, x, p, dy,
+                               {.parameter_grads = false, .accumulate_parameters = false, .dx = &dx_alone,
+                                .accumulate_input = accumulate},
+                               scratch, 0.5f);
         EXPECT_EQ(store.grads(), r.grads) << convolution_engine_name(engine);
         EXPECT_EQ(dx_alone.values, r.dx.values) << convolution_engine_name(engine);
         return r;

@@ -92,6 +92,17 @@ TEST_P(AdapterGradients, AddScaledIntoTheTarget) {
     EXPECT_LT(max_gradient_error(loss, store.values(), store.grads(), kLinearStep), kTolerance) << "accumulate " << accumulate;
     EXPECT_LT(max_gradient_error(loss, x.values, dx.values, kLinearStep), kTolerance) << "accumulate " << accumulate;
   }
+  // Each half alone (a frozen adapter; an input that needs no gradient) gives what both together give, and
+  // leaves what it was not asked for as it was.
+  Tensor<double> dx_both(batched(batch, c.from)), dx_alone(batched(batch, c.from));
+  adapter->backward_add(x, upstream, &dx_both, scale, false, true, false);
+  const std::vector<double> grads_both = store.grads();
+  std::fill(store.grads().begin(), store.grads().end(), 7.0);
+  adapter->backward_add(x, upstream, &dx_alone, scale, false, false, false);
+  EXPECT_EQ(dx_alone.values, dx_both.values);
+  EXPECT_EQ(store.grads(), std::vector<double>(grads_both.size(), 7.0));
+  adapter->backward_add(x, upstream, nullptr, scale, false, true, false);
+  EXPECT_EQ(store.grads(), grads_both);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -174,13 +174,13 @@ void gather_outputs(const ConvGeometry& g, const Tensor<Scalar>& dy, int64_t fir
   }, count * g.output_size(), 1);
 }
 
-// What conv2d_backward computes: the parameter gradients, dx, or both.
+// What conv2d_backward computes: the parameter gradients, dx, or both, each added to what it holds or written.
 template <class Scalar>
 struct ConvGradients {
-  bool parameters = true;             // dW, db into p.weight_grad, p.bias_grad
-  bool accumulate_parameters = true;  // added to what they hold, or written
-  Tensor<Scalar>* dx = nullptr;       // [B, C, H, W], or null when not wanted
-  bool accumulate_input = false;
+  bool parameter_grads;        // dW, db into p.weight_grad, p.bias_grad
+  bool accumulate_parameters;
+  Tensor<Scalar>* dx;          // [B, C, H, W], or null when not wanted
+  bool accumulate_input;
 };
 
 // From dy [B, OC, OH, OW], read once for both halves:
@@ -194,7 +194,7 @@ void conv2d_backward(const ConvGeometry& g, const Tensor<Scalar>& x, const Linea
   const int64_t batch = dy.rows(), positions = g.positions();
   FBNET_ASSERT(dy.row_size() == g.output_size(), "conv2d_backward: dy {} does not fit the geometry",
                shape_string(dy.shape));
-  FBNET_ASSERT(!want.parameters || (x.rows() == batch && x.row_size() == g.input_size()),
+  FBNET_ASSERT(!want.parameter_grads || (x.rows() == batch && x.row_size() == g.input_size()),
                "conv2d_backward: x {} and dy {} do not fit the geometry", shape_string(x.shape), shape_string(dy.shape));
   Tensor<Scalar>* dx = want.dx;
   FBNET_ASSERT(!dx || (dx->rows() == batch && dx->row_size() == g.input_size()),
@@ -203,15 +203,15 @@ void conv2d_backward(const ConvGeometry& g, const Tensor<Scalar>& x, const Linea
   if constexpr (std::is_same_v<Scalar, float>)
     if (current_convolution_engine() == ConvolutionEngine::kOneDnn)
       return onednn_conv2d_backward(g, batch, x.data(), p.weight.data, dy.data(),
-                                    want.parameters ? p.weight_grad.data : nullptr, p.bias_grad,
+                                    want.parameter_grads ? p.weight_grad.data : nullptr, p.bias_grad,
                                     want.accumulate_parameters, dx ? dx->data() : nullptr, want.accumulate_input, scale);
 #endif
-  if (want.parameters && !want.accumulate_parameters) std::fill(p.bias_grad, p.bias_grad + g.out_channels, Scalar{0});
+  if (want.parameter_grads && !want.accumulate_parameters) std::fill(p.bias_grad, p.bias_grad + g.out_channels, Scalar{0});
   bool weight_grad_written = want.accumulate_parameters;
   for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {
     const int64_t width = count * positions;
     gather_outputs(g, dy, first, count, scratch.outputs.data());
-    if (want.parameters) {
+    if (want.parameter_grads) {
       chunk_im2col(g, x, first, count, scratch.cols.data());
       gemm<Scalar>({scratch.outputs.data(), g.out_channels, width}, Transpose::kNo,
                    {scratch.cols.data(), g.patch_size(), width}, Transpose::kYes, p.weight_grad, scale,

@@ -186,10 +186,10 @@ void onednn_conv2d_backward(const ConvGeometry& g, int64_t batch, const float* x
     ConvPrimitives& p = primitives(g, count);
     // dy in the layout each half wants: one reorder serves both where they want the same (nChw16c on AVX-512).
     const memory plain_dy = plain_memory(p.plain_dst, dy + first * g.output_size());
-    std::optional<memory> dy_reordered;
-    auto dy_in = [&](const memory::desc& want, memory& buffer) {
-      if (!dy_reordered || dy_reordered->get_desc() != want) dy_reordered = in_layout(plain_dy, want, buffer);
-      return *dy_reordered;
+    memory dy_reordered;
+    auto dy_in = [&](const memory::desc& layout, memory& buffer) {
+      if (!dy_reordered || dy_reordered.get_desc() != layout) dy_reordered = in_layout(plain_dy, layout, buffer);
+      return dy_reordered;
     };
     if (weight_grad != nullptr) {
       ConvPrimitives::BackwardWeights& b = p.weights();

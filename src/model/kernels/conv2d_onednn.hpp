@@ -20,8 +20,8 @@ inline constexpr int64_t kOneDnnConvChunk = 64;
 
 void onednn_conv2d_forward(const ConvGeometry& g, int64_t batch, const float* x, const float* weight, const float* bias,
                            float* y, float scale, bool accumulate);
-// Both halves of the backward from one reorder of dy: weight_grad null skips dW and db (x is then not read),
-// dx null skips dx.
+// Both halves of the backward in one call, so that dy is reordered once where both want the same layout:
+// weight_grad null skips dW and db (x is then not read), dx null skips dx.
 void onednn_conv2d_backward(const ConvGeometry& g, int64_t batch, const float* x, const float* weight, const float* dy,
                             float* weight_grad, float* bias_grad, bool accumulate_parameters, float* dx,
                             bool accumulate_input, float scale);

@@ -54,7 +54,11 @@ class Conv2dOp final : public Adapter<Scalar> {
       d_upsampled_.resize({x.rows(), conv_.channels, conv_.height, conv_.width});
       conv_dx = &d_upsampled_;
     }
-    const ConvGradients<Scalar> want{parameter_grads, accumulate_parameters, conv_dx, accumulate_input && !upsamples()};
+    const ConvGradients<Scalar> want{.parameter_grads = parameter_grads,
+                                     .accumulate_parameters = accumulate_parameters,
+                                     .dx = conv_dx,
+                                     .accumulate_input = accumulate_input && !upsamples()};
+    // (x is read only for the parameter gradients.)
     conv2d_backward<Scalar>(conv_, parameter_grads ? upsampled(x) : x, p_, d_target, want, scratch_, scale);
     if (dx != nullptr && upsamples()) upsample_backward<Scalar>(upsample_, d_upsampled_, *dx, accumulate_input);
   }
