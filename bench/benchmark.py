@@ -9,11 +9,12 @@ images), with 1 and 2 threads:
     exact products of a training step (bench/gemm_floor.cpp) timed alone,
     summed over an epoch, with their throughput in GFLOP/s and as % of the
     peak of the cores used (threads x peak per core);
-  - the memory floor of the optimiser's update (bench/gemm_floor.cpp): the
-    16 bytes a parameter that every SGD step with momentum reads and writes,
-    timed as a swap of two buffers of the net's size, warm, summed over an
-    epoch; the targets say how much of the 25 % allowed above the product
-    floor it takes by itself;
+  - the warm memory floor of the optimiser's update (bench/gemm_floor.cpp):
+    the 16 bytes a parameter that every SGD step with momentum reads and
+    writes (weight and momentum; fbnet's step also reads the gradient),
+    timed as a swap of two buffers of the net's size, back to back in
+    whatever cache holds them, summed over an epoch; the targets say how much
+    of the 25 % allowed above the product floor it takes by itself;
   - fbnet's epoch time with each engine (median over --epochs epochs of one
     `fbnet train --engine E --threads T`), and its product GFLOP/s as % of peak;
   - the PyTorch script's epoch time (bench/torch_reference.py, data preloaded,
@@ -273,7 +274,7 @@ def main_table(rows, engines, default, peak, threads_list):
     """One line per network, batch and thread count: floors and fbnet per engine, the peak, PyTorch, memory."""
     names = dict(ENGINES)
     head = (["Network", "Batch", "Threads"] + [f"{names[e]} floor (s, GFLOP/s)" for e in engines]
-            + ["update's memory floor (s, GB/s)"]
+            + ["update's warm memory floor (s, GB/s)"]
             + [f"fbnet {e}{' (default)' if e == default else ''}" for e in engines]
             + ["best fbnet / best floor (engines)", "best fbnet / (best floor + update's)", "best floor, % of peak", "best fbnet, % of peak", "PyTorch best (threads)",
                "PyTorch / best fbnet", f"Eval images/s ({default})", f"Peak RSS ({default})", "RSS target"])
@@ -316,7 +317,7 @@ def targets_table(rows, default, threads_list):
             allowance = (FLOOR_TARGET - 1) * floor["floor_seconds"]
             lines.append(f"| epoch ≤ {FLOOR_TARGET} × best engine's floor, {threads} thread(s) | {row['label']}, "
                          f"{row['batch']} | {verdict(ratio <= FLOOR_TARGET)}: {ratio:.2f} ({epoch:.3f} s against "
-                         f"{floor['engine']}'s {floor['floor_seconds']:.3f} s; the update's memory floor alone, "
+                         f"{floor['engine']}'s {floor['floor_seconds']:.3f} s; the update's warm memory floor alone, "
                          f"{floor['update_floor_seconds']:.3f} s, is {100 * floor['update_floor_seconds'] / allowance:.0f} % "
                          f"of the {allowance:.3f} s allowed above it) |")
     for row in rows:

@@ -4,10 +4,11 @@
 // product engine fbnet has (OpenBLAS, oneDNN), and sums them over the batches
 // of an epoch. The floor is the best engine's sum; fbnet's epoch time divided
 // by it says how much of an epoch is not matrix products.
-// Beside it, the memory floor of the optimiser's update: what no SGD step with
-// momentum can avoid moving (each weight and its momentum read and written,
-// 16 bytes a parameter), timed as a swap of two buffers of the net's size on
-// the same threads, back to back on warm buffers, summed over the epoch.
+// Beside it, the warm memory floor of the optimiser's update: what no SGD
+// step with momentum can avoid moving, each weight and its momentum read and
+// written (16 bytes a parameter; fbnet's update also reads the gradient, 20),
+// timed as a swap of two buffers of the net's size on the same threads, back
+// to back, so in whatever cache holds them, summed over the epoch.
 //
 // usage: fbnet_gemm_floor --model ff|ff-large|fb --batch-size B [--train-size 50000] [--threads T]
 // prints one JSON object.
@@ -81,7 +82,7 @@ double time_call(const GemmCall& call) {
   return median_seconds([&] { gemm<float>(view(a), call.transpose_a, view(b), call.transpose_b, view(c), 1.0f, beta); });
 }
 
-// Median seconds of one pass that reads and writes two float buffers of `parameters` values (16 bytes each).
+// Median seconds of one pass that reads and writes two float buffers of `parameters` values (16 bytes a parameter).
 double update_pass_seconds(int64_t parameters) {
   std::vector<float> weights(parameters, 1.0f), momentum(parameters, 2.0f);
   float* __restrict w = weights.data();
@@ -90,6 +91,7 @@ double update_pass_seconds(int64_t parameters) {
     parallel_for(parameters, [=](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) std::swap(w[i], b[i]);
     });
+    asm volatile("" : : "r"(w), "r"(b) : "memory");  // the buffers count as read: the swaps cannot be dropped
   });
 }
 
@@ -138,7 +140,7 @@ int run(const std::string& model, int64_t batch, int64_t train_size, int threads
     const nlohmann::ordered_json description = compute_description();
     // The version of the library that ran these products ("engine_version" names oneDNN also where only the
     // convolutions use it).
-    const std::string version = engine == ProductEngine::kOneDnn ? description["engine_version"].get<std::string>()
+    const std::string version = engine == ProductEngine::kOneDnn ? description.at("engine_version").get<std::string>()
                                                                   : description["blas"].get<std::string>();
     engines[name] = {{"version", version},
                      {"floor_seconds", floor_seconds}, {"gflops", epoch_flops / floor_seconds * 1e-9}, {"products", rows}};

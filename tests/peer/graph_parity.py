@@ -151,11 +151,11 @@ CASES = {
     "fb-untied": (["--model", "fb-untied"], {"learning_rate": 0.02, "momentum": 0.3}),
     # The BLT conv preset itself, narrowed to 8 features, unrolled over 3 steps, on the default convolution engine.
     "blt preset": (["--model", "blt", "--conv-features", "8", "--steps", "3"], {"learning_rate": 0.01, "momentum": 0.9}),
-    # The preset as `fbnet train --model blt` trains it: 32 features, 4 steps.
-    "blt preset, as trained": (["--model", "blt"], {"learning_rate": 0.01, "momentum": 0.9}),
     # The same on im2col (--conv-engine im2col; the default where fbnet has oneDNN is its primitives).
     "blt preset, im2col": (["--model", "blt", "--conv-features", "8", "--steps", "3"],
                            {"learning_rate": 0.01, "momentum": 0.9, "conv_engine": "im2col"}),
+    # The preset as `fbnet train --model blt` trains it: 32 features, 4 steps.
+    "blt preset, as trained": (["--model", "blt"], {"learning_rate": 0.01, "momentum": 0.9}),
     "h2->h1, h1->x": (graph(TWO_HIDDEN, [edge("feedback.0", "h2", "h1", "mix", 0.3),
                                          edge("feedback.1", "h1", "x", "mix", 0.3)], steps=3), HAND_TRAINING),
     # Two edges into x combine in order (add, then mix); one enters a Linear's output (pre-activation).
