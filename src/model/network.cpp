@@ -416,9 +416,8 @@ void Network<Scalar>::backward_node(int step, int n, const GradientsReady& on_re
         parallel_for(d_combined.size(), [&](int64_t begin, int64_t end) {
           for (int64_t i = begin; i < end; ++i) state.value_grad.values[i] += d_combined.values[i];
         });
-      } else {
-        state.value_grad.values = d_combined.values;
-        state.value_grad.shape = d_combined.shape;
+      } else {  // d_combined is not read again this pass: its buffer becomes value_grad's, without a copy
+        std::swap(state.value_grad, d_combined);
       }
     }
   }
