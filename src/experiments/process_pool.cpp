@@ -68,13 +68,13 @@ class StartFailure {
 };
 
 pid_t start_child(const ChildJob& job) {
+  FBNET_CHECK(!job.argv.empty(), "a child job without a program (its log: {})", job.log_path);
+  const StartFailure failure(job);
   const int log = ::open(job.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   FBNET_CHECK(log >= 0, "cannot open {}: {}", job.log_path, std::strerror(errno));
-  FBNET_CHECK(!job.argv.empty(), "a child job without a program (its log: {})", job.log_path);
   std::vector<char*> argv;
   for (const std::string& arg : job.argv) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
-  const StartFailure failure(job);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {

@@ -416,7 +416,9 @@ void Network<Scalar>::backward_node(int step, int n, const GradientsReady& on_re
         parallel_for(d_combined.size(), [&](int64_t begin, int64_t end) {
           for (int64_t i = begin; i < end; ++i) state.value_grad.values[i] += d_combined.values[i];
         });
-      } else {  // d_combined is not read again this pass: its buffer becomes value_grad's, without a copy
+      } else {
+        // d_combined is not read again this pass: its buffer becomes value_grad's, without a copy. The next pass
+        // resets combined_grad_written, so consumed_grad rewrites it (accumulate = false) before any read.
         std::swap(state.value_grad, d_combined);
       }
     }
