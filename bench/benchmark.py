@@ -292,7 +292,8 @@ def main_table(rows, engines, default, peak, threads_list):
                      + [seconds_and_gflops(floor["engines"].get(e)) for e in engines]
                      + [f"{floor['update_floor_seconds']:.3f} s, {floor['update_floor_gbytes_per_second']:.0f}"]
                      + [f"{runs[e]['epoch_seconds']:.3f} s" for e in engines]
-                     + [f"{best / floor['floor_seconds']:.2f} ({best_engine} / {floor['engine']})",
+                     + [f"{best / floor['floor_seconds']:.2f} ({best_engine} / {floor['engine']})"
+                        + (" (floor above the epoch: contended)" if best < floor["floor_seconds"] else ""),
                         f"{best / (floor['floor_seconds'] + floor['update_floor_seconds']):.2f}",
                         f"{100 * floor['gflops'] / cores_peak:.0f} %",
                         f"{100 * floor['epoch_gflop'] / best / cores_peak:.0f} %",
