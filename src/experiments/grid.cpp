@@ -91,23 +91,24 @@ std::map<std::string, std::string> older_run_folders(const std::string& runs_fol
     const std::string name = folder.filename().string();
     const fs::path config_path = folder / "config.json", settings_path = folder / "grid-settings.json";
     try {
-      nlohmann::json settings;
-      std::string source;
+      // Runs from before paths were made absolute stored them relative to the folder fbnet ran in.
+      RunConfig config;
       if (fs::is_regular_file(config_path)) {
-        source = config_path.string();
+        const std::string source = config_path.string();
         const nlohmann::json description = read_json_file(source);
         FBNET_CHECK(description.is_object() && description.contains("config"), "{}: has no 'config' entry", source);
-        settings = description["config"];
+        // A run from before a setting existed gets the value that computed it (saved_run_settings.hpp).
+        config = resolve_config(saved_run_settings<RunConfig>(
+            with_absolute_paths<RunConfig>(description["config"], fs::current_path(), source), source));
       } else if (fs::is_regular_file(settings_path)) {
-        source = settings_path.string();
-        settings = read_json_file(source);
+        // Only the grid's own settings, for a run killed before it computed anything: the rest take today's
+        // defaults, as the run will when it trains.
+        const std::string source = settings_path.string();
+        config = resolve_config(settings_from_json<RunConfig>(
+            with_absolute_paths<RunConfig>(read_json_file(source), fs::current_path(), source), source));
       } else {
         continue;  // nothing was trained there
       }
-      // Runs from before paths were made absolute stored them relative to the folder fbnet ran in; runs from
-      // before a setting existed get the value that computed them (saved_run_settings.hpp).
-      const RunConfig config = resolve_config(saved_run_settings<RunConfig>(
-          with_absolute_paths<RunConfig>(settings, fs::current_path(), source), source));
       const std::string id = grid_run_id(config);
       const auto it = found.find(id);
       if (it == found.end() || (!fs::exists(fs::path(runs_folder) / it->second / "checkpoint.safetensors") &&
