@@ -26,13 +26,38 @@ struct PoolGeometry {
   int64_t out_width() const { return (width - kernel) / stride + 1; }
 };
 
-// The maxima of one row of windows (oh) of a channel plane [H, W]: value and,
+// window_row_maxima for 2 x 2 windows at stride 2 (every preset's pooling): a
+// window's four pixels in one pass, in the same row-major order, so that the
+// compiler sees each row's pairs as interleaved loads and vectorises them.
+template <class Scalar, bool kOffsets>
+[[gnu::always_inline]] inline void pair_window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t oh, Scalar* best, int32_t* best_at) {
+  const int64_t out_w = g.out_width();
+  const Scalar* top = plane + 2 * oh * g.width;
+  const Scalar* bottom = top + g.width;
+  const auto top_at = static_cast<int32_t>(2 * oh * g.width), bottom_at = top_at + static_cast<int32_t>(g.width);
+  for (int64_t ow = 0; ow < out_w; ++ow) {
+    Scalar value = top[2 * ow];
+    int32_t at = top_at + static_cast<int32_t>(2 * ow);
+    auto visit = [&](Scalar pixel, int32_t offset) {
+      const bool wins = (pixel > value) | std::isnan(pixel);  // NaN wins, as in PyTorch; `|`: no branch
+      value = wins ? pixel : value;
+      if constexpr (kOffsets) at = wins ? offset : at;
+    };
+    visit(top[2 * ow + 1], top_at + static_cast<int32_t>(2 * ow + 1));
+    visit(bottom[2 * ow], bottom_at + static_cast<int32_t>(2 * ow));
+    visit(bottom[2 * ow + 1], bottom_at + static_cast<int32_t>(2 * ow + 1));
+    best[ow] = value;
+    if constexpr (kOffsets) best_at[ow] = at;
+  }
+}
+
+// Any window and stride: the maxima of one row of windows (oh) of a channel plane [H, W]: value and,
 // unless best_at is null, offset in the plane of each of the OW windows. The
 // window's pixels are visited in row-major order, each against all OW windows
 // at once (a loop the compiler vectorises), so each window sees the
 // comparisons, and keeps the tie-break, of a pixel-by-pixel scan.
 template <class Scalar>
-void window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t oh, Scalar* best, int32_t* best_at) {
+[[gnu::always_inline]] inline void any_window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t oh, Scalar* best, int32_t* best_at) {
   const int64_t out_w = g.out_width();
   for (int64_t ki = 0; ki < g.kernel; ++ki)
     for (int64_t kj = 0; kj < g.kernel; ++kj) {
@@ -56,6 +81,16 @@ void window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t oh, S
         }
       }
     }
+}
+
+// The maxima of one row of windows, by the kernel for its geometry. (Forced
+// inline, here and above: inside parallel_for's clones, a call out would run
+// the build's baseline code, loop_clones.hpp.)
+template <class Scalar>
+[[gnu::always_inline]] inline void window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t oh, Scalar* best, int32_t* best_at) {
+  if (g.kernel != 2 || g.stride != 2) return any_window_row_maxima(g, plane, oh, best, best_at);
+  if (best_at == nullptr) return pair_window_row_maxima<Scalar, false>(g, plane, oh, best, nullptr);
+  pair_window_row_maxima<Scalar, true>(g, plane, oh, best, best_at);
 }
 
 template <class Scalar>
