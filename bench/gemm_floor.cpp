@@ -13,7 +13,6 @@
 // usage: fbnet_gemm_floor --model ff|ff-large|fb --batch-size B [--train-size 50000] [--threads T]
 // prints one JSON object.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -28,11 +27,11 @@
 #include "engine/parallel.hpp"
 #include "engine/random.hpp"
 #include "model/network.hpp"
+#include "median_seconds.hpp"
 
 namespace {
 
 using namespace fbnet;
-using Clock = std::chrono::steady_clock;
 
 // The products of one training step at `batch` rows.
 std::vector<GemmCall> record_step(Network<float>& network, int64_t batch) {
@@ -48,25 +47,6 @@ std::vector<GemmCall> record_step(Network<float>& network, int64_t batch) {
   network.parameters().zero_grads();
   network.backward();
   return recorder.calls();
-}
-
-// Median seconds of one run_once(), over 7 trials of enough back-to-back runs for ~20 ms each.
-template <class Run>
-double median_seconds(Run&& run_once) {
-  int repetitions = 1;
-  for (;; repetitions *= 2) {
-    const auto start = Clock::now();
-    for (int r = 0; r < repetitions; ++r) run_once();
-    if (std::chrono::duration<double>(Clock::now() - start).count() > 0.02) break;
-  }
-  std::vector<double> trials;
-  for (int trial = 0; trial < 7; ++trial) {
-    const auto start = Clock::now();
-    for (int r = 0; r < repetitions; ++r) run_once();
-    trials.push_back(std::chrono::duration<double>(Clock::now() - start).count() / repetitions);
-  }
-  std::sort(trials.begin(), trials.end());
-  return trials[trials.size() / 2];
 }
 
 // Median seconds of one call of this shape, run alone on warm buffers.
