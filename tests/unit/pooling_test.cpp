@@ -4,8 +4,15 @@
 // sums. (Gradients against finite differences: gradient_check_test.cpp.)
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <iterator>
 #include <limits>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "engine/random.hpp"
 #include "model/kernels/max_pool2d.hpp"
@@ -34,34 +41,56 @@ TEST(MaxPool2dKernel, TiesGoToTheFirstMaximumAndANaNWins) {
                                            0,  0, 0, 0,  0, 0}));
 }
 
-// The 2 x 2 / 2 kernel visits a window's pixels in one pass; the general one
-// pixel position by pixel position. On planes full of ties and NaNs (and an
-// odd width, whose last column no window covers) they must agree exactly.
-TEST(MaxPool2dKernel, PairWindowsAgreeWithTheGeneralScan) {
-  const PoolGeometry g{.channels = 1, .height = 6, .width = 9, .kernel = 2, .stride = 2};
-  const int64_t out_w = g.out_width();
+// Bits, so that -0 differs from +0 and a NaN equals itself.
+std::vector<uint32_t> bits_of(const std::vector<float>& values) {
+  std::vector<uint32_t> bits;
+  for (float value : values) bits.push_back(std::bit_cast<uint32_t>(value));
+  return bits;
+}
+
+// Planes full of ties, signed zeros and NaNs: NaN, -2, -1, -0, +0, 1, 2.
+Tensor<float> tie_heavy_planes(const Shape& shape, Rng& rng) {
+  constexpr float kDraws[] = {kNaN, -2, -1, -0.0f, 0.0f, 1, 2};
+  Tensor<float> x(shape);
+  for (float& pixel : x.values) pixel = kDraws[rng.below(std::size(kDraws))];
+  return x;
+}
+
+// Every geometry of a table (the 2 x 2 / 2 fast path among them, at odd and
+// even sizes) through the kernels, bit for bit against a pixel-by-pixel scan:
+// the first maximum in row-major order wins, a NaN wins over what came before.
+TEST(MaxPool2dKernel, EveryGeometryMatchesAPixelByPixelScan) {
+  struct Case { int64_t kernel, stride; };
   Rng rng(7);
-  for (int trial = 0; trial < 50; ++trial) {
-    std::vector<float> plane(g.height * g.width);
-    for (float& pixel : plane) {
-      const double draw = rng.uniform(0, 5);
-      pixel = draw < 0.5 ? kNaN : static_cast<float>(std::floor(draw) - 2);  // NaN, -1, 0, 1, 2: many ties
-    }
-    for (int64_t oh = 0; oh < g.out_height(); ++oh) {
-      std::vector<float> pair_best(out_w), any_best(out_w), unindexed(out_w);
-      std::vector<int32_t> pair_at(out_w), any_at(out_w);
-      pair_window_row_maxima<float, true>(g, plane.data(), oh, pair_best.data(), pair_at.data());
-      pair_window_row_maxima<float, false>(g, plane.data(), oh, unindexed.data(), nullptr);
-      any_window_row_maxima(g, plane.data(), oh, any_best.data(), any_at.data());
-      EXPECT_EQ(pair_at, any_at) << "trial " << trial << ", row " << oh;
-      for (int64_t ow = 0; ow < out_w; ++ow) {
-        EXPECT_EQ(std::isnan(pair_best[ow]), std::isnan(any_best[ow]));
-        if (!std::isnan(any_best[ow])) EXPECT_EQ(pair_best[ow], any_best[ow]);
-        EXPECT_EQ(std::isnan(unindexed[ow]), std::isnan(any_best[ow]));
-        if (!std::isnan(any_best[ow])) EXPECT_EQ(unindexed[ow], any_best[ow]);
+  for (const Case& c : {Case{2, 2}, Case{2, 1}, Case{3, 2}, Case{3, 3}})
+    for (int64_t height = c.kernel; height <= 7; ++height)
+      for (int64_t width = c.kernel; width <= 9; ++width) {
+        const PoolGeometry g{.channels = 2, .height = height, .width = width, .kernel = c.kernel, .stride = c.stride};
+        const int64_t out_h = g.out_height(), out_w = g.out_width();
+        const Tensor<float> x = tie_heavy_planes({2, 2, height, width}, rng);
+        Tensor<float> dy({2, 2, out_h, out_w});
+        for (size_t i = 0; i < dy.values.size(); ++i) dy.values[i] = static_cast<float>(i + 1);
+        std::vector<float> want_y(dy.values.size()), want_dx(x.values.size(), 0.0f);
+        for (int64_t plane = 0; plane < 4; ++plane)
+          for (int64_t oh = 0; oh < out_h; ++oh)
+            for (int64_t ow = 0; ow < out_w; ++ow) {
+              int64_t best = plane * height * width + oh * c.stride * width + ow * c.stride;
+              for (int64_t ki = 0; ki < c.kernel; ++ki)
+                for (int64_t kj = 0; kj < c.kernel; ++kj) {
+                  const int64_t at = plane * height * width + (oh * c.stride + ki) * width + ow * c.stride + kj;
+                  if (x.values[at] > x.values[best] || std::isnan(x.values[at])) best = at;
+                }
+              const int64_t out = (plane * out_h + oh) * out_w + ow;
+              want_y[out] = x.values[best];
+              want_dx[best] += dy.values[out];
+            }
+        Tensor<float> y({2, 2, out_h, out_w}), dx({2, 2, height, width});
+        max_pool2d_forward(g, x, y);
+        max_pool2d_backward(g, x, dy, dx, /*accumulate=*/false);
+        const std::string where = fmt::format("kernel {}, stride {}, {} x {}", c.kernel, c.stride, height, width);
+        EXPECT_EQ(bits_of(y.values), bits_of(want_y)) << where;
+        EXPECT_EQ(bits_of(dx.values), bits_of(want_dx)) << where;
       }
-    }
-  }
 }
 
 TEST(MaxPool2dKernel, OverlappingWindowsAddIntoTheirSharedMaximum) {
@@ -103,8 +132,29 @@ TEST(UpsampleKernel, FactorTwoAddsEachBlockInRowMajorOrder) {
   dy.values = {1e8f, 1, 3, 4,
                -1e8f, 1, 5, 6};
   upsample_backward(g, dy, dx, /*accumulate=*/false);
-  // ((1e8 + 1) - 1e8) + 1 = 1 in float (1e8 + 1 rounds to 1e8); any other order gives 2.
+  // ((1e8 + 1) - 1e8) + 1 = 1 in float (1e8 + 1 rounds to 1e8); column by column, (1e8 - 1e8) + (1 + 1) = 2.
   EXPECT_EQ(dx.values, (std::vector<float>{1, 18}));
+}
+
+// Factor 2 on rows wide enough for the vectorised loop, against the sums written out pixel by pixel.
+TEST(UpsampleKernel, FactorTwoMatchesAPixelByPixelLoopOnWideRows) {
+  const UpsampleGeometry g{.channels = 3, .height = 5, .width = 19, .factor_h = 2, .factor_w = 2};
+  Rng rng(11);
+  Tensor<float> x({2, 3, 5, 19}), y({2, 3, 10, 38}), dy({2, 3, 10, 38}), dx({2, 3, 5, 19});
+  for (float& value : x.values) value = static_cast<float>(rng.normal());
+  for (float& value : dy.values) value = static_cast<float>(rng.normal() * 1e4);
+  for (float& value : dx.values) value = static_cast<float>(rng.normal());
+  std::vector<float> want_y(y.values.size()), want_dx = dx.values;
+  for (int64_t plane = 0; plane < 6; ++plane)
+    for (int64_t i = 0; i < 10; ++i)
+      for (int64_t j = 0; j < 38; ++j) {
+        want_y[(plane * 10 + i) * 38 + j] = x.values[(plane * 5 + i / 2) * 19 + j / 2];
+        want_dx[(plane * 5 + i / 2) * 19 + j / 2] += dy.values[(plane * 10 + i) * 38 + j];  // row-major order
+      }
+  upsample_forward(g, x, y);
+  upsample_backward(g, dy, dx, /*accumulate=*/true);
+  EXPECT_EQ(bits_of(y.values), bits_of(want_y));
+  EXPECT_EQ(bits_of(dx.values), bits_of(want_dx));
 }
 
 }  // namespace

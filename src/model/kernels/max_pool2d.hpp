@@ -30,7 +30,7 @@ struct PoolGeometry {
 // window's four pixels in one pass, in the same row-major order, so that the
 // compiler sees each row's pairs as interleaved loads and vectorises them.
 template <class Scalar, bool kOffsets>
-[[gnu::always_inline]] inline void pair_window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t oh, Scalar* best, int32_t* best_at) {
+void pair_window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t oh, Scalar* best, int32_t* best_at) {
   const int64_t out_w = g.out_width();
   const Scalar* top = plane + 2 * oh * g.width;
   const Scalar* bottom = top + g.width;
@@ -57,7 +57,7 @@ template <class Scalar, bool kOffsets>
 // at once (a loop the compiler vectorises), so each window sees the
 // comparisons, and keeps the tie-break, of a pixel-by-pixel scan.
 template <class Scalar>
-[[gnu::always_inline]] inline void any_window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t oh, Scalar* best, int32_t* best_at) {
+void any_window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t oh, Scalar* best, int32_t* best_at) {
   const int64_t out_w = g.out_width();
   for (int64_t ki = 0; ki < g.kernel; ++ki)
     for (int64_t kj = 0; kj < g.kernel; ++kj) {
@@ -83,11 +83,9 @@ template <class Scalar>
     }
 }
 
-// The maxima of one row of windows, by the kernel for its geometry. (Forced
-// inline, here and above: inside parallel_for's clones, a call out would run
-// the build's baseline code, loop_clones.hpp.)
+// The maxima of one row of windows, by the kernel for its geometry.
 template <class Scalar>
-[[gnu::always_inline]] inline void window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t oh, Scalar* best, int32_t* best_at) {
+void window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t oh, Scalar* best, int32_t* best_at) {
   if (g.kernel != 2 || g.stride != 2) return any_window_row_maxima(g, plane, oh, best, best_at);
   if (best_at == nullptr) return pair_window_row_maxima<Scalar, false>(g, plane, oh, best, nullptr);
   pair_window_row_maxima<Scalar, true>(g, plane, oh, best, best_at);
