@@ -6,15 +6,16 @@
 // compiler and the build's target (FBNET_MARCH) head the output, so that two
 // builds' runs compare.
 //
-// usage: fbnet_loop_kernels [--threads T]      prints a Markdown table
+// usage: fbnet_loop_kernels [--threads T]
+// prints a line naming the compiler, the build's target and the threads, then a Markdown table.
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "config/settings.hpp"
 #include "engine/compute.hpp"
 #include "engine/random.hpp"
 #include "engine/tensor.hpp"
@@ -40,18 +41,22 @@ void row(const char* kernel, const char* shape, double bytes, double seconds) {
               bytes / seconds / 1e9);
 }
 
+constexpr const char* kUsage = "usage: fbnet_loop_kernels [--threads T]   (T >= 1; default: one per core)";
+
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   ComputeSettings compute;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-      compute.threads = std::atoi(argv[++i]);
-    } else {
-      std::fprintf(stderr, "fbnet_loop_kernels: unknown argument '%s' (usage: fbnet_loop_kernels [--threads T])\n",
-                   argv[i]);
-      return 2;
+    const std::string_view argument = argv[i];
+    if (argument == "--help" || argument == "-h") {
+      std::printf("%s\n", kUsage);
+      return 0;
     }
+    if (argument != "--threads") fail("unknown argument '{}' ({})", argument, kUsage);
+    if (i + 1 == argc) fail("--threads needs a value ({})", kUsage);
+    parse_value("threads", argv[++i], compute.threads);  // the CLI's parser: an error names the flag
+    if (compute.threads < 1) fail("--threads: expected a number of threads >= 1, got {}", compute.threads);
   }
   use_compute_settings(compute);
   std::printf("%s, %d thread(s)\n\n", environment_description()["compiler"].get<std::string>().c_str(),
@@ -82,7 +87,8 @@ int main(int argc, char** argv) {
   row("ReLU backward", "64x32x28x28", 3 * big,
       median_seconds([&] { relu_backward<float>(activated.values, h1.values, d_h1.values, false); }));
 
-  // FF's parameters (784-500-10): the SGD-with-momentum step of every batch reads w, b, g and writes w, b.
+  // FF's parameters (784-500-10): the SGD-with-momentum step of every batch reads the weights, their momentum
+  // and the gradient, and writes the weights and the momentum: 20 bytes a parameter.
   const size_t parameters = 784 * 500 + 500 + 500 * 10 + 10;
   OptimizerSettings sgd{.kind = OptimizerKind::kSgd, .learning_rate = 1e-6, .momentum = 0.9};
   Optimizer<float> optimizer(sgd, parameters);
@@ -90,4 +96,7 @@ int main(int argc, char** argv) {
   row("SGD momentum step", fmt::format("{} parameters (FF)", parameters).c_str(),
       20.0 * static_cast<double>(parameters), median_seconds([&] { optimizer.step(weights, grads); }));
   return 0;
+} catch (const Error& error) {
+  std::fprintf(stderr, "fbnet_loop_kernels: %s\n", error.what());
+  return 2;
 }
