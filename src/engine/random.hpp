@@ -20,14 +20,23 @@ class Rng {
   // Inline: dropout draws one number per hidden unit per sample.
   uint64_t next() {
     const uint64_t result = rotl(state_[1] * 5, 7) * 9;
-    const uint64_t t = state_[1] << 17;
-    state_[2] ^= state_[0];
-    state_[3] ^= state_[1];
-    state_[1] ^= state_[2];
-    state_[0] ^= state_[3];
-    state_[2] ^= t;
-    state_[3] = rotl(state_[3], 45);
+    advance(state_);
     return result;
+  }
+  // This stream n draws later: the generator that next() called n times would
+  // leave, in a few microseconds whatever n (the state moves by a linear map
+  // over GF(2), so n steps are a polynomial in one step: see random.cpp).
+  // Lets threads draw their own parts of one stream, as dropout's masks do.
+  Rng jumped(uint64_t n) const;
+  // xoshiro256's state transition, linear over GF(2) (next()'s output scrambles the state; this does not).
+  static void advance(uint64_t (&state)[4]) {
+    const uint64_t t = state[1] << 17;
+    state[2] ^= state[0];
+    state[3] ^= state[1];
+    state[1] ^= state[2];
+    state[0] ^= state[3];
+    state[2] ^= t;
+    state[3] = rotl(state[3], 45);
   }
   // Uniform in [0, 1) with 53 random bits.
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }

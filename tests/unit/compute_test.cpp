@@ -160,10 +160,18 @@ TEST_F(ComputeTest, ElementWiseLoopsGiveTheSameBitsOnOneAndTwoThreads) {
     y.insert(y.end(), dx.begin(), dx.end());
     return y;
   });
+  // Each thread draws its part of the mask from the stream jumped to it: the mask, and the stream after it,
+  // must be those of one sequential stream of draws (unit i kept when draw i's 53 bits reach p).
+  Rng sequential(3);
+  std::vector<float> sequential_mask(x.size());
+  for (float& kept : sequential_mask) kept = static_cast<double>(sequential.next() >> 11) * 0x1.0p-53 >= 0.5 ? 2.0f : 0.0f;
+  const uint64_t after_sequential = sequential.next();
   expect_same_on_one_and_two_threads("dropout", [&] {
     std::vector<float> mask(x.size()), y(x.size()), dx(x.size());
     Rng rng(3);
     dropout_forward<float>(x.values, 0.5, rng, mask, y);
+    EXPECT_EQ(mask, sequential_mask) << "on " << compute_threads() << " thread(s)";
+    EXPECT_EQ(rng.next(), after_sequential) << "on " << compute_threads() << " thread(s)";
     dropout_backward<float>(mask, dy.values, dx, false);
     y.insert(y.end(), dx.begin(), dx.end());
     return y;

@@ -1,11 +1,13 @@
 // Every consumer of randomness names its stream id beside its own code; two
 // consumers sharing an id would draw correlated numbers. The ids in use must
-// be distinct.
+// be distinct. And a stream can be entered n draws on (Rng::jumped), as
+// threads that split one stream's draws do.
 #include <gtest/gtest.h>
 
 #include <set>
 
 #include "data/dataset.hpp"
+#include "engine/random.hpp"
 #include "data/sequences.hpp"
 #include "data/transforms.hpp"
 #include "model/model.hpp"
@@ -21,6 +23,19 @@ TEST(RandomStreams, AreDistinct) {
                               kTrainSequenceStream,  kHoldoutSplitStream,   kTestSequenceStream,
                               kValidationSequenceStream, kSwapPartnerStream, kOcclusionStream};
   EXPECT_EQ(std::set<uint64_t>(std::begin(streams), std::end(streams)).size(), std::size(streams));
+}
+
+// jumped(n) is the generator n draws later, for offsets around a word of the
+// jump polynomial's bits and far past them; jumps compose.
+TEST(RandomStreams, AJumpOfNDrawsLandsWhereNDrawsDo) {
+  for (const uint64_t n : {0, 1, 2, 63, 64, 65, 255, 256, 257, 1000, 31999, 100352}) {
+    Rng drawn(5, kDropoutStream, 3);
+    for (uint64_t i = 0; i < n; ++i) drawn.next();
+    Rng jumped = Rng(5, kDropoutStream, 3).jumped(n);
+    for (int i = 0; i < 8; ++i) ASSERT_EQ(jumped.next(), drawn.next()) << "n = " << n << ", draw " << i;
+  }
+  Rng twice = Rng(9).jumped(700).jumped(300), once = Rng(9).jumped(1000);
+  EXPECT_EQ(twice.next(), once.next());
 }
 
 }  // namespace

@@ -20,17 +20,23 @@ void dropout_forward(std::span<const Scalar> x, double p, Rng& rng, std::span<Sc
   const Scalar keep_scale = static_cast<Scalar>(1.0 / (1.0 - p));
   // rng.uniform() >= p, compared on the 53-bit integer it is made of.
   const uint64_t threshold = static_cast<uint64_t>(std::ceil(p * 0x1.0p53));
-  Rng local = rng;  // a local copy keeps the generator's state in registers
   // Indexed, not branched: a kept-or-dropped branch is mispredicted half the time.
   const Scalar dropped_or_kept[2] = {Scalar{0}, keep_scale};
-  // The draws are one sequential stream; the products are split over the threads.
   Scalar* __restrict kept = mask.data();
-  for (size_t i = 0; i < x.size(); ++i) kept[i] = dropped_or_kept[(local.next() >> 11) >= threshold];
-  rng = local;
   const Scalar* __restrict in = x.data();
   Scalar* __restrict out = y.data();
-  parallel_for(x.size(), [=](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) out[i] = in[i] * kept[i];
+  // The draws are one stream, split over the threads: each draws its part from
+  // the stream jumped to the part's start, so the mask is the one a single
+  // thread draws, whatever the thread count.
+  const Rng start = rng;
+  const auto count = static_cast<int64_t>(x.size());
+  parallel_for(count, [&, kept, in, out](int64_t begin, int64_t end) {
+    Rng local = begin == 0 ? start : start.jumped(static_cast<uint64_t>(begin));  // in registers
+    for (int64_t i = begin; i < end; ++i) {
+      kept[i] = dropped_or_kept[(local.next() >> 11) >= threshold];
+      out[i] = in[i] * kept[i];
+    }
+    if (end == count) rng = local;  // the stream after every draw (one thread writes it)
   });
 }
 
