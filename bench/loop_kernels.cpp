@@ -1,5 +1,6 @@
 // fbnet's own element-wise kernels timed alone, at the shapes a training step
-// of the report's nets gives them: the work around the products that the
+// of the report's nets gives them (BLT's pooling, upsampling and ReLU, FF's
+// dropout and SGD step): the work around the products that the
 // product floor (gemm_floor.cpp) leaves out. Each row gives the median time of
 // one call (median_seconds.hpp), the bytes the call must move at least (each
 // input read once, each output written once) and the rate that makes. The
@@ -20,6 +21,7 @@
 #include "engine/random.hpp"
 #include "engine/tensor.hpp"
 #include "median_seconds.hpp"
+#include "model/kernels/dropout.hpp"
 #include "model/kernels/max_pool2d.hpp"
 #include "model/kernels/relu.hpp"
 #include "model/kernels/upsample.hpp"
@@ -86,6 +88,14 @@ int main(int argc, char** argv) try {
       median_seconds([&] { relu_forward<float>(h1.values, activated.values); }));
   row("ReLU backward", "64x32x28x28", 3 * big,
       median_seconds([&] { relu_backward<float>(activated.values, h1.values, d_h1.values, false); }));
+
+  // FF's dropout on its 500 hidden units: one draw per unit (its mask) and a product; masks are written too.
+  const Tensor<float> hidden = random_tensor({64, 500}, rng);
+  Tensor<float> dropout_mask({64, 500}), dropped({64, 500});
+  Rng dropout_rng(2);
+  row("dropout forward", "64x500", 3 * static_cast<double>(hidden.size()) * kFloat, median_seconds([&] {
+        dropout_forward<float>(hidden.values, 0.5, dropout_rng, dropout_mask.values, dropped.values);
+      }));
 
   // FF's parameters (784-500-10): the SGD-with-momentum step of every batch reads the weights, their momentum
   // and the gradient, and writes the weights and the momentum: 20 bytes a parameter.
