@@ -25,8 +25,10 @@ uint64_t splitmix64(uint64_t& x) {
 using Polynomial = std::array<uint64_t, 4>;
 
 // low(x), found once from the generator itself: Berlekamp-Massey on 512 steps
-// of one state bit gives the sequence's shortest linear recurrence, whose
-// polynomial is T's characteristic polynomial (degree 256: T's period is 2^256 - 1).
+// of one state bit gives the bit sequence's shortest linear recurrence. T's
+// period is 2^256 - 1, so P is primitive, hence irreducible, and every state
+// bit of every non-zero start has P itself as its recurrence: any non-zero
+// start and any bit serve, and 512 = 2 x 256 bits determine it.
 Polynomial characteristic_low() {
   constexpr int kBits = 512;
   std::vector<uint8_t> bit(kBits);

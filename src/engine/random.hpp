@@ -24,9 +24,11 @@ class Rng {
     return result;
   }
   // This stream n draws later: the generator that next() called n times would
-  // leave, in a few microseconds whatever n (the state moves by a linear map
-  // over GF(2), so n steps are a polynomial in one step: see random.cpp).
-  // Lets threads draw their own parts of one stream, as dropout's masks do.
+  // leave (the state moves by a linear map over GF(2), so n steps are a
+  // polynomial in one step: see random.cpp). The first jump by n on a thread
+  // costs about a microsecond per bit of n, later ones under a microsecond
+  // (each thread keeps its last 16). Lets threads draw their own parts of one
+  // stream, as dropout's masks do.
   Rng jumped(uint64_t n) const;
   // xoshiro256's state transition, linear over GF(2) (next()'s output scrambles the state; this does not).
   static void advance(uint64_t (&state)[4]) {

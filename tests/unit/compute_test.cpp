@@ -164,7 +164,8 @@ TEST_F(ComputeTest, ElementWiseLoopsGiveTheSameBitsOnOneAndTwoThreads) {
   // must be those of one sequential stream of draws (unit i kept when draw i's 53 bits reach p).
   Rng sequential(3);
   std::vector<float> sequential_mask(x.size());
-  for (float& kept : sequential_mask) kept = static_cast<double>(sequential.next() >> 11) * 0x1.0p-53 >= 0.5 ? 2.0f : 0.0f;
+  for (float& kept : sequential_mask)
+    kept = static_cast<double>(sequential.next() >> 11) * 0x1.0p-53 >= 0.5 ? 2.0f : 0.0f;
   const uint64_t after_sequential = sequential.next();
   expect_same_on_one_and_two_threads("dropout", [&] {
     std::vector<float> mask(x.size()), y(x.size()), dx(x.size());

@@ -30,13 +30,14 @@ void dropout_forward(std::span<const Scalar> x, double p, Rng& rng, std::span<Sc
   // thread draws, whatever the thread count.
   const Rng start = rng;
   const auto count = static_cast<int64_t>(x.size());
-  parallel_for(count, [&, kept, in, out](int64_t begin, int64_t end) {
-    Rng local = begin == 0 ? start : start.jumped(static_cast<uint64_t>(begin));  // in registers
+  parallel_for(count, [=, &rng](int64_t begin, int64_t end) {
+    // A local copy keeps the state in registers; rng is written once, by the thread whose part ends the stream.
+    Rng local = begin == 0 ? start : start.jumped(static_cast<uint64_t>(begin));
     for (int64_t i = begin; i < end; ++i) {
       kept[i] = dropped_or_kept[(local.next() >> 11) >= threshold];
       out[i] = in[i] * kept[i];
     }
-    if (end == count) rng = local;  // the stream after every draw (one thread writes it)
+    if (end == count) rng = local;
   });
 }
 
