@@ -38,7 +38,11 @@ within 1.5 x of its floor.
 Every run is a real subprocess. Prints Markdown tables and writes them, with
 the machine and the raw measurements as JSON, to --out. About 10 minutes at
 the default epochs; --models, --batches and --threads measure a part (the
-targets that need the rest then say "not measured").
+targets that need the rest then say "not measured"). --paired-rounds N times
+each row's floor and fbnet's epochs N times, each floor right before the
+epochs it bounds, and keeps the round whose ratio is the median: this VM's
+speed drifts by up to 1.4x within a minute, and a ratio of two times taken
+minutes apart carries that drift.
 
 With --compare-with OLD_FBNET it measures instead fbnet's epoch time against
 another build (the code before a change), the two interleaved in one run,
@@ -48,7 +52,7 @@ their default engine (an older build may have no --engine).
 usage: bench/run [--epochs 4] [--torch-epochs 3] [--out runs/bench]
                  [--models ff,fb] [--batches 64] [--threads 1,2]
                  [--conv-models b,bl,bt,blt,b-k,b-f] [--conv-images 3200]
-                 [--compare-with OLD_FBNET [--rounds 2]]
+                 [--paired-rounds 1] [--compare-with OLD_FBNET [--rounds 2]]
 """
 import argparse
 import json
@@ -185,21 +189,38 @@ def compare(before, after, models, batches, threads_list, epochs, rounds, workdi
     print(f"\nwritten: {out}/compare.md, {out}/compare.json", file=sys.stderr)
 
 
-def measure(args, models, batches, threads_list, workdir, started):
-    """Every row's floors, fbnet epochs per engine, and PyTorch epochs; then the grid throughput."""
+def floor_ratio(measured, default):
+    """fbnet's epoch with the default engine over the best engine's floor, of one paired round."""
+    return measured["fbnet"][default]["epoch_seconds"] / measured["floor"]["floor_seconds"]
+
+
+def measure(args, models, batches, threads_list, default, workdir, started):
+    """Every row's floors, fbnet epochs per engine, and PyTorch epochs; then the grid throughput.
+
+    With --paired-rounds N each row times its floor and fbnet's epochs N times, the floor right before the epochs
+    it bounds (this VM's speed drifts by up to 1.4x within a minute, so a floor and an epoch timed apart can be
+    off by that much against each other); the row keeps the round whose ratio is the median, and every round's
+    ratio in "round_ratios"."""
     def say(what):
         print(f"benchmark [{time.perf_counter() - started:5.0f} s]: {what}", file=sys.stderr, flush=True)
     rows = []
     engines = None  # the engines fbnet was built with: those gemm_floor times
     for model, label, hidden, steps in models:
         for batch in batches:
-            row = {"model": model, "label": label, "batch": batch, "floor": {}, "fbnet": {}, "torch": {}}
+            row = {"model": model, "label": label, "batch": batch, "floor": {}, "fbnet": {}, "torch": {},
+                   "round_ratios": {}}
             for threads in threads_list:
-                say(f"{model} batch {batch}, {threads} thread(s)")
-                floor = row["floor"][threads] = gemm_floor(args.gemm_floor, model, batch, threads)
-                engines = engines or [name for name, _ in ENGINES if name in floor["engines"]]
-                row["fbnet"][threads] = {engine: fbnet_epoch(args.fbnet, model, batch, threads, args.epochs, workdir,
-                                                             engine) for engine in engines}
+                rounds = []
+                for round_index in range(args.paired_rounds):
+                    say(f"{model} batch {batch}, {threads} thread(s), round {round_index + 1} of {args.paired_rounds}")
+                    floor = gemm_floor(args.gemm_floor, model, batch, threads)
+                    engines = engines or [name for name, _ in ENGINES if name in floor["engines"]]
+                    rounds.append({"floor": floor, "fbnet": {
+                        engine: fbnet_epoch(args.fbnet, model, batch, threads, args.epochs, workdir, engine)
+                        for engine in engines}})
+                median = sorted(rounds, key=lambda r: floor_ratio(r, default))[(len(rounds) - 1) // 2]
+                row["floor"][threads], row["fbnet"][threads] = median["floor"], median["fbnet"]
+                row["round_ratios"][threads] = [floor_ratio(r, default) for r in rounds]
                 row["torch"][threads] = torch_epoch(args.torch_script, model, batch, threads, args.torch_epochs)
             first = row["fbnet"][threads_list[0]]
             row["memory_target_mb"] = memory_target_mb(hidden, steps, batch, next(iter(first.values()))["parameters"])
@@ -320,8 +341,11 @@ def targets_table(rows, default, threads_list):
             # included): no verdict from it.
             judged = "**not judged** (the floor exceeds the epoch: the cores were contended; rerun)" if ratio < 1 \
                 else verdict(ratio <= FLOOR_TARGET)
+            ratios = row.get("round_ratios", {}).get(threads, [ratio])
+            rounds = (f"; the median of {len(ratios)} paired rounds: " + ", ".join(f"{r:.2f}" for r in ratios)
+                      if len(ratios) > 1 else "")
             lines.append(f"| epoch ≤ {FLOOR_TARGET} × best engine's floor, {threads} thread(s) | {row['label']}, "
-                         f"{row['batch']} | {judged}: {ratio:.2f} ({epoch:.3f} s against "
+                         f"{row['batch']} | {judged}: {ratio:.2f}{rounds} ({epoch:.3f} s against "
                          f"{floor['engine']}'s {floor['floor_seconds']:.3f} s; the update's warm memory floor alone, "
                          f"{floor['update_floor_seconds']:.3f} s, is {100 * floor['update_floor_seconds'] / allowance:.0f} % "
                          f"of the {allowance:.3f} s allowed above it) |")
@@ -372,7 +396,11 @@ def main():
     parser.add_argument("--conv-images", type=int, default=3200, help="training images per conv measurement")
     parser.add_argument("--compare-with", metavar="OLD_FBNET", help="compare epoch times with this build instead")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per build in --compare-with")
+    parser.add_argument("--paired-rounds", type=int, default=1,
+                        help="rounds of (floor, fbnet epochs) timed back to back per row; the median round is kept")
     args = parser.parse_args()
+    if args.paired_rounds < 1:
+        parser.error(f"--paired-rounds: expected a whole number of at least 1, got {args.paired_rounds}")
     chosen = args.models.split(",")
     unknown = set(chosen) - {m for m, _, _, _ in MODELS}
     if unknown:
@@ -390,7 +418,7 @@ def main():
     print("benchmark: the machine's peak", file=sys.stderr, flush=True)
     peak = machine_peak(args.peak)  # first, while nothing of ours runs beside it
     default = default_engine(args.fbnet)
-    rows, grid, engines = measure(args, models, batches, threads_list, workdir, started)
+    rows, grid, engines = measure(args, models, batches, threads_list, default, workdir, started)
     shutil.rmtree(workdir, ignore_errors=True)
     conv_rows = conv_measure(args, threads_list, started)
     minutes = (time.perf_counter() - started) / 60
@@ -416,7 +444,8 @@ def main():
     machine = (f"Machine: {cpu_model()}, {affinity} cores usable of {os.cpu_count()}. Peak (fbnet_machine_peak): "
                f"{peak['peak_gflops']:.1f} GFLOP/s float32, {peak['peak_gflops_per_core']:.1f} per core.\n\n"
                f"```json\n{json.dumps(peak, indent=1)}\n```\n\n"
-               f"Engines: {versions}. fbnet's default: {default}. fbnet epochs per run: {args.epochs} (median), "
+               f"Engines: {versions}. fbnet's default: {default}. Paired rounds of floor and fbnet per row: "
+               f"{args.paired_rounds} (the median kept). fbnet epochs per run: {args.epochs} (median), "
                f"PyTorch: {args.torch_epochs}. Measured in {minutes:.1f} minutes.")
     print(f"{machine}\n\n{table}")
     with open(os.path.join(args.out, "benchmark.md"), "w") as f:
