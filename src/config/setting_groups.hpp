@@ -40,11 +40,11 @@ struct ImageDataSettings {
 struct TrainingSettings {
   int epochs = 30;
   OptimizerSettings optimizer = {.learning_rate = 0.02, .momentum = 0.7};  // the report's FF net
-  ScheduleSettings schedule;
+  ScheduleSettings schedule = {};
   int64_t batch_size = 128;
   uint64_t seed = 0;
   int64_t eval_batch_size = 1000;
-  ComputeSettings compute;
+  ComputeSettings compute = {};
   double divergence_factor = 100;  // a batch loss above this times ln(classes) stops the run (0: off)
   int early_stopping = 0;  // epochs without a better validation accuracy before the run stops (0: never)
 };

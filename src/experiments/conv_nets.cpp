@@ -156,7 +156,7 @@ const NetResults& net_named(const std::vector<NetResults>& nets, const char* mod
 std::string comparison_header(const std::vector<double>& levels, std::string_view column) {
   std::string header = "| Comparison |", rule = "|---|";
   for (double level : levels) {
-    header += " " + fmt::format(fmt::runtime(column), level) + " |";
+    header += fmt::format(" {} |", fmt::format(fmt::runtime(column), level));
     rule += "---|";
   }
   return header + "\n" + rule + "\n";

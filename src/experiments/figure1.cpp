@@ -207,7 +207,10 @@ void reproduce_figure1(const Figure1Options& options) {
       jobs.push_back(fb_job(sgd_folder(options, learning_rate, 0), ff_models[0], sgd_flags(learning_rate, 0), true));
   run_sequence_jobs(options, jobs);
 
-  Figure1Results results{.shared = shared, .out = options.out, .seeds = options.seeds};
+  Figure1Results results;
+  results.shared = shared;
+  results.out = options.out;
+  results.seeds = options.seeds;
   results.lstm_description = fmt::format("LSTM ({} hidden): trained from scratch ({} epochs, lr {}, momentum {})",
                                          shared.lstm_hidden, options.lstm_training.epochs, options.lstm_training.optimizer.learning_rate,
                                          options.lstm_training.optimizer.momentum);

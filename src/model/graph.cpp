@@ -63,7 +63,11 @@ int Graph::node_index(const std::string& name, const std::string& what) const {
 }
 
 int Graph::add_node(std::string name, OpKind op, const std::vector<std::string>& inputs, Shape shape, double dropout) {
-  Node node{std::move(name), op, {}, std::move(shape), dropout};
+  Node node;
+  node.name = std::move(name);
+  node.op = op;
+  node.shape = std::move(shape);
+  node.dropout = dropout;
   for (const std::string& input : inputs) node.inputs.push_back(node_index(input, fmt::format("node '{}'", node.name)));
   nodes.push_back(std::move(node));
   return static_cast<int>(nodes.size()) - 1;

@@ -75,7 +75,8 @@ void forward_in_order(Model<float>& model, Batches& set, int64_t batch_size,
 
 Evaluation evaluate(Model<float>& model, Batches& set, int64_t batch_size,
                     const std::function<void(const Batches&)>& before_batch) {
-  Scores scores{std::vector<int64_t>(model.readout_count(), 0)};
+  Scores scores;
+  scores.correct.assign(model.readout_count(), 0);
   forward_in_order(model, set, batch_size, before_batch, [&](int64_t) {
     FBNET_ASSERT(static_cast<int>(set.labels().size()) == model.readout_count(),
                 "evaluate: {} label arrays for {} readouts", set.labels().size(), model.readout_count());
@@ -90,7 +91,8 @@ Evaluation evaluate_each_step(Model<float>& one_step_model, Batches& set, int64_
               one_step_model.readout_count());
   const std::vector<int64_t> order = identity_order(set.count());
   const int steps = static_cast<int>(set.inputs().size());
-  Scores scores{std::vector<int64_t>(steps, 0)};
+  Scores scores;
+  scores.correct.assign(steps, 0);
   for (int64_t begin = 0; begin < set.count(); begin += batch_size) {
     set.gather(order, begin, std::min(batch_size, set.count() - begin));
     for (int p = 0; p < steps; ++p) {

@@ -51,7 +51,8 @@ Evaluation evaluate_intervention(Network<float>& network, Batches& set, int64_t 
                                  const std::vector<int>& edges, const std::vector<std::vector<Tensor<float>>>& means,
                                  uint64_t seed) {
   for (int e : edges) {
-    EdgeIntervention<float> intervention{kind};
+    EdgeIntervention<float> intervention;
+    intervention.kind = kind;
     if (kind == InterventionKind::kMean) intervention.mean = means.at(e);
     network.set_intervention(e, std::move(intervention));  // swap: partners per batch, below
   }
