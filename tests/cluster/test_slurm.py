@@ -352,9 +352,11 @@ class Test:
         cluster.slurm("scancel", f"{array}_1")
         requeued = wait_until(lambda: run_in_progress("2", array), "array task 2 to be in the middle of a run")
         cluster.slurm("scontrol", "requeue", f"{array}_2")
-        # A requeued job waits two minutes before it may start again (its begin time); this test need not.
+        # A requeued job waits two minutes before it may start again (its begin time); this test need not, but it
+        # must wait out the second of the requeue: slurmd revokes the job's credential then, to the second, and
+        # kills a relaunch whose new credential is dated the same second ("Job credential revoked", seen once).
         wait_until(lambda: cluster.job(f"{array}_2").get("Reason") == "BeginTime", "task 2 to be requeued", 60, 0.1)
-        cluster.slurm("scontrol", "update", f"JobId={array}_2", "StartTime=now")
+        cluster.slurm("scontrol", "update", f"JobId={array}_2", "StartTime=now+2")
         merged = cluster.wait_for_job(report)
         task1, task2 = cluster.job(f"{array}_1"), cluster.job(f"{array}_2")
         if (task1.get("JobState"), task2.get("JobState"), task2.get("Restarts")) != ("CANCELLED", "COMPLETED", "1"):
