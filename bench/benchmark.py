@@ -40,9 +40,9 @@ the machine and the raw measurements as JSON, to --out. About 10 minutes at
 the default epochs; --models, --batches and --threads measure a part (the
 targets that need the rest then say "not measured"). --paired-rounds N times
 each row's floor and fbnet's epochs N times, each floor right before the
-epochs it bounds, and keeps the round whose ratio is the median: this VM's
-speed drifts by up to 1.4x within a minute, and a ratio of two times taken
-minutes apart carries that drift.
+epochs it bounds, and judges the round whose ratio is the median (of two
+middle ones, the higher): this VM's speed drifted by 1.4x within an hour and
+1.25x within a minute, and a ratio of two times taken apart carries that drift.
 
 With --compare-with OLD_FBNET it measures instead fbnet's epoch time against
 another build (the code before a change), the two interleaved in one run,
@@ -194,13 +194,17 @@ def floor_ratio(measured, default):
     return measured["fbnet"][default]["epoch_seconds"] / measured["floor"]["floor_seconds"]
 
 
+def median_round(rounds, default):
+    """The paired round whose ratio is the median; of two middle ones the higher, so that an even count never
+    judges a row by its better half."""
+    return sorted(rounds, key=lambda r: floor_ratio(r, default))[len(rounds) // 2]
+
+
 def measure(args, models, batches, threads_list, default, workdir, started):
     """Every row's floors, fbnet epochs per engine, and PyTorch epochs; then the grid throughput.
 
-    With --paired-rounds N each row times its floor and fbnet's epochs N times, the floor right before the epochs
-    it bounds (this VM's speed drifts by up to 1.4x within a minute, so a floor and an epoch timed apart can be
-    off by that much against each other); the row keeps the round whose ratio is the median, and every round's
-    ratio in "round_ratios"."""
+    With --paired-rounds N each row times its floor and fbnet's epochs N times (the module's docstring says why);
+    "floor" and "fbnet" hold the median round (median_round), "rounds" every round."""
     def say(what):
         print(f"benchmark [{time.perf_counter() - started:5.0f} s]: {what}", file=sys.stderr, flush=True)
     rows = []
@@ -208,7 +212,7 @@ def measure(args, models, batches, threads_list, default, workdir, started):
     for model, label, hidden, steps in models:
         for batch in batches:
             row = {"model": model, "label": label, "batch": batch, "floor": {}, "fbnet": {}, "torch": {},
-                   "round_ratios": {}}
+                   "rounds": {}}
             for threads in threads_list:
                 rounds = []
                 for round_index in range(args.paired_rounds):
@@ -218,9 +222,9 @@ def measure(args, models, batches, threads_list, default, workdir, started):
                     rounds.append({"floor": floor, "fbnet": {
                         engine: fbnet_epoch(args.fbnet, model, batch, threads, args.epochs, workdir, engine)
                         for engine in engines}})
-                median = sorted(rounds, key=lambda r: floor_ratio(r, default))[(len(rounds) - 1) // 2]
+                median = median_round(rounds, default)
                 row["floor"][threads], row["fbnet"][threads] = median["floor"], median["fbnet"]
-                row["round_ratios"][threads] = [floor_ratio(r, default) for r in rounds]
+                row["rounds"][threads] = rounds
                 row["torch"][threads] = torch_epoch(args.torch_script, model, batch, threads, args.torch_epochs)
             first = row["fbnet"][threads_list[0]]
             row["memory_target_mb"] = memory_target_mb(hidden, steps, batch, next(iter(first.values()))["parameters"])
@@ -334,14 +338,14 @@ def targets_table(rows, default, threads_list):
         for threads in threads_list:
             floor = row["floor"][threads]
             epoch = row["fbnet"][threads][default]["epoch_seconds"]
-            ratio = epoch / floor["floor_seconds"]
+            ratio = floor_ratio({"floor": floor, "fbnet": row["fbnet"][threads]}, default)
             # How much of the allowance above the floor the update's unavoidable memory traffic takes by itself.
             allowance = (FLOOR_TARGET - 1) * floor["floor_seconds"]
             # A floor above the epoch it bounds was timed while something else held the cores (this VM's host
             # included): no verdict from it.
             judged = "**not judged** (the floor exceeds the epoch: the cores were contended; rerun)" if ratio < 1 \
                 else verdict(ratio <= FLOOR_TARGET)
-            ratios = row.get("round_ratios", {}).get(threads, [ratio])
+            ratios = [floor_ratio(r, default) for r in row["rounds"][threads]]
             rounds = (f"; the median of {len(ratios)} paired rounds: " + ", ".join(f"{r:.2f}" for r in ratios)
                       if len(ratios) > 1 else "")
             lines.append(f"| epoch ≤ {FLOOR_TARGET} × best engine's floor, {threads} thread(s) | {row['label']}, "
@@ -401,6 +405,8 @@ def main():
     args = parser.parse_args()
     if args.paired_rounds < 1:
         parser.error(f"--paired-rounds: expected a whole number of at least 1, got {args.paired_rounds}")
+    if args.compare_with and args.paired_rounds != 1:
+        parser.error("--paired-rounds measures floors, which --compare-with does not: give --rounds instead")
     chosen = args.models.split(",")
     unknown = set(chosen) - {m for m, _, _, _ in MODELS}
     if unknown:
@@ -452,8 +458,9 @@ def main():
         f.write(f"{machine}\n\n{table}\n")
     with open(os.path.join(args.out, "benchmark.json"), "w") as f:
         json.dump({"machine": {"cpu": cpu_model(), "cores": affinity, "cpu_count": os.cpu_count()}, "peak": peak,
-                   "default_engine": default, "engines": engines, "rows": rows, "grid": grid, "conv_rows": conv_rows, "epochs": args.epochs,
-                   "torch_epochs": args.torch_epochs, "minutes": minutes}, f, indent=1)
+                   "default_engine": default, "engines": engines, "rows": rows, "grid": grid, "conv_rows": conv_rows,
+                   "paired_rounds": args.paired_rounds, "epochs": args.epochs, "torch_epochs": args.torch_epochs,
+                   "minutes": minutes}, f, indent=1)
     print(f"\nwritten: {args.out}/benchmark.md, {args.out}/benchmark.json", file=sys.stderr)
 
 
