@@ -338,7 +338,7 @@ def targets_table(rows, default, threads_list):
         for threads in threads_list:
             floor = row["floor"][threads]
             epoch = row["fbnet"][threads][default]["epoch_seconds"]
-            ratio = floor_ratio({"floor": floor, "fbnet": row["fbnet"][threads]}, default)
+            ratio = epoch / floor["floor_seconds"]  # the median round's (floor_ratio)
             # How much of the allowance above the floor the update's unavoidable memory traffic takes by itself.
             allowance = (FLOOR_TARGET - 1) * floor["floor_seconds"]
             # A floor above the epoch it bounds was timed while something else held the cores (this VM's host
