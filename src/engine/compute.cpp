@@ -27,7 +27,8 @@ namespace {
 constexpr EnumName<ProductEngine> kEngineNames[] = {{ProductEngine::kOpenBlas, "openblas"},
                                                     {ProductEngine::kOneDnn, "onednn"}};
 constexpr EnumName<ConvolutionEngine> kConvolutionNames[] = {{ConvolutionEngine::kIm2col, "im2col"},
-                                                             {ConvolutionEngine::kOneDnn, "onednn"}};
+                                                             {ConvolutionEngine::kOneDnn, "onednn"},
+                                                             {ConvolutionEngine::kOneDnnPlain, "onednn-nchw"}};
 
 // Unset until use_compute_settings(), which the runs' main thread calls before any worker thread starts;
 // until then a product takes the default, read once (a function-local static: safe from any thread).
@@ -96,7 +97,7 @@ std::vector<ProductEngine> available_product_engines() {
 
 void use_compute_settings(const ComputeSettings& settings) {
   check_product_engine_available(settings.engine, "--engine");
-  FBNET_CHECK(settings.convolution != ConvolutionEngine::kOneDnn || product_engine_available(ProductEngine::kOneDnn),
+  FBNET_CHECK(!uses_onednn(settings.convolution) || product_engine_available(ProductEngine::kOneDnn),
               "--conv-engine: this fbnet was built without oneDNN (install libdnnl-dev, configure again); use im2col");
   engine_in_use = settings.engine;
   convolution_in_use = settings.convolution;
@@ -131,13 +132,17 @@ ConvolutionEngine default_convolution_engine() {
 
 ConvolutionEngine current_convolution_engine() { return convolution_in_use; }
 
+bool uses_onednn(ConvolutionEngine engine) {
+  return engine == ConvolutionEngine::kOneDnn || engine == ConvolutionEngine::kOneDnnPlain;
+}
+
 int compute_threads() { return threads_in_use > 0 ? threads_in_use : available_cores(); }
 
 nlohmann::ordered_json compute_description() {
   const ProductEngine engine = current_product_engine();
   nlohmann::ordered_json description = {{"engine", product_engine_name(engine)}};
 #ifdef FBNET_WITH_ONEDNN
-  if (engine == ProductEngine::kOneDnn || convolution_in_use == ConvolutionEngine::kOneDnn)
+  if (engine == ProductEngine::kOneDnn || uses_onednn(convolution_in_use))
     description["engine_version"] = onednn_description();
 #endif
   description["convolution"] = convolution_engine_name(convolution_in_use);

@@ -34,7 +34,13 @@ std::vector<ProductEngine> available_product_engines();  // openblas first
 // How float32 convolutions run (model/kernels/conv2d.hpp): im2col, the receptive fields as the columns of one
 // matrix and one product through gemm() on the product engine; or oneDNN's convolution primitives, whose products
 // happen inside oneDNN. Float64 convolutions (gradient checks, the float64 peer) always take im2col.
-enum class ConvolutionEngine { kIm2col, kOneDnn };
+enum class ConvolutionEngine {
+  kIm2col,
+  kOneDnn,       // oneDNN's primitives, the activations between them kept in its channel blocks where they can be
+                 // (model/activation_layouts.hpp)
+  kOneDnnPlain,  // the same primitives on plain NCHW activations, reordered at each call: the same results, slower
+};
+bool uses_onednn(ConvolutionEngine engine);
 // oneDNN's primitives where fbnet was built with oneDNN (1.6-2.3x faster than im2col on BLT here:
 // docs/BENCHMARKS.md), else im2col.
 ConvolutionEngine default_convolution_engine();

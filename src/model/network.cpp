@@ -6,7 +6,11 @@
 
 #include <fmt/format.h>
 
+#include "engine/compute.hpp"
 #include "engine/parallel.hpp"
+#ifdef FBNET_WITH_ONEDNN
+#include "model/kernels/conv2d_onednn.hpp"
+#endif
 #include "model/ops/dropout_op.hpp"
 
 namespace fbnet {
@@ -31,6 +35,17 @@ void declare_parameters(const Graph& graph, ParameterStore<Scalar>& store) {
   for (size_t e = 0; e < graph.edges.size(); ++e)
     for (const auto& [suffix, shape] : make_adapter<Scalar>(graph, static_cast<int>(e))->parameter_shapes())
       store.declare(fmt::format("{}.{}", graph.edges[e].name, suffix), shape);
+}
+
+// Whether float32 activations may stay in channel blocks: on oneDNN's convolutions where they use them.
+template <class Scalar>
+bool channel_blocks_pay() {
+#ifdef FBNET_WITH_ONEDNN
+  return std::is_same_v<Scalar, float> && current_convolution_engine() == ConvolutionEngine::kOneDnn &&
+         onednn_uses_channel_blocks();
+#else
+  return false;
+#endif
 }
 
 // Checks the fields of the description before the graph is built from it.
@@ -61,6 +76,7 @@ Network<Scalar>::Network(Graph graph) : graph_(std::move(graph)) {
   graph_.validate();
   FBNET_CHECK(graph_.input_nodes().size() >= 1, "graph: needs an input node");
   schedule_ = schedule_of(graph_);
+  layouts_ = activation_layouts(graph_, channel_blocks_pay<Scalar>());
   declare_parameters(graph_, parameters_);
   parameters_.allocate();
   bind_parameters();
@@ -91,12 +107,12 @@ void Network<Scalar>::bind_parameters() {
   for (int n = 0; n < static_cast<int>(graph_.nodes.size()); ++n) {
     if (graph_.nodes[n].op == OpKind::kInput) continue;
     for (int set = 0; set < graph_.weight_sets(n); ++set) {
-      ops_[n].push_back(make_op<Scalar>(graph_, n));
+      ops_[n].push_back(make_op<Scalar>(graph_, n, layouts_));
       node_ranges_[n].push_back(bind(*ops_[n].back()));
     }
   }
   for (size_t e = 0; e < graph_.edges.size(); ++e) {
-    adapters_.push_back(make_adapter<Scalar>(graph_, static_cast<int>(e)));
+    adapters_.push_back(make_adapter<Scalar>(graph_, static_cast<int>(e), layouts_));
     edge_ranges_.push_back(bind(*adapters_.back()));
   }
 }
@@ -246,19 +262,35 @@ void Network<Scalar>::set_intervention(int edge, EdgeIntervention<Scalar> interv
   if (intervention.kind == InterventionKind::kMean) {
     FBNET_ASSERT(static_cast<int>(intervention.mean.size()) == graph_.steps, "set_intervention: {} means for {} steps",
                 intervention.mean.size(), graph_.steps);
-    for (int step = 1; step < graph_.steps; ++step)
+    for (int step = 1; step < graph_.steps; ++step) {
       FBNET_ASSERT(intervention.mean[step].shape == target, "set_intervention: the mean of step {} has shape {}, expected {}",
                   step, shape_string(intervention.mean[step].shape), shape_string(target));
+      if (layouts_[graph_.edges[edge].target] == ActivationLayout::kPlain) continue;
+      // Combined in the target's layout.
+      Tensor<Scalar> blocked(target);
+      change_layout(SpatialIndex{target[1], target[2], target[3]}, 1, intervention.mean[step].data(), blocked.data(),
+                    /*to_blocks=*/true);
+      intervention.mean[step] = std::move(blocked);
+    }
   }
   interventions_[edge] = std::move(intervention);
 }
 
 template <class Scalar>
-const Tensor<Scalar>& Network<Scalar>::value(int step, const std::string& node) const {
+Tensor<Scalar> Network<Scalar>::plain(const Tensor<Scalar>& tensor, int node) const {
+  const Shape& shape = graph_.nodes[node].shape;
+  if (layouts_[node] == ActivationLayout::kPlain) return tensor;
+  Tensor<Scalar> copy(tensor.shape);
+  change_layout(SpatialIndex{shape[0], shape[1], shape[2]}, tensor.rows(), tensor.data(), copy.data(), /*to_blocks=*/false);
+  return copy;
+}
+
+template <class Scalar>
+Tensor<Scalar> Network<Scalar>::value(int step, const std::string& node) const {
   const int n = graph_.node_index(node, "value");
   FBNET_ASSERT(has_forward_ && step >= 0 && step < graph_.steps && schedule_.computed[step][n],
               "value: '{}' was not computed at step {}", node, step);
-  return *states_[step][n].value;
+  return plain(*states_[step][n].value, n);
 }
 
 template <class Scalar>
@@ -266,8 +298,10 @@ Tensor<Scalar> Network<Scalar>::feedback_signal(int step, int edge) const {
   const Edge& e = graph_.edges.at(edge);
   Tensor<Scalar> signal(batched(batch_, graph_.nodes[e.target].shape));
   if (step == 0) return signal;  // nothing has fired yet: fb = 0
-  adapters_[edge]->forward(value(step - 1, graph_.nodes[e.source].name), signal, Mode::kEval, nullptr, step);
-  return signal;
+  FBNET_ASSERT(has_forward_ && schedule_.computed[step - 1][e.source], "feedback_signal: '{}' was not computed at step {}",
+              graph_.nodes[e.source].name, step - 1);
+  adapters_[edge]->forward(*states_[step - 1][e.source].value, signal, Mode::kEval, nullptr, step);  // target's layout
+  return plain(signal, e.target);
 }
 
 template <class Scalar>

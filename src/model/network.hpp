@@ -22,6 +22,7 @@
 
 #include "engine/random.hpp"
 #include "engine/tensor.hpp"
+#include "model/activation_layouts.hpp"
 #include "model/architecture.hpp"
 #include "model/graph.hpp"
 #include "model/kernels/log_softmax_nll.hpp"
@@ -86,8 +87,12 @@ class Network final : public Model<Scalar> {
   void set_intervention(int edge, EdgeIntervention<Scalar> intervention);
 
   // The value of `node` (name or alias) at `step` of the last forward, before
-  // incoming edges combined: what its outgoing edges send. [B, shape]
-  const Tensor<Scalar>& value(int step, const std::string& node) const;
+  // incoming edges combined: what its outgoing edges send. [B, shape], plain
+  // (a copy: the network may hold it in channel blocks).
+  Tensor<Scalar> value(int step, const std::string& node) const;
+  // How each node's values lie inside the network (activation_layouts.hpp):
+  // chosen at construction from the convolution engine then in use.
+  const std::vector<ActivationLayout>& layouts() const { return layouts_; }
   // What edge `edge` sends into its target at `step` of the last forward,
   // before alpha and without any intervention: W v_source(step - 1) + b, zero
   // at step 0. [B, target shape]
@@ -108,9 +113,13 @@ class Network final : public Model<Scalar> {
   // combined <- combined (1 + alpha fb) for gain edge `edge`, keeping both factors for backward.
   void combine_gain(int step, int edge, Tensor<Scalar>& combined);
 
+  // `tensor` [B, shape of node] as plain NCHW: itself, or a copy out of channel blocks.
+  Tensor<Scalar> plain(const Tensor<Scalar>& tensor, int node) const;
+
   std::optional<Architecture> architecture_;
   Graph graph_;
   Schedule schedule_;
+  std::vector<ActivationLayout> layouts_;  // [node]
   ParameterStore<Scalar> parameters_;
   using Range = std::pair<int64_t, int64_t>;  // parameter range [first, last); empty when none
   // The op of `node` at `step`: its one instance, or (untied) the step's own.

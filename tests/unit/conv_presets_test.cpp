@@ -1,12 +1,18 @@
 // The conv presets (model/conv_presets.hpp): their layers and edges, the
-// parameter counts that make B-K and B-F controls for BLT, and the settings
-// that reach them from a config.
+// parameter counts that make B-K and B-F controls for BLT, the settings that
+// reach them from a config, and the activation layouts a net runs them in.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cstdlib>
 
 #include "config/config.hpp"
+#include "engine/compute.hpp"
 #include "model/conv_presets.hpp"
+#ifdef FBNET_WITH_ONEDNN
+#include "model/kernels/conv2d_onednn.hpp"
+#endif
 #include "model/network.hpp"
 #include "test_support.hpp"
 
@@ -88,6 +94,97 @@ TEST(ConvPresets, ImagesTheyCannotPoolAreRefused) {
   testing::expect_error([] { conv_net_graph(ConvNet::kB, {28, 28}, 10, {.kernel = 4}); },
                         "--conv-kernel: must be odd, 1..15, got 4");
 }
+
+TEST(ActivationLayouts, BlocksRunFromTheFirstConvToTheFlattenAndStopAtAnyOtherReader) {
+  const Graph blt = conv_net_graph(ConvNet::kBLT, {16, 16}, 10, {.features = 16, .steps = 3});
+  const std::vector<ActivationLayout> layouts = activation_layouts(blt, /*channel_blocks=*/true);
+  for (size_t n = 0; n < blt.nodes.size(); ++n) {
+    const std::string& name = blt.nodes[n].name;
+    const bool blocked = name != "x" && name != "flatten" && name != "dropout" && name != "out";
+    EXPECT_EQ(layouts[n] == ActivationLayout::kChannelBlocks, blocked) << name;
+  }
+  for (ActivationLayout layout : activation_layouts(blt, /*channel_blocks=*/false))
+    EXPECT_EQ(layout, ActivationLayout::kPlain);
+  // Feature counts that are not whole blocks stay plain.
+  for (ActivationLayout layout : activation_layouts(conv_net_graph(ConvNet::kBLT, {16, 16}, 10, {.features = 8}), true))
+    EXPECT_EQ(layout, ActivationLayout::kPlain);
+  // A Linear edge out of h2 keeps h2 plain, and with it conv2, whose layout h2 shares (ReLU keeps its input's).
+  Graph linear_reader = blt;
+  linear_reader.add_edge("dense", "h2", "out", FeedbackCombine::kAdd, 1.0);
+  const std::vector<ActivationLayout> mixed = activation_layouts(linear_reader, true);
+  EXPECT_EQ(mixed[linear_reader.node_index("h2")], ActivationLayout::kPlain);
+  EXPECT_EQ(mixed[linear_reader.node_index("conv2")], ActivationLayout::kPlain);
+  EXPECT_EQ(mixed[linear_reader.node_index("h1")], ActivationLayout::kChannelBlocks);
+}
+
+#ifdef FBNET_WITH_ONEDNN
+std::vector<uint32_t> bits_of(const std::vector<float>& values) {
+  std::vector<uint32_t> bits;
+  for (float value : values) bits.push_back(std::bit_cast<uint32_t>(value));
+  return bits;
+}
+
+// BLT with 16 features trained a step on oneDNN with its activations in channel blocks and with them plain
+// (onednn-nchw): the same logits, loss and gradients, bit for bit, and the same plain values, feedback signals
+// and mean-intervention logits seen from outside.
+TEST(ActivationLayouts, ChannelBlocksTrainBitForBitAsPlainActivations) {
+  const ComputeSettings before{current_product_engine(), compute_threads(), current_convolution_engine()};
+  const Graph graph = conv_net_graph(ConvNet::kBLT, {16, 16}, 10, {.features = 16, .steps = 3});
+  const int64_t batch = 5;
+  Tensor<float> images({batch, 256});
+  Rng data(3);
+  for (float& value : images.values) value = static_cast<float>(data.uniform());
+  std::vector<int32_t> labels(batch);
+  for (int32_t& label : labels) label = static_cast<int32_t>(data.below(10));
+  struct Seen {
+    std::vector<float> logits, grads, h1, topdown, eval_logits, mean_logits;
+    double loss = 0;
+    bool blocked = false;
+  };
+  auto run = [&](ConvolutionEngine engine) {
+    use_compute_settings({before.engine, 2, engine});
+    Network<float> net(graph);
+    net.initialize(11);
+    Rng dropout(5);
+    const std::vector<const Tensor<float>*> steps(3, &images);
+    net.forward(steps, Mode::kTrain, &dropout);
+    const int32_t* readout_labels[] = {labels.data()};
+    Seen seen;
+    seen.loss = net.loss(readout_labels).loss_sum;
+    net.backward();
+    seen.logits = net.logits(0).values;
+    seen.grads = net.parameters().grads();
+    seen.h1 = net.value(1, "h1").values;
+    const int topdown = 2;  // lateral.1, lateral.2, topdown.1
+    seen.topdown = net.feedback_signal(2, topdown).values;
+    seen.blocked = net.layouts()[graph.node_index("h1")] == ActivationLayout::kChannelBlocks;
+    net.forward(steps, Mode::kEval, nullptr);
+    seen.eval_logits = net.logits(0).values;
+    EdgeIntervention<float> mean{.kind = InterventionKind::kMean, .mean = {}, .partner = {}};
+    for (int step = 0; step < 3; ++step) {
+      const Tensor<float> signal = net.feedback_signal(step, topdown);  // [B, 16, 16, 16]: sample 1's as the mean
+      Tensor<float>& sample = mean.mean.emplace_back(Shape{1, 16, 16, 16});
+      std::copy_n(signal.row(1), sample.size(), sample.data());
+    }
+    net.set_intervention(topdown, mean);
+    net.forward(steps, Mode::kEval, nullptr);
+    seen.mean_logits = net.logits(0).values;
+    return seen;
+  };
+  const Seen plain = run(ConvolutionEngine::kOneDnnPlain), blocked = run(ConvolutionEngine::kOneDnn);
+  use_compute_settings(before);
+  EXPECT_FALSE(plain.blocked);
+  if (!onednn_uses_channel_blocks()) GTEST_SKIP() << "oneDNN does not use 16-channel blocks on this CPU (no AVX-512)";
+  EXPECT_TRUE(blocked.blocked);
+  EXPECT_EQ(std::bit_cast<uint64_t>(blocked.loss), std::bit_cast<uint64_t>(plain.loss));
+  EXPECT_EQ(bits_of(blocked.logits), bits_of(plain.logits));
+  EXPECT_EQ(bits_of(blocked.grads), bits_of(plain.grads));
+  EXPECT_EQ(bits_of(blocked.h1), bits_of(plain.h1));
+  EXPECT_EQ(bits_of(blocked.topdown), bits_of(plain.topdown));
+  EXPECT_EQ(bits_of(blocked.eval_logits), bits_of(plain.eval_logits));
+  EXPECT_EQ(bits_of(blocked.mean_logits), bits_of(plain.mean_logits));
+}
+#endif
 
 }  // namespace
 }  // namespace fbnet

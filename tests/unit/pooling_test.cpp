@@ -1,7 +1,8 @@
 // The max-pool and nearest-upsample kernels on hand-computed planes: PyTorch's
 // tie-break (the first maximum in row-major order) and NaN rule (a NaN always
 // wins), overlapping windows adding into one pixel, and upsampling's block
-// sums. (Gradients against finite differences: gradient_check_test.cpp.)
+// sums; and their channel-block versions bit for bit against the plain ones.
+// (Gradients against finite differences: gradient_check_test.cpp.)
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -10,11 +11,13 @@
 #include <iterator>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "engine/random.hpp"
+#include "model/kernels/activation_layout.hpp"
 #include "model/kernels/max_pool2d.hpp"
 #include "model/kernels/upsample.hpp"
 
@@ -155,6 +158,77 @@ TEST(UpsampleKernel, FactorTwoMatchesAPixelByPixelLoopOnWideRows) {
   upsample_backward(g, dy, dx, /*accumulate=*/true);
   EXPECT_EQ(bits_of(y.values), bits_of(want_y));
   EXPECT_EQ(bits_of(dx.values), bits_of(want_dx));
+}
+
+// `plain` [B, C, H, W] in channel blocks.
+Tensor<float> in_blocks(const Tensor<float>& plain) {
+  Tensor<float> blocked(plain.shape);
+  change_layout(SpatialIndex{plain.shape[1], plain.shape[2], plain.shape[3]}, plain.rows(), plain.data(), blocked.data(),
+                /*to_blocks=*/true);
+  return blocked;
+}
+Tensor<float> out_of_blocks(const Tensor<float>& blocked) {
+  Tensor<float> plain(blocked.shape);
+  change_layout(SpatialIndex{blocked.shape[1], blocked.shape[2], blocked.shape[3]}, blocked.rows(), blocked.data(),
+                plain.data(), /*to_blocks=*/false);
+  return plain;
+}
+
+TEST(ActivationLayout, ChannelBlocksHoldEachValueWhereTheIndexSays) {
+  const SpatialIndex g{.channels = 32, .height = 3, .width = 5};
+  Tensor<float> plain({2, 32, 3, 5});
+  for (size_t i = 0; i < plain.values.size(); ++i) plain.values[i] = static_cast<float>(i);
+  const Tensor<float> blocked = in_blocks(plain);
+  const int64_t sample = 32 * 3 * 5;
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t c = 0; c < 32; ++c)
+      for (int64_t h = 0; h < 3; ++h)
+        for (int64_t w = 0; w < 5; ++w)
+          ASSERT_EQ(blocked.values[b * sample + g.blocked(c, h, w)], plain.values[b * sample + g.plain(c, h, w)]);
+  EXPECT_EQ(out_of_blocks(blocked).values, plain.values);
+}
+
+// Pooling in channel blocks: the same maxima, tie-breaks, NaNs and gradient sums (signed zeros too) as the plain
+// kernels, for the 2 x 2 / 2 fast path at odd and even sizes and for overlapping windows, written and accumulated.
+TEST(MaxPool2dKernel, ChannelBlocksGiveThePlainKernelsBits) {
+  struct Case { int64_t kernel, stride; };
+  Rng rng(13);
+  for (const Case& c : {Case{2, 2}, Case{2, 1}, Case{3, 2}})
+    for (const int64_t size : {4, 5, 7, 14})
+      for (const bool accumulate : {false, true}) {
+        const PoolGeometry g{.channels = 32, .height = size, .width = size + 1, .kernel = c.kernel, .stride = c.stride};
+        const Tensor<float> x = tie_heavy_planes({2, 32, g.height, g.width}, rng);
+        const Tensor<float> dy = tie_heavy_planes({2, 32, g.out_height(), g.out_width()}, rng);
+        const Tensor<float> dx_before = tie_heavy_planes(x.shape, rng);
+        Tensor<float> y(dy.shape), dx = dx_before, blocked_y(dy.shape), blocked_dx = in_blocks(dx_before);
+        max_pool2d_forward(g, x, y);
+        max_pool2d_backward(g, x, dy, dx, accumulate);
+        max_pool2d_forward(g, in_blocks(x), blocked_y, ActivationLayout::kChannelBlocks);
+        max_pool2d_backward(g, in_blocks(x), in_blocks(dy), blocked_dx, accumulate, ActivationLayout::kChannelBlocks);
+        const std::string where = fmt::format("kernel {}, stride {}, {} x {}, accumulate {}", c.kernel, c.stride,
+                                              g.height, g.width, accumulate);
+        EXPECT_EQ(bits_of(out_of_blocks(blocked_y).values), bits_of(y.values)) << where;
+        EXPECT_EQ(bits_of(out_of_blocks(blocked_dx).values), bits_of(dx.values)) << where;
+      }
+}
+
+TEST(UpsampleKernel, ChannelBlocksGiveThePlainKernelsBits) {
+  Rng rng(17);
+  for (const auto& [factor_h, factor_w] : {std::pair<int64_t, int64_t>{2, 2}, {2, 3}, {3, 1}})
+    for (const bool accumulate : {false, true}) {
+      const UpsampleGeometry g{.channels = 32, .height = 5, .width = 7, .factor_h = factor_h, .factor_w = factor_w};
+      Tensor<float> x({2, 32, 5, 7}), dy({2, 32, 5 * factor_h, 7 * factor_w}), dx_before({2, 32, 5, 7});
+      for (auto* tensor : {&x, &dy, &dx_before})
+        for (float& value : tensor->values) value = static_cast<float>(rng.normal() * 1e4);
+      Tensor<float> y(dy.shape), dx = dx_before, blocked_y(dy.shape), blocked_dx = in_blocks(dx_before);
+      upsample_forward(g, x, y);
+      upsample_backward(g, dy, dx, accumulate);
+      upsample_forward(g, in_blocks(x), blocked_y, ActivationLayout::kChannelBlocks);
+      upsample_backward(g, in_blocks(dy), blocked_dx, accumulate, ActivationLayout::kChannelBlocks);
+      const std::string where = fmt::format("factors {} x {}, accumulate {}", factor_h, factor_w, accumulate);
+      EXPECT_EQ(bits_of(out_of_blocks(blocked_y).values), bits_of(y.values)) << where;
+      EXPECT_EQ(bits_of(out_of_blocks(blocked_dx).values), bits_of(dx.values)) << where;
+    }
 }
 
 }  // namespace

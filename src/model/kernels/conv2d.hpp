@@ -10,7 +10,8 @@
 // Chunks hold about kConvChunkValues column values whatever the thread count,
 // so results do not depend on it beyond the products' own.
 // With --conv-engine onednn, float32 calls go to oneDNN's primitives instead
-// (conv2d_onednn.hpp): same shapes, same scale and accumulate semantics.
+// (conv2d_onednn.hpp): same shapes, same scale and accumulate semantics, and
+// tensors in channel blocks (ConvLayouts) as well as plain ones.
 #pragma once
 
 #include <algorithm>
@@ -134,18 +135,31 @@ void chunk_im2col(const ConvGeometry& g, const Tensor<Scalar>& x, int64_t first,
 }
 
 // y [B, OC, OH, OW] (+)= scale * conv(x [B, C, H, W]).
+// Whether this call runs on oneDNN's primitives; else im2col, which takes plain tensors only.
+template <class Scalar>
+bool runs_on_onednn(const ConvLayouts& layouts) {
+  bool onednn = false;
+#ifdef FBNET_WITH_ONEDNN
+  onednn = std::is_same_v<Scalar, float> && uses_onednn(current_convolution_engine());
+#endif
+  FBNET_ASSERT(onednn || layouts.plain(), "conv2d: tensors in channel blocks need --conv-engine onednn (float32), and "
+               "the engine changed after the network chose their layouts");
+  return onednn;
+}
+
 template <class Scalar>
 void conv2d_forward(const ConvGeometry& g, const Tensor<Scalar>& x, const LinearParameters<Scalar>& p, Tensor<Scalar>& y,
-                    ConvScratch<Scalar>& scratch, Scalar scale = 1, bool accumulate = false) {
+                    ConvScratch<Scalar>& scratch, Scalar scale = 1, bool accumulate = false, ConvLayouts layouts = {}) {
   check_conv_parameters(g, p);
   const int64_t batch = x.rows(), positions = g.positions();
   FBNET_ASSERT(x.row_size() == g.input_size() && y.rows() == batch && y.row_size() == g.output_size(),
                "conv2d_forward: x {} and y {} do not fit the geometry", shape_string(x.shape), shape_string(y.shape));
+  if (runs_on_onednn<Scalar>(layouts)) {
 #ifdef FBNET_WITH_ONEDNN
-  if constexpr (std::is_same_v<Scalar, float>)
-    if (current_convolution_engine() == ConvolutionEngine::kOneDnn)
-      return onednn_conv2d_forward(g, batch, x.data(), p.weight.data, p.bias, y.data(), scale, accumulate);
+    if constexpr (std::is_same_v<Scalar, float>)
+      return onednn_conv2d_forward(g, batch, x.data(), p.weight.data, p.bias, y.data(), scale, accumulate, layouts);
 #endif
+  }
   for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {
     const int64_t width = count * positions;
     chunk_im2col(g, x, first, count, scratch.cols.data());
@@ -189,7 +203,7 @@ struct ConvGradients {
 template <class Scalar>
 void conv2d_backward(const ConvGeometry& g, const Tensor<Scalar>& x, const LinearParameters<Scalar>& p,
                      const Tensor<Scalar>& dy, const ConvGradients<Scalar>& want, ConvScratch<Scalar>& scratch,
-                     Scalar scale = 1) {
+                     Scalar scale = 1, ConvLayouts layouts = {}) {
   check_conv_parameters(g, p);
   const int64_t batch = dy.rows(), positions = g.positions();
   FBNET_ASSERT(dy.row_size() == g.output_size(), "conv2d_backward: dy {} does not fit the geometry",
@@ -199,13 +213,15 @@ void conv2d_backward(const ConvGeometry& g, const Tensor<Scalar>& x, const Linea
   Tensor<Scalar>* dx = want.dx;
   FBNET_ASSERT(!dx || (dx->rows() == batch && dx->row_size() == g.input_size()),
                "conv2d_backward: dx {} does not fit the geometry", shape_string(dx->shape));
+  if (runs_on_onednn<Scalar>(layouts)) {
 #ifdef FBNET_WITH_ONEDNN
-  if constexpr (std::is_same_v<Scalar, float>)
-    if (current_convolution_engine() == ConvolutionEngine::kOneDnn)
+    if constexpr (std::is_same_v<Scalar, float>)
       return onednn_conv2d_backward(g, batch, x.data(), p.weight.data, dy.data(),
                                     want.parameter_grads ? p.weight_grad.data : nullptr, p.bias_grad,
-                                    want.accumulate_parameters, dx ? dx->data() : nullptr, want.accumulate_input, scale);
+                                    want.accumulate_parameters, dx ? dx->data() : nullptr, want.accumulate_input, scale,
+                                    layouts);
 #endif
+  }
   if (want.parameter_grads && !want.accumulate_parameters) std::fill(p.bias_grad, p.bias_grad + g.out_channels, Scalar{0});
   bool weight_grad_written = want.accumulate_parameters;
   for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {

@@ -1,6 +1,8 @@
-// oneDNN's convolution primitives for NCHW tensors, with the layouts they
-// choose (memory::format_tag::any) reached by reorders, and scale and
-// accumulation done by the reorder back (output scale and a sum post-op).
+// oneDNN's convolution primitives for fbnet's tensors (plain NCHW or channel
+// blocks), with the layouts they choose (memory::format_tag::any) reached by
+// reorders where a tensor lies otherwise, and scale and accumulation done by
+// the reorder back (output scale and a sum post-op), or where the result is
+// already in the tensor's layout by a loop with the reorder's arithmetic.
 #include "model/kernels/conv2d_onednn.hpp"
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "engine/error.hpp"
+#include "engine/parallel.hpp"
 
 namespace fbnet {
 namespace {
@@ -37,7 +40,8 @@ dnnl::stream& thread_stream() {
 // needed: evaluation never makes the backward ones, and a layout that is already the plain one needs no buffer.
 struct ConvPrimitives {
   static constexpr dnnl::algorithm kAlgorithm = dnnl::algorithm::convolution_direct;
-  memory::desc plain_src, plain_weights, bias, plain_dst;  // nchw, oihw, x, nchw
+  memory::desc plain_weights, bias;  // oihw, x
+  memory::desc tensor_src[2], tensor_dst[2];  // x and y as fbnet holds them, by ActivationLayout: nchw, nChw16c
   memory::desc any_src, any_weights, any_dst;
   memory::dims strides, padding, padding_right;
   dnnl::convolution_forward::primitive_desc forward_pd;
@@ -94,10 +98,13 @@ ConvPrimitives make_primitives(const ConvGeometry& g, int64_t n) {
   p.any_src = memory::desc(src, kF32, Tag::any);
   p.any_weights = memory::desc(weights, kF32, Tag::any);
   p.any_dst = memory::desc(dst, kF32, Tag::any);
-  p.plain_src = memory::desc(src, kF32, Tag::nchw);
+  for (const ActivationLayout layout : {ActivationLayout::kPlain, ActivationLayout::kChannelBlocks}) {
+    const Tag tag = layout == ActivationLayout::kPlain ? Tag::nchw : Tag::nChw16c;
+    p.tensor_src[static_cast<int>(layout)] = memory::desc(src, kF32, tag);
+    p.tensor_dst[static_cast<int>(layout)] = memory::desc(dst, kF32, tag);
+  }
   p.plain_weights = memory::desc(weights, kF32, Tag::oihw);
   p.bias = memory::desc(bias, kF32, Tag::x);
-  p.plain_dst = memory::desc(dst, kF32, Tag::nchw);
   p.forward_pd = {{dnnl::prop_kind::forward_training, ConvPrimitives::kAlgorithm, p.any_src, p.any_weights, p.bias,
                    p.any_dst, p.strides, p.padding, p.padding_right},
                   cpu_engine()};
@@ -135,8 +142,22 @@ memory in_layout(memory from, const memory::desc& want, memory& buffer) {
   return buffer;
 }
 
-// to (+)= scale * from, in to's layout, by one reorder.
+// to (+)= scale * from, in to's layout: by one reorder, or where both lie alike by a loop with a reorder's
+// arithmetic (scale * from, rounded, then + to; fbnet builds with -ffp-contract=off), which gives its bits.
 void scaled_into(memory from, memory to, float scale, bool accumulate) {
+  if (from.get_desc() == to.get_desc()) {
+    thread_stream().wait();  // `from` is a primitive's result
+    const auto* __restrict in = static_cast<const float*>(from.get_data_handle());
+    auto* __restrict out = static_cast<float*>(to.get_data_handle());
+    parallel_for(static_cast<int64_t>(to.get_desc().get_size() / sizeof(float)), [&](int64_t begin, int64_t end) {
+      if (accumulate) {
+        for (int64_t i = begin; i < end; ++i) out[i] = scale * in[i] + out[i];
+      } else {
+        for (int64_t i = begin; i < end; ++i) out[i] = scale * in[i];
+      }
+    });
+    return;
+  }
   dnnl::primitive_attr attributes;
   attributes.set_output_scales(0, {scale});
   if (accumulate) {
@@ -145,6 +166,15 @@ void scaled_into(memory from, memory to, float scale, bool accumulate) {
     attributes.set_post_ops(sum);
   }
   dnnl::reorder(dnnl::reorder::primitive_desc(from, to, attributes)).execute(thread_stream(), from, to);
+}
+
+// Where a primitive writes a result bound for `target`: `target` itself when it lies in the primitive's layout and
+// takes the result as it is, else the primitive's buffer, to be scaled into `target` after (finish_result).
+memory result_memory(const memory& target, const memory& buffer, float scale, bool accumulate) {
+  return !accumulate && scale == 1.0f && target.get_desc() == buffer.get_desc() ? target : buffer;
+}
+void finish_result(const memory& written, const memory& target, float scale, bool accumulate) {
+  if (written != target) scaled_into(written, target, scale, accumulate);
 }
 
 // body(first, count) over chunks of at most kOneDnnConvChunk samples. A failure of oneDNN's (out of memory, a
@@ -165,27 +195,30 @@ void for_each_chunk(const ConvGeometry& g, int64_t batch, Body&& body) {
 }  // namespace
 
 void onednn_conv2d_forward(const ConvGeometry& g, int64_t batch, const float* x, const float* weight, const float* bias,
-                           float* y, float scale, bool accumulate) {
+                           float* y, float scale, bool accumulate, ConvLayouts layouts) {
   for_each_chunk(g, batch, [&](int64_t first, int64_t count) {
     ConvPrimitives& p = primitives(g, count);
     const dnnl::convolution_forward::primitive_desc& pd = p.forward_pd;
+    const memory x_memory = plain_memory(p.tensor_src[static_cast<int>(layouts.input)], x + first * g.input_size());
+    const memory y_memory = plain_memory(p.tensor_dst[static_cast<int>(layouts.output)], y + first * g.output_size());
+    const memory dst = result_memory(y_memory, p.dst, scale, accumulate);
     p.forward.execute(
         thread_stream(),
-        {{DNNL_ARG_SRC, in_layout(plain_memory(p.plain_src, x + first * g.input_size()), pd.src_desc(), p.forward_src)},
+        {{DNNL_ARG_SRC, in_layout(x_memory, pd.src_desc(), p.forward_src)},
          {DNNL_ARG_WEIGHTS, in_layout(plain_memory(p.plain_weights, weight), pd.weights_desc(), p.forward_weights)},
          {DNNL_ARG_BIAS, plain_memory(p.bias, bias)},
-         {DNNL_ARG_DST, p.dst}});
-    scaled_into(p.dst, plain_memory(p.plain_dst, y + first * g.output_size()), scale, accumulate);
+         {DNNL_ARG_DST, dst}});
+    finish_result(dst, y_memory, scale, accumulate);
   });
 }
 
 void onednn_conv2d_backward(const ConvGeometry& g, int64_t batch, const float* x, const float* weight, const float* dy,
                             float* weight_grad, float* bias_grad, bool accumulate_parameters, float* dx,
-                            bool accumulate_input, float scale) {
+                            bool accumulate_input, float scale, ConvLayouts layouts) {
   for_each_chunk(g, batch, [&](int64_t first, int64_t count) {
     ConvPrimitives& p = primitives(g, count);
     // dy in the layout each half wants: one reorder serves both where they want the same (nChw16c on AVX-512).
-    const memory plain_dy = plain_memory(p.plain_dst, dy + first * g.output_size());
+    const memory plain_dy = plain_memory(p.tensor_dst[static_cast<int>(layouts.output)], dy + first * g.output_size());
     memory dy_reordered;
     auto dy_in = [&](const memory::desc& layout, memory& buffer) {
       if (!dy_reordered || dy_reordered.get_desc() != layout) dy_reordered = in_layout(plain_dy, layout, buffer);
@@ -195,7 +228,8 @@ void onednn_conv2d_backward(const ConvGeometry& g, int64_t batch, const float* x
       ConvPrimitives::BackwardWeights& b = p.weights();
       b.primitive.execute(
           thread_stream(),
-          {{DNNL_ARG_SRC, in_layout(plain_memory(p.plain_src, x + first * g.input_size()), b.pd.src_desc(), b.src)},
+          {{DNNL_ARG_SRC, in_layout(plain_memory(p.tensor_src[static_cast<int>(layouts.input)], x + first * g.input_size()),
+                                    b.pd.src_desc(), b.src)},
            {DNNL_ARG_DIFF_DST, dy_in(b.pd.diff_dst_desc(), b.diff_dst)},
            {DNNL_ARG_DIFF_WEIGHTS, b.diff_weights},
            {DNNL_ARG_DIFF_BIAS, b.diff_bias}});
@@ -207,14 +241,27 @@ void onednn_conv2d_backward(const ConvGeometry& g, int64_t batch, const float* x
     }
     if (dx != nullptr) {
       ConvPrimitives::BackwardData& b = p.data();
+      const memory dx_memory = plain_memory(p.tensor_src[static_cast<int>(layouts.input)], dx + first * g.input_size());
+      const memory diff_src = result_memory(dx_memory, b.diff_src, scale, accumulate_input);
       b.primitive.execute(
           thread_stream(),
           {{DNNL_ARG_DIFF_DST, dy_in(b.pd.diff_dst_desc(), b.diff_dst)},
            {DNNL_ARG_WEIGHTS, in_layout(plain_memory(p.plain_weights, weight), b.pd.weights_desc(), b.weights)},
-           {DNNL_ARG_DIFF_SRC, b.diff_src}});
-      scaled_into(b.diff_src, plain_memory(p.plain_src, dx + first * g.input_size()), scale, accumulate_input);
+           {DNNL_ARG_DIFF_SRC, diff_src}});
+      finish_result(diff_src, dx_memory, scale, accumulate_input);
     }
   });
+}
+
+bool onednn_uses_channel_blocks() {
+  static const bool blocks = [] {
+    const ConvGeometry probe{.channels = kChannelBlock, .height = 8, .width = 8, .out_channels = kChannelBlock,
+                             .kernel = 3, .stride = 1, .padding = 1};
+    const ConvPrimitives p = make_primitives(probe, 1);
+    return p.forward_pd.src_desc() == p.tensor_src[static_cast<int>(ActivationLayout::kChannelBlocks)] &&
+           p.forward_pd.dst_desc() == p.tensor_dst[static_cast<int>(ActivationLayout::kChannelBlocks)];
+  }();
+  return blocks;
 }
 
 }  // namespace fbnet

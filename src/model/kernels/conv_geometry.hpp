@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "model/kernels/activation_layout.hpp"
+
 namespace fbnet {
 
 struct ConvGeometry {
@@ -17,6 +19,14 @@ struct ConvGeometry {
   int64_t positions() const { return out_height() * out_width(); }      // columns of cols per sample
   int64_t input_size() const { return channels * height * width; }      // per sample
   int64_t output_size() const { return out_channels * positions(); }    // per sample
+};
+
+// How a convolution's tensors lie: x and dx in `input`, y and dy in `output`. Channel blocks are oneDNN's own
+// layout, so only --conv-engine onednn takes them (Network chooses them only there: activation_layouts.hpp).
+struct ConvLayouts {
+  ActivationLayout input = ActivationLayout::kPlain, output = ActivationLayout::kPlain;
+
+  bool plain() const { return input == ActivationLayout::kPlain && output == ActivationLayout::kPlain; }
 };
 
 }  // namespace fbnet

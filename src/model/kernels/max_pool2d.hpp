@@ -1,5 +1,5 @@
-// 2-D max pooling (torch.nn.MaxPool2d, NCHW, no padding) as a
-// forward/backward pair.
+// 2-D max pooling (torch.nn.MaxPool2d, no padding) as a forward/backward
+// pair, on plain NCHW tensors or channel blocks (activation_layout.hpp).
 //   forward   x [B, C, H, W] -> y [B, C, OH, OW], OH = (H - K) / S + 1
 //   backward  dx (+)= dy routed to each window's maximum
 // Backward finds each window's maximum again from x rather than keeping
@@ -8,13 +8,16 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "engine/error.hpp"
 #include "engine/parallel.hpp"
 #include "engine/tensor.hpp"
+#include "model/kernels/activation_layout.hpp"
 
 namespace fbnet {
 
@@ -91,11 +94,103 @@ void window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t oh, S
   pair_window_row_maxima<Scalar, true>(g, plane, oh, best, best_at);
 }
 
+// Channel blocks: the maximum of window (oh, ow) in each channel of a block [H, W, 16], and unless kOffsets is
+// false its pixel in the plane. The window's pixels are visited in row-major order with the comparisons of a
+// pixel-by-pixel scan, 16 channels at once.
+template <class Scalar, bool kOffsets>
+void block_window_maxima(const PoolGeometry& g, const Scalar* block, int64_t oh, int64_t ow, Scalar* best,
+                         int32_t* best_at) {
+  for (int64_t ki = 0; ki < g.kernel; ++ki)
+    for (int64_t kj = 0; kj < g.kernel; ++kj) {
+      const auto at = static_cast<int32_t>((oh * g.stride + ki) * g.width + ow * g.stride + kj);
+      const Scalar* __restrict pixel = block + at * kChannelBlock;
+      if (ki == 0 && kj == 0) {
+        std::copy_n(pixel, kChannelBlock, best);
+        if constexpr (kOffsets) std::fill_n(best_at, kChannelBlock, at);
+        continue;
+      }
+      for (int64_t lane = 0; lane < kChannelBlock; ++lane) {
+        const bool wins = (pixel[lane] > best[lane]) | std::isnan(pixel[lane]);  // NaN wins, as in PyTorch
+        best[lane] = wins ? pixel[lane] : best[lane];
+        if constexpr (kOffsets) best_at[lane] = wins ? at : best_at[lane];
+      }
+    }
+}
+
+// block_window_maxima for 2 x 2 windows at stride 2 (every preset's pooling): the four pixels from the top left
+// one, in the same row-major order, lane by lane without a branch.
 template <class Scalar>
-void max_pool2d_forward(const PoolGeometry& g, const Tensor<Scalar>& x, Tensor<Scalar>& y) {
+void block_pair_window_maxima(const Scalar* __restrict top_left, int64_t width, Scalar* __restrict best) {
+  const Scalar* __restrict bottom = top_left + width * kChannelBlock;
+  for (int64_t lane = 0; lane < kChannelBlock; ++lane) {
+    Scalar value = top_left[lane];
+    for (const Scalar pixel : {top_left[kChannelBlock + lane], bottom[lane], bottom[kChannelBlock + lane]})
+      value = (pixel > value) | std::isnan(pixel) ? pixel : value;  // NaN wins, as in PyTorch
+    best[lane] = value;
+  }
+}
+
+// `grad` where `won`, else -0, which added changes no value (not even a zero's sign), by bit masks: a select the
+// compiler cannot turn into a branch around the addition, so the loop below stays a vector loop.
+template <class Scalar>
+Scalar grad_or_negative_zero(Scalar grad, bool won) {
+  using Bits = std::conditional_t<sizeof(Scalar) == 4, uint32_t, uint64_t>;
+  const Bits mask = Bits{0} - static_cast<Bits>(won), sign = Bits{1} << (8 * sizeof(Scalar) - 1);
+  return std::bit_cast<Scalar>((std::bit_cast<Bits>(grad) & mask) | (sign & ~mask));
+}
+
+// Backward of one 2 x 2 window at stride 2 in channel blocks: each lane's winner found again as forward finds
+// it, and each of the four pixels += the window's gradient where it won and += -0 where it lost: a scatter's
+// additions, as one vector loop.
+template <class Scalar>
+void block_pair_window_backward(const Scalar* __restrict top_left, int64_t width, const Scalar* __restrict window_grad,
+                                Scalar* __restrict top_left_grad) {
+  const Scalar* __restrict bottom = top_left + width * kChannelBlock;
+  Scalar* __restrict bottom_grad = top_left_grad + width * kChannelBlock;
+  for (int64_t lane = 0; lane < kChannelBlock; ++lane) {
+    Scalar value = top_left[lane];
+    int32_t winner = 0;
+    auto visit = [&](Scalar pixel, int32_t place) {
+      const bool wins = (pixel > value) | std::isnan(pixel);  // NaN wins, as in PyTorch
+      value = wins ? pixel : value;
+      winner = wins ? place : winner;
+    };
+    visit(top_left[kChannelBlock + lane], 1);
+    visit(bottom[lane], 2);
+    visit(bottom[kChannelBlock + lane], 3);
+    const Scalar grad = window_grad[lane];
+    top_left_grad[lane] = top_left_grad[lane] + grad_or_negative_zero(grad, winner == 0);
+    top_left_grad[kChannelBlock + lane] = top_left_grad[kChannelBlock + lane] + grad_or_negative_zero(grad, winner == 1);
+    bottom_grad[lane] = bottom_grad[lane] + grad_or_negative_zero(grad, winner == 2);
+    bottom_grad[kChannelBlock + lane] = bottom_grad[kChannelBlock + lane] + grad_or_negative_zero(grad, winner == 3);
+  }
+}
+
+template <class Scalar>
+void max_pool2d_forward(const PoolGeometry& g, const Tensor<Scalar>& x, Tensor<Scalar>& y,
+                        ActivationLayout layout = ActivationLayout::kPlain) {
   const int64_t out_h = g.out_height(), out_w = g.out_width(), planes = x.rows() * g.channels;
   FBNET_ASSERT(x.row_size() == g.channels * g.height * g.width && y.size() == planes * out_h * out_w,
                "max_pool2d_forward: x {} and y {} do not fit the geometry", shape_string(x.shape), shape_string(y.shape));
+  if (layout == ActivationLayout::kChannelBlocks) {
+    parallel_rows(planes / kChannelBlock, kChannelBlock * g.height * g.width, [&](int64_t begin, int64_t end) {
+      for (int64_t block = begin; block < end; ++block) {
+        const Scalar* in = x.data() + block * kChannelBlock * g.height * g.width;
+        Scalar* out = y.data() + block * kChannelBlock * out_h * out_w;
+        const bool pairs = g.kernel == 2 && g.stride == 2;
+        for (int64_t oh = 0; oh < out_h; ++oh)
+          for (int64_t ow = 0; ow < out_w; ++ow) {
+            Scalar* best = out + (oh * out_w + ow) * kChannelBlock;
+            if (pairs) {
+              block_pair_window_maxima<Scalar>(in + (2 * oh * g.width + 2 * ow) * kChannelBlock, g.width, best);
+            } else {
+              block_window_maxima<Scalar, false>(g, in, oh, ow, best, nullptr);
+            }
+          }
+      }
+    });
+    return;
+  }
   parallel_rows(planes, g.height * g.width, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const Scalar* in = x.data() + plane * g.height * g.width;
@@ -107,11 +202,41 @@ void max_pool2d_forward(const PoolGeometry& g, const Tensor<Scalar>& x, Tensor<S
 
 template <class Scalar>
 void max_pool2d_backward(const PoolGeometry& g, const Tensor<Scalar>& x, const Tensor<Scalar>& dy, Tensor<Scalar>& dx,
-                         bool accumulate) {
+                         bool accumulate, ActivationLayout layout = ActivationLayout::kPlain) {
   const int64_t out_h = g.out_height(), out_w = g.out_width(), planes = x.rows() * g.channels;
   FBNET_ASSERT(dx.size() == x.size() && dy.size() == planes * out_h * out_w,
                "max_pool2d_backward: dy {} and dx {} do not fit x {}", shape_string(dy.shape), shape_string(dx.shape),
                shape_string(x.shape));
+  if (layout == ActivationLayout::kChannelBlocks) {
+    // Windows in the plain kernel's order, (oh, ow): overlapping windows add into a pixel in the same order.
+    parallel_rows(planes / kChannelBlock, kChannelBlock * g.height * g.width, [&](int64_t begin, int64_t end) {
+      Scalar best[kChannelBlock] = {};  // (every window writes them: kernel >= 1)
+      int32_t best_at[kChannelBlock] = {};
+      for (int64_t block = begin; block < end; ++block) {
+        const Scalar* in = x.data() + block * kChannelBlock * g.height * g.width;
+        Scalar* d_in = dx.data() + block * kChannelBlock * g.height * g.width;
+        const Scalar* d_out = dy.data() + block * kChannelBlock * out_h * out_w;
+        if (!accumulate) std::fill(d_in, d_in + kChannelBlock * g.height * g.width, Scalar{0});
+        if (g.kernel == 2 && g.stride == 2) {
+          for (int64_t oh = 0; oh < out_h; ++oh)
+            for (int64_t ow = 0; ow < out_w; ++ow) {
+              const int64_t top_left = (2 * oh * g.width + 2 * ow) * kChannelBlock;
+              block_pair_window_backward<Scalar>(in + top_left, g.width, d_out + (oh * out_w + ow) * kChannelBlock,
+                                                 d_in + top_left);
+            }
+          continue;
+        }
+        for (int64_t oh = 0; oh < out_h; ++oh)
+          for (int64_t ow = 0; ow < out_w; ++ow) {
+            block_window_maxima<Scalar, true>(g, in, oh, ow, best, best_at);
+            const Scalar* window_grad = d_out + (oh * out_w + ow) * kChannelBlock;
+            for (int64_t lane = 0; lane < kChannelBlock; ++lane)
+              d_in[best_at[lane] * kChannelBlock + lane] += window_grad[lane];
+          }
+      }
+    });
+    return;
+  }
   // Split over planes: overlapping windows add into one plane on one thread.
   parallel_rows(planes, g.height * g.width, [&](int64_t begin, int64_t end) {
     std::vector<Scalar> best(out_w);

@@ -5,6 +5,7 @@
 //   lateral edge   target [B, OC, H, W] += scale * conv(x), kernel K, padding K/2
 //   top-down edge  target [B, OC, H*FH, W*FW] += scale * conv(upsample(x, FH, FW))
 // (torch: nn.Sequential(nn.Upsample(scale_factor=(FH, FW)), nn.Conv2d(...)).)
+// x (the source) and y (the target) each lie as `layouts` says; the upsampling keeps x's.
 #pragma once
 
 #include <cmath>
@@ -21,7 +22,8 @@ template <class Scalar>
 class Conv2dOp final : public Adapter<Scalar> {
  public:
   // `conv` reads the upsampled input: conv.height = upsample.height * factor_h.
-  explicit Conv2dOp(ConvGeometry conv, UpsampleGeometry upsample = {}) : conv_(conv), upsample_(upsample) {}
+  explicit Conv2dOp(ConvGeometry conv, UpsampleGeometry upsample = {}, ConvLayouts layouts = {})
+      : conv_(conv), upsample_(upsample), layouts_(layouts) {}
 
   Shape output_shape(const Shape&) const override { return {conv_.out_channels, conv_.out_height(), conv_.out_width()}; }
   std::vector<std::pair<std::string, Shape>> parameter_shapes() const override {
@@ -35,7 +37,7 @@ class Conv2dOp final : public Adapter<Scalar> {
   }
 
   void forward(const Tensor<Scalar>& x, Tensor<Scalar>& y, Mode, Rng*, int) override {
-    conv2d_forward<Scalar>(conv_, upsampled(x), p_, y, scratch_);
+    conv2d_forward<Scalar>(conv_, upsampled(x), p_, y, scratch_, Scalar{1}, false, layouts_);
   }
   void backward(const Tensor<Scalar>& x, const Tensor<Scalar>&, const Tensor<Scalar>& dy, Tensor<Scalar>* dx,
                 bool accumulate_input, bool parameter_grads, bool accumulate_parameters, int) override {
@@ -43,7 +45,7 @@ class Conv2dOp final : public Adapter<Scalar> {
   }
 
   void forward_add(const Tensor<Scalar>& x, Tensor<Scalar>& target, Scalar scale) override {
-    conv2d_forward<Scalar>(conv_, upsampled(x), p_, target, scratch_, scale, /*accumulate=*/true);
+    conv2d_forward<Scalar>(conv_, upsampled(x), p_, target, scratch_, scale, /*accumulate=*/true, layouts_);
   }
   void backward_add(const Tensor<Scalar>& x, const Tensor<Scalar>& d_target, Tensor<Scalar>* dx, Scalar scale,
                     bool accumulate_input, bool parameter_grads, bool accumulate_parameters) override {
@@ -59,8 +61,9 @@ class Conv2dOp final : public Adapter<Scalar> {
                                      .dx = conv_dx,
                                      .accumulate_input = accumulate_input && !upsamples()};
     // (x is read only for the parameter gradients.)
-    conv2d_backward<Scalar>(conv_, parameter_grads ? upsampled(x) : x, p_, d_target, want, scratch_, scale);
-    if (dx != nullptr && upsamples()) upsample_backward<Scalar>(upsample_, d_upsampled_, *dx, accumulate_input);
+    conv2d_backward<Scalar>(conv_, parameter_grads ? upsampled(x) : x, p_, d_target, want, scratch_, scale, layouts_);
+    if (dx != nullptr && upsamples())
+      upsample_backward<Scalar>(upsample_, d_upsampled_, *dx, accumulate_input, layouts_.input);
   }
 
   MatmulFlops matmul_flops() const override {
@@ -80,12 +83,13 @@ class Conv2dOp final : public Adapter<Scalar> {
   const Tensor<Scalar>& upsampled(const Tensor<Scalar>& x) {
     if (!upsamples()) return x;
     upsampled_.resize({x.rows(), conv_.channels, conv_.height, conv_.width});
-    upsample_forward<Scalar>(upsample_, x, upsampled_);
+    upsample_forward<Scalar>(upsample_, x, upsampled_, layouts_.input);
     return upsampled_;
   }
 
   ConvGeometry conv_;
   UpsampleGeometry upsample_;
+  ConvLayouts layouts_;
   LinearParameters<Scalar> p_{};
   ConvScratch<Scalar> scratch_;
   Tensor<Scalar> upsampled_, d_upsampled_;      // [B, C, H*FH, W*FW]

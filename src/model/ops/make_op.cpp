@@ -23,13 +23,18 @@ void check_spatial(const Node& n, const Shape& in) {
               shape_string(in), n.padding);
 }
 
+ActivationLayout layout_of(std::span<const ActivationLayout> layouts, int node) {
+  return layouts.empty() ? ActivationLayout::kPlain : layouts[node];
+}
+
 }  // namespace
 
 template <class Scalar>
-std::unique_ptr<Op<Scalar>> make_op(const Graph& graph, int node) {
+std::unique_ptr<Op<Scalar>> make_op(const Graph& graph, int node, std::span<const ActivationLayout> layouts) {
   const Node& n = graph.nodes.at(node);
   FBNET_CHECK(n.inputs.size() == 1, "node '{}': {} takes one input, got {}", n.name, to_string(n.op), n.inputs.size());
   const Shape& in = graph.nodes.at(n.inputs[0]).shape;
+  const ActivationLayout in_layout = layout_of(layouts, n.inputs[0]), out_layout = layout_of(layouts, node);
   switch (n.op) {
     case OpKind::kLinear:
       FBNET_CHECK(n.shape.size() == 1, "node '{}': Linear gives a vector [out], got {}", n.name, shape_string(n.shape));
@@ -40,20 +45,25 @@ std::unique_ptr<Op<Scalar>> make_op(const Graph& graph, int node) {
       check_spatial(n, in);
       return std::make_unique<Conv2dOp<Scalar>>(ConvGeometry{.channels = in[0], .height = in[1], .width = in[2],
                                                              .out_channels = n.shape[0], .kernel = n.kernel,
-                                                             .stride = n.stride, .padding = n.padding});
+                                                             .stride = n.stride, .padding = n.padding},
+                                                UpsampleGeometry{}, ConvLayouts{in_layout, out_layout});
     case OpKind::kMaxPool2d:
       check_spatial(n, in);
       FBNET_CHECK(n.padding == 0, "node '{}': max-pool2d has no padding, got {}", n.name, n.padding);
       return std::make_unique<MaxPool2dOp<Scalar>>(
-          PoolGeometry{.channels = in[0], .height = in[1], .width = in[2], .kernel = n.kernel, .stride = n.stride});
-    case OpKind::kFlatten: return std::make_unique<FlattenOp<Scalar>>();
+          PoolGeometry{.channels = in[0], .height = in[1], .width = in[2], .kernel = n.kernel, .stride = n.stride},
+          in_layout);
+    case OpKind::kFlatten:
+      if (in_layout == ActivationLayout::kPlain) return std::make_unique<FlattenOp<Scalar>>();
+      return std::make_unique<FlattenOp<Scalar>>(SpatialIndex{.channels = in[0], .height = in[1], .width = in[2]},
+                                                 in_layout);
     case OpKind::kInput: break;
   }
   fail("node '{}' is an input, not an op", n.name);
 }
 
 template <class Scalar>
-std::unique_ptr<Adapter<Scalar>> make_adapter(const Graph& graph, int edge) {
+std::unique_ptr<Adapter<Scalar>> make_adapter(const Graph& graph, int edge, std::span<const ActivationLayout> layouts) {
   const Edge& e = graph.edges.at(edge);
   const Shape& from = graph.nodes.at(e.source).shape;
   const Shape& to = graph.nodes.at(e.target).shape;
@@ -69,12 +79,12 @@ std::unique_ptr<Adapter<Scalar>> make_adapter(const Graph& graph, int edge) {
   return std::make_unique<Conv2dOp<Scalar>>(ConvGeometry{.channels = from[0], .height = to[1], .width = to[2],
                                                          .out_channels = to[0], .kernel = e.kernel, .stride = 1,
                                                          .padding = e.kernel / 2},
-                                            upsample);
+                                            upsample, ConvLayouts{layout_of(layouts, e.source), layout_of(layouts, e.target)});
 }
 
-template std::unique_ptr<Op<float>> make_op(const Graph&, int);
-template std::unique_ptr<Op<double>> make_op(const Graph&, int);
-template std::unique_ptr<Adapter<float>> make_adapter(const Graph&, int);
-template std::unique_ptr<Adapter<double>> make_adapter(const Graph&, int);
+template std::unique_ptr<Op<float>> make_op(const Graph&, int, std::span<const ActivationLayout>);
+template std::unique_ptr<Op<double>> make_op(const Graph&, int, std::span<const ActivationLayout>);
+template std::unique_ptr<Adapter<float>> make_adapter(const Graph&, int, std::span<const ActivationLayout>);
+template std::unique_ptr<Adapter<double>> make_adapter(const Graph&, int, std::span<const ActivationLayout>);
 
 }  // namespace fbnet

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "engine/random.hpp"
 #include "engine/tensor.hpp"
 #include "model/graph.hpp"
+#include "model/kernels/activation_layout.hpp"
 #include "model/model.hpp"
 #include "model/parameters.hpp"
 
@@ -78,11 +80,12 @@ class Adapter : public Op<Scalar> {
                             bool accumulate_input, bool parameter_grads, bool accumulate_parameters) = 0;
 };
 
-// The op of an op node (not an input node) of `graph`.
+// The op of an op node (not an input node) of `graph`. `layouts` says how each node's values lie
+// (model/activation_layouts.hpp); empty: plain everywhere.
 template <class Scalar>
-std::unique_ptr<Op<Scalar>> make_op(const Graph& graph, int node);
-// The adapter of an edge (a Linear today): source shape -> target shape.
+std::unique_ptr<Op<Scalar>> make_op(const Graph& graph, int node, std::span<const ActivationLayout> layouts = {});
+// The adapter of an edge (a Linear or a conv): source shape -> target shape.
 template <class Scalar>
-std::unique_ptr<Adapter<Scalar>> make_adapter(const Graph& graph, int edge);
+std::unique_ptr<Adapter<Scalar>> make_adapter(const Graph& graph, int edge, std::span<const ActivationLayout> layouts = {});
 
 }  // namespace fbnet
