@@ -13,8 +13,10 @@ For each preset, at batch 64 on the first --images Fashion-MNIST training images
   - with onednn among --conv-engines: the floor of oneDNN's convolutions, the
     time its convolution primitives themselves take in the same run (oneDNN's
     own timer, ONEDNN_VERBOSE=1, summed over every forward, backward-data and
-    backward-weights call; the reorders into and out of its blocked layouts,
-    which fbnet adds, are counted apart). That run also evaluates its 100
+    backward-weights call; the reorders into and out of its blocked layouts
+    are counted apart: with --conv-engine onednn only the weights' and the
+    weight gradients', since fbnet keeps activations in those layouts; with
+    onednn-nchw every activation's too). That run also evaluates its 100
     validation and 3 x 100 test images, a forward pass each: about 4 % of the
     convolutions of 3,200 training images;
   - PyTorch: the same graph (`fbnet info --model P --graph-json`) as the parity

@@ -28,7 +28,7 @@ constexpr EnumName<ProductEngine> kEngineNames[] = {{ProductEngine::kOpenBlas, "
                                                     {ProductEngine::kOneDnn, "onednn"}};
 constexpr EnumName<ConvolutionEngine> kConvolutionNames[] = {{ConvolutionEngine::kIm2col, "im2col"},
                                                              {ConvolutionEngine::kOneDnn, "onednn"},
-                                                             {ConvolutionEngine::kOneDnnPlain, "onednn-nchw"}};
+                                                             {ConvolutionEngine::kOneDnnNchw, "onednn-nchw"}};
 
 // Unset until use_compute_settings(), which the runs' main thread calls before any worker thread starts;
 // until then a product takes the default, read once (a function-local static: safe from any thread).
@@ -133,7 +133,7 @@ ConvolutionEngine default_convolution_engine() {
 ConvolutionEngine current_convolution_engine() { return convolution_in_use; }
 
 bool uses_onednn(ConvolutionEngine engine) {
-  return engine == ConvolutionEngine::kOneDnn || engine == ConvolutionEngine::kOneDnnPlain;
+  return engine == ConvolutionEngine::kOneDnn || engine == ConvolutionEngine::kOneDnnNchw;
 }
 
 int compute_threads() { return threads_in_use > 0 ? threads_in_use : available_cores(); }

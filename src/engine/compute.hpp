@@ -38,7 +38,7 @@ enum class ConvolutionEngine {
   kIm2col,
   kOneDnn,       // oneDNN's primitives, the activations between them kept in its channel blocks where they can be
                  // (model/activation_layouts.hpp)
-  kOneDnnPlain,  // the same primitives on plain NCHW activations, reordered at each call: the same results, slower
+  kOneDnnNchw,  // the same primitives on plain NCHW activations, reordered at each call: the same results, slower
 };
 bool uses_onednn(ConvolutionEngine engine);
 // oneDNN's primitives where fbnet was built with oneDNN (1.6-2.3x faster than im2col on BLT here:

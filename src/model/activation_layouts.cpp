@@ -39,7 +39,10 @@ std::vector<ActivationLayout> activation_layouts(const Graph& graph, bool channe
     for (int n = 0; n < nodes; ++n) {
       if (!blocked[n]) continue;
       const Node& node = graph.nodes[n];
-      if ((keeps_layout(node.op) && !blocked[node.inputs[0]]) || !readers_take_blocks(n)) blocked[n] = 0, changed = true;
+      if ((keeps_layout(node.op) && !blocked[node.inputs[0]]) || !readers_take_blocks(n)) {
+        blocked[n] = 0;
+        changed = true;
+      }
     }
   }
   std::vector<ActivationLayout> layouts(nodes, ActivationLayout::kPlain);

@@ -265,12 +265,8 @@ void Network<Scalar>::set_intervention(int edge, EdgeIntervention<Scalar> interv
     for (int step = 1; step < graph_.steps; ++step) {
       FBNET_ASSERT(intervention.mean[step].shape == target, "set_intervention: the mean of step {} has shape {}, expected {}",
                   step, shape_string(intervention.mean[step].shape), shape_string(target));
-      if (layouts_[graph_.edges[edge].target] == ActivationLayout::kPlain) continue;
-      // Combined in the target's layout.
-      Tensor<Scalar> blocked(target);
-      change_layout(SpatialIndex{target[1], target[2], target[3]}, 1, intervention.mean[step].data(), blocked.data(),
-                    /*to_blocks=*/true);
-      intervention.mean[step] = std::move(blocked);
+      if (layouts_[graph_.edges[edge].target] == ActivationLayout::kChannelBlocks)  // combined in the target's layout
+        intervention.mean[step] = with_layout_changed(intervention.mean[step], LayoutChange::kToBlocks);
     }
   }
   interventions_[edge] = std::move(intervention);
@@ -278,11 +274,7 @@ void Network<Scalar>::set_intervention(int edge, EdgeIntervention<Scalar> interv
 
 template <class Scalar>
 Tensor<Scalar> Network<Scalar>::plain(const Tensor<Scalar>& tensor, int node) const {
-  const Shape& shape = graph_.nodes[node].shape;
-  if (layouts_[node] == ActivationLayout::kPlain) return tensor;
-  Tensor<Scalar> copy(tensor.shape);
-  change_layout(SpatialIndex{shape[0], shape[1], shape[2]}, tensor.rows(), tensor.data(), copy.data(), /*to_blocks=*/false);
-  return copy;
+  return layouts_[node] == ActivationLayout::kPlain ? tensor : with_layout_changed(tensor, LayoutChange::kToPlain);
 }
 
 template <class Scalar>

@@ -14,6 +14,7 @@
 #include "engine/random.hpp"
 #include "model/kernels/conv2d.hpp"
 #include "model/parameters.hpp"
+#include "test_support.hpp"
 
 namespace fbnet {
 namespace {
@@ -161,6 +162,66 @@ TEST(Conv2dKernels, OneDnnPrimitivesAgreeWithIm2col) {
 }
 
 #ifdef FBNET_WITH_ONEDNN
+// The convolution door on oneDNN with x, dx, y and dy in every pair of layouts: the bits of the all-plain call
+// (whose results come back through oneDNN's reorders, with their scale and sum, where channel blocks take a loop
+// of their own), written and accumulated, at scale 1 and 0.3, within one 64-sample chunk and across two.
+TEST(Conv2dKernels, ChannelBlocksGiveThePlainLayoutsBits) {
+  const ComputeSettings before{current_product_engine(), compute_threads(), current_convolution_engine()};
+  use_compute_settings({before.engine, 2, ConvolutionEngine::kOneDnn});
+  for (const int64_t kernel : {1, 3})
+    for (const int64_t batch : {5, 70}) {
+      const ConvGeometry g{.channels = 16, .height = 6, .width = 5, .out_channels = 32, .kernel = kernel, .stride = 1,
+                           .padding = kernel / 2};
+      Rng rng(kernel * 100 + batch);
+      auto random = [&](Shape shape) {
+        Tensor<float> t(std::move(shape));
+        for (float& v : t.values) v = static_cast<float>(rng.normal());
+        return t;
+      };
+      const Tensor<float> x = random({batch, 16, 6, 5}), dy = random({batch, 32, 6, 5});
+      const Tensor<float> y0 = random(dy.shape), dx0 = random(x.shape);
+      ParameterStore<float> store;
+      store.declare("weight", {32, 16, kernel, kernel});
+      store.declare("bias", {32});
+      store.allocate();
+      for (float& v : store.values()) v = static_cast<float>(rng.normal());
+      const LinearParameters<float> p = store.linear(0, 1);
+      for (const bool accumulate : {false, true})
+        for (const float scale : {1.0f, 0.3f}) {
+          // y, dx (both plain again), and the parameter gradients, concatenated.
+          auto run = [&](ConvLayouts layouts) {
+            auto in = [](const Tensor<float>& t, ActivationLayout layout) {
+              return layout == ActivationLayout::kPlain ? t : with_layout_changed(t, LayoutChange::kToBlocks);
+            };
+            auto out = [](const Tensor<float>& t, ActivationLayout layout) {
+              return layout == ActivationLayout::kPlain ? t : with_layout_changed(t, LayoutChange::kToPlain);
+            };
+            ConvScratch<float> scratch;
+            Tensor<float> y = in(y0, layouts.output), dx = in(dx0, layouts.input);
+            std::fill(store.grads().begin(), store.grads().end(), 0.25f);
+            conv2d_forward<float>(g, in(x, layouts.input), p, y, scratch, scale, accumulate, layouts);
+            conv2d_backward<float>(g, in(x, layouts.input), p, in(dy, layouts.output),
+                                   {.parameter_grads = true, .accumulate_parameters = accumulate, .dx = &dx,
+                                    .accumulate_input = accumulate},
+                                   scratch, scale, layouts);
+            std::vector<float> all = out(y, layouts.output).values;
+            const std::vector<float> dx_plain = out(dx, layouts.input).values;
+            all.insert(all.end(), dx_plain.begin(), dx_plain.end());
+            all.insert(all.end(), store.grads().begin(), store.grads().end());
+            return testing::bits_of(all);
+          };
+          const auto plain = run({});
+          for (const ActivationLayout input : {ActivationLayout::kPlain, ActivationLayout::kChannelBlocks})
+            for (const ActivationLayout output : {ActivationLayout::kPlain, ActivationLayout::kChannelBlocks})
+              EXPECT_EQ(run({input, output}), plain)
+                  << fmt::format("kernel {}, batch {}, accumulate {}, scale {}, x {} y {}", kernel, batch, accumulate,
+                                 scale, input == ActivationLayout::kPlain ? "plain" : "blocks",
+                                 output == ActivationLayout::kPlain ? "plain" : "blocks");
+        }
+    }
+  use_compute_settings(before);
+}
+
 // reproduce conv evaluates runs side by side, one std::thread each on one OpenMP thread: each thread's
 // primitives are its own, and its results are those of the same call made alone, at the same thread count.
 TEST(Conv2dKernels, OneDnnPrimitivesOnThreadsSideBySideGiveTheResultsOfOne) {

@@ -5,7 +5,6 @@
 // (Gradients against finite differences: gradient_check_test.cpp.)
 #include <gtest/gtest.h>
 
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <iterator>
@@ -20,6 +19,7 @@
 #include "model/kernels/activation_layout.hpp"
 #include "model/kernels/max_pool2d.hpp"
 #include "model/kernels/upsample.hpp"
+#include "test_support.hpp"
 
 namespace fbnet {
 namespace {
@@ -44,12 +44,7 @@ TEST(MaxPool2dKernel, TiesGoToTheFirstMaximumAndANaNWins) {
                                            0,  0, 0, 0,  0, 0}));
 }
 
-// Bits, so that -0 differs from +0 and a NaN equals itself.
-std::vector<uint32_t> bits_of(const std::vector<float>& values) {
-  std::vector<uint32_t> bits;
-  for (float value : values) bits.push_back(std::bit_cast<uint32_t>(value));
-  return bits;
-}
+using testing::bits_of;
 
 // Planes full of ties, signed zeros and NaNs: NaN, -2, -1, -0, +0, 1, 2.
 Tensor<float> tie_heavy_planes(const Shape& shape, Rng& rng) {
@@ -160,32 +155,35 @@ TEST(UpsampleKernel, FactorTwoMatchesAPixelByPixelLoopOnWideRows) {
   EXPECT_EQ(bits_of(dx.values), bits_of(want_dx));
 }
 
-// `plain` [B, C, H, W] in channel blocks.
-Tensor<float> in_blocks(const Tensor<float>& plain) {
-  Tensor<float> blocked(plain.shape);
-  change_layout(SpatialIndex{plain.shape[1], plain.shape[2], plain.shape[3]}, plain.rows(), plain.data(), blocked.data(),
-                /*to_blocks=*/true);
-  return blocked;
-}
-Tensor<float> out_of_blocks(const Tensor<float>& blocked) {
-  Tensor<float> plain(blocked.shape);
-  change_layout(SpatialIndex{blocked.shape[1], blocked.shape[2], blocked.shape[3]}, blocked.rows(), blocked.data(),
-                plain.data(), /*to_blocks=*/false);
-  return plain;
-}
+Tensor<float> in_blocks(const Tensor<float>& plain) { return with_layout_changed(plain, LayoutChange::kToBlocks); }
+Tensor<float> out_of_blocks(const Tensor<float>& blocked) { return with_layout_changed(blocked, LayoutChange::kToPlain); }
 
-TEST(ActivationLayout, ChannelBlocksHoldEachValueWhereTheIndexSays) {
-  const SpatialIndex g{.channels = 32, .height = 3, .width = 5};
-  Tensor<float> plain({2, 32, 3, 5});
+TEST(ActivationLayout, ChannelBlocksPutEachChannelInALaneOfItsPixel) {
+  const int64_t channels = 32, height = 3, width = 5, sample = channels * height * width;
+  Tensor<float> plain({2, channels, height, width});
   for (size_t i = 0; i < plain.values.size(); ++i) plain.values[i] = static_cast<float>(i);
   const Tensor<float> blocked = in_blocks(plain);
-  const int64_t sample = 32 * 3 * 5;
   for (int64_t b = 0; b < 2; ++b)
-    for (int64_t c = 0; c < 32; ++c)
-      for (int64_t h = 0; h < 3; ++h)
-        for (int64_t w = 0; w < 5; ++w)
-          ASSERT_EQ(blocked.values[b * sample + g.blocked(c, h, w)], plain.values[b * sample + g.plain(c, h, w)]);
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t pixel = 0; pixel < height * width; ++pixel)
+        ASSERT_EQ(blocked.values[b * sample + ((c / 16) * height * width + pixel) * 16 + c % 16],
+                  plain.values[b * sample + c * height * width + pixel]);
   EXPECT_EQ(out_of_blocks(blocked).values, plain.values);
+}
+
+// An identity op's backward across layouts (Flatten from blocks): 0 + dy when written, as Network's identity
+// backward computes it, so a -0 arrives as +0; added to what is there when accumulating.
+TEST(ActivationLayout, AddingAcrossLayoutsWritesZeroPlusTheGradient) {
+  const SpatialShape g{.channels = 16, .height = 1, .width = 2};
+  std::vector<float> plain_grad(32, -0.0f), blocked(32, 7.0f);
+  plain_grad[3 * 2 + 1] = 2.5f;  // channel 3, pixel 1 (plain: channel * pixels + pixel)
+  add_changing_layout(g, 1, plain_grad.data(), blocked.data(), LayoutChange::kToBlocks, /*accumulate=*/false);
+  std::vector<float> want(32, 0.0f);
+  want[1 * 16 + 3] = 2.5f;  // blocked: pixel * 16 + channel
+  EXPECT_EQ(bits_of(blocked), bits_of(want));
+  add_changing_layout(g, 1, plain_grad.data(), blocked.data(), LayoutChange::kToBlocks, /*accumulate=*/true);
+  want[1 * 16 + 3] = 5.0f;
+  EXPECT_EQ(bits_of(blocked), bits_of(want));
 }
 
 // Pooling in channel blocks: the same maxima, tie-breaks, NaNs and gradient sums (signed zeros too) as the plain

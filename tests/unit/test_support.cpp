@@ -1,6 +1,8 @@
 // Test helpers: temp folders, gzip files, synthetic images, finite differences, garbage gradients.
 #include "test_support.hpp"
 
+#include <bit>
+
 #include <gtest/gtest.h>
 
 #include <zlib.h>
@@ -16,6 +18,13 @@
 #include "engine/error.hpp"
 
 namespace fbnet::testing {
+
+std::vector<uint32_t> bits_of(const std::vector<float>& values) {
+  std::vector<uint32_t> bits;
+  for (float value : values) bits.push_back(std::bit_cast<uint32_t>(value));
+  return bits;
+}
+
 
 TempDir::TempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "fbnet-test-XXXXXX").string();

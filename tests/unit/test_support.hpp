@@ -1,6 +1,6 @@
 // Helpers shared by the unit tests: temporary folders, gzip writing, the
 // shared data folder, synthetic images, the central finite-difference
-// gradient check, and garbage for gradient buffers.
+// gradient check, garbage for gradient buffers, and float bits.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,9 @@
 #include "train/prepared_data.hpp"
 
 namespace fbnet::testing {
+
+// The bits of each value, so that a comparison tells -0 from +0 and a NaN equals itself.
+std::vector<uint32_t> bits_of(const std::vector<float>& values);
 
 // A fresh folder under the system temp dir, removed when the object dies.
 class TempDir {

@@ -23,38 +23,60 @@ enum class ActivationLayout { kPlain, kChannelBlocks };
 
 inline constexpr int64_t kChannelBlock = 16;
 
-// Where value (c, h, w) of one sample lies: plain offset and channel-block offset.
-struct SpatialIndex {
+// One sample's [C, H, W].
+struct SpatialShape {
   int64_t channels = 1, height = 1, width = 1;
-
-  int64_t plain(int64_t c, int64_t h, int64_t w) const { return (c * height + h) * width + w; }
-  int64_t blocked(int64_t c, int64_t h, int64_t w) const {
-    return ((c / kChannelBlock * height + h) * width + w) * kChannelBlock + c % kChannelBlock;
-  }
 };
 
-// to = from in the other layout, sample by sample (`to_blocks`: plain -> channel blocks, else back).
-// from, to: [batch, channels, height, width] values each.
-template <class Scalar>
-void change_layout(const SpatialIndex& g, int64_t batch, const Scalar* from, Scalar* to, bool to_blocks) {
-  FBNET_ASSERT(g.channels % kChannelBlock == 0, "change_layout: {} channels are not whole blocks of {}", g.channels,
+enum class LayoutChange { kToBlocks, kToPlain };
+
+// body(from, to) for the offsets of every value of `batch` samples in the layout they leave and the one they
+// reach, split over blocks of 16 channel planes (plain [16][H*W] <-> blocked [H*W][16]).
+template <class Body>
+void for_each_moved_value(const SpatialShape& g, int64_t batch, LayoutChange change, Body&& body) {
+  FBNET_ASSERT(g.channels % kChannelBlock == 0, "activation layout: {} channels are not whole blocks of {}", g.channels,
                kChannelBlock);
   const int64_t pixels = g.height * g.width;
   parallel_rows(batch * g.channels / kChannelBlock, kChannelBlock * pixels, [&](int64_t begin, int64_t end) {
     for (int64_t block = begin; block < end; ++block) {
-      // One block of 16 planes: plain [16][H*W] <-> blocked [H*W][16].
       const int64_t base = block * kChannelBlock * pixels;
       for (int64_t lane = 0; lane < kChannelBlock; ++lane)
         for (int64_t p = 0; p < pixels; ++p) {
           const int64_t plain = base + lane * pixels + p, blocked = base + p * kChannelBlock + lane;
-          if (to_blocks) {
-            to[blocked] = from[plain];
+          if (change == LayoutChange::kToBlocks) {
+            body(plain, blocked);
           } else {
-            to[plain] = from[blocked];
+            body(blocked, plain);
           }
         }
     }
   });
+}
+
+// to = from in the other layout: a copy. from, to: [batch, C, H, W] values each.
+template <class Scalar>
+void change_layout(const SpatialShape& g, int64_t batch, const Scalar* from, Scalar* to, LayoutChange change) {
+  for_each_moved_value(g, batch, change, [&](int64_t source, int64_t target) { to[target] = from[source]; });
+}
+
+// to (+)= from, from in the other layout: an identity op's backward across layouts, with its arithmetic
+// (0 + from when written, which makes a -0 +0, as Network's identity backward does).
+template <class Scalar>
+void add_changing_layout(const SpatialShape& g, int64_t batch, const Scalar* from, Scalar* to, LayoutChange change,
+                         bool accumulate) {
+  for_each_moved_value(g, batch, change, [&](int64_t source, int64_t target) {
+    to[target] = (accumulate ? to[target] : Scalar{0}) + from[source];
+  });
+}
+
+// A tensor [B, C, H, W] in the other layout.
+template <class Scalar>
+Tensor<Scalar> with_layout_changed(const Tensor<Scalar>& tensor, LayoutChange change) {
+  FBNET_ASSERT(tensor.shape.size() == 4, "with_layout_changed: {} is not [B, C, H, W]", shape_string(tensor.shape));
+  Tensor<Scalar> changed(tensor.shape);
+  change_layout(SpatialShape{tensor.shape[1], tensor.shape[2], tensor.shape[3]}, tensor.rows(), tensor.data(),
+                changed.data(), change);
+  return changed;
 }
 
 }  // namespace fbnet

@@ -134,7 +134,6 @@ void chunk_im2col(const ConvGeometry& g, const Tensor<Scalar>& x, int64_t first,
   }, count * g.patch_size() * positions, 1);
 }
 
-// y [B, OC, OH, OW] (+)= scale * conv(x [B, C, H, W]).
 // Whether this call runs on oneDNN's primitives; else im2col, which takes plain tensors only.
 template <class Scalar>
 bool runs_on_onednn(const ConvLayouts& layouts) {
@@ -147,6 +146,7 @@ bool runs_on_onednn(const ConvLayouts& layouts) {
   return onednn;
 }
 
+// y [B, OC, OH, OW] (+)= scale * conv(x [B, C, H, W]).
 template <class Scalar>
 void conv2d_forward(const ConvGeometry& g, const Tensor<Scalar>& x, const LinearParameters<Scalar>& p, Tensor<Scalar>& y,
                     ConvScratch<Scalar>& scratch, Scalar scale = 1, bool accumulate = false, ConvLayouts layouts = {}) {
@@ -154,12 +154,12 @@ void conv2d_forward(const ConvGeometry& g, const Tensor<Scalar>& x, const Linear
   const int64_t batch = x.rows(), positions = g.positions();
   FBNET_ASSERT(x.row_size() == g.input_size() && y.rows() == batch && y.row_size() == g.output_size(),
                "conv2d_forward: x {} and y {} do not fit the geometry", shape_string(x.shape), shape_string(y.shape));
-  if (runs_on_onednn<Scalar>(layouts)) {
 #ifdef FBNET_WITH_ONEDNN
-    if constexpr (std::is_same_v<Scalar, float>)
+  if constexpr (std::is_same_v<Scalar, float>)
+    if (runs_on_onednn<Scalar>(layouts))
       return onednn_conv2d_forward(g, batch, x.data(), p.weight.data, p.bias, y.data(), scale, accumulate, layouts);
 #endif
-  }
+  runs_on_onednn<Scalar>(layouts);  // (im2col: checks that the tensors are plain)
   for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {
     const int64_t width = count * positions;
     chunk_im2col(g, x, first, count, scratch.cols.data());
@@ -213,15 +213,15 @@ void conv2d_backward(const ConvGeometry& g, const Tensor<Scalar>& x, const Linea
   Tensor<Scalar>* dx = want.dx;
   FBNET_ASSERT(!dx || (dx->rows() == batch && dx->row_size() == g.input_size()),
                "conv2d_backward: dx {} does not fit the geometry", shape_string(dx->shape));
-  if (runs_on_onednn<Scalar>(layouts)) {
 #ifdef FBNET_WITH_ONEDNN
-    if constexpr (std::is_same_v<Scalar, float>)
+  if constexpr (std::is_same_v<Scalar, float>)
+    if (runs_on_onednn<Scalar>(layouts))
       return onednn_conv2d_backward(g, batch, x.data(), p.weight.data, dy.data(),
                                     want.parameter_grads ? p.weight_grad.data : nullptr, p.bias_grad,
                                     want.accumulate_parameters, dx ? dx->data() : nullptr, want.accumulate_input, scale,
                                     layouts);
 #endif
-  }
+  runs_on_onednn<Scalar>(layouts);  // (im2col: checks that the tensors are plain)
   if (want.parameter_grads && !want.accumulate_parameters) std::fill(p.bias_grad, p.bias_grad + g.out_channels, Scalar{0});
   bool weight_grad_written = want.accumulate_parameters;
   for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {

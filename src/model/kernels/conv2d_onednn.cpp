@@ -60,6 +60,9 @@ struct ConvPrimitives {
   std::optional<BackwardData> backward_data;
   std::optional<BackwardWeights> backward_weights;
 
+  const memory::desc& src_in(ActivationLayout layout) const { return tensor_src[static_cast<int>(layout)]; }
+  const memory::desc& dst_in(ActivationLayout layout) const { return tensor_dst[static_cast<int>(layout)]; }
+
   BackwardData& data() {
     if (!backward_data) {
       BackwardData b;
@@ -129,7 +132,8 @@ ConvPrimitives& primitives(const ConvGeometry& g, int64_t n) {
   return it->second;
 }
 
-memory plain_memory(const memory::desc& desc, const float* values) {
+// fbnet's buffer `values` as a oneDNN memory in the layout `desc` describes.
+memory user_memory(const memory::desc& desc, const float* values) {
   return memory(desc, cpu_engine(), const_cast<float*>(values));
 }
 
@@ -199,14 +203,14 @@ void onednn_conv2d_forward(const ConvGeometry& g, int64_t batch, const float* x,
   for_each_chunk(g, batch, [&](int64_t first, int64_t count) {
     ConvPrimitives& p = primitives(g, count);
     const dnnl::convolution_forward::primitive_desc& pd = p.forward_pd;
-    const memory x_memory = plain_memory(p.tensor_src[static_cast<int>(layouts.input)], x + first * g.input_size());
-    const memory y_memory = plain_memory(p.tensor_dst[static_cast<int>(layouts.output)], y + first * g.output_size());
+    const memory x_memory = user_memory(p.src_in(layouts.input), x + first * g.input_size());
+    const memory y_memory = user_memory(p.dst_in(layouts.output), y + first * g.output_size());
     const memory dst = result_memory(y_memory, p.dst, scale, accumulate);
     p.forward.execute(
         thread_stream(),
         {{DNNL_ARG_SRC, in_layout(x_memory, pd.src_desc(), p.forward_src)},
-         {DNNL_ARG_WEIGHTS, in_layout(plain_memory(p.plain_weights, weight), pd.weights_desc(), p.forward_weights)},
-         {DNNL_ARG_BIAS, plain_memory(p.bias, bias)},
+         {DNNL_ARG_WEIGHTS, in_layout(user_memory(p.plain_weights, weight), pd.weights_desc(), p.forward_weights)},
+         {DNNL_ARG_BIAS, user_memory(p.bias, bias)},
          {DNNL_ARG_DST, dst}});
     finish_result(dst, y_memory, scale, accumulate);
   });
@@ -218,35 +222,35 @@ void onednn_conv2d_backward(const ConvGeometry& g, int64_t batch, const float* x
   for_each_chunk(g, batch, [&](int64_t first, int64_t count) {
     ConvPrimitives& p = primitives(g, count);
     // dy in the layout each half wants: one reorder serves both where they want the same (nChw16c on AVX-512).
-    const memory plain_dy = plain_memory(p.tensor_dst[static_cast<int>(layouts.output)], dy + first * g.output_size());
+    const memory dy_memory = user_memory(p.dst_in(layouts.output), dy + first * g.output_size());
     memory dy_reordered;
     auto dy_in = [&](const memory::desc& layout, memory& buffer) {
-      if (!dy_reordered || dy_reordered.get_desc() != layout) dy_reordered = in_layout(plain_dy, layout, buffer);
+      if (!dy_reordered || dy_reordered.get_desc() != layout) dy_reordered = in_layout(dy_memory, layout, buffer);
       return dy_reordered;
     };
     if (weight_grad != nullptr) {
       ConvPrimitives::BackwardWeights& b = p.weights();
       b.primitive.execute(
           thread_stream(),
-          {{DNNL_ARG_SRC, in_layout(plain_memory(p.tensor_src[static_cast<int>(layouts.input)], x + first * g.input_size()),
+          {{DNNL_ARG_SRC, in_layout(user_memory(p.src_in(layouts.input), x + first * g.input_size()),
                                     b.pd.src_desc(), b.src)},
            {DNNL_ARG_DIFF_DST, dy_in(b.pd.diff_dst_desc(), b.diff_dst)},
            {DNNL_ARG_DIFF_WEIGHTS, b.diff_weights},
            {DNNL_ARG_DIFF_BIAS, b.diff_bias}});
       const bool add = accumulate_parameters || first > 0;  // later chunks add to the first's
-      scaled_into(b.diff_weights, plain_memory(p.plain_weights, weight_grad), scale, add);
+      scaled_into(b.diff_weights, user_memory(p.plain_weights, weight_grad), scale, add);
       thread_stream().wait();
       const float* db = static_cast<const float*>(b.diff_bias.get_data_handle());
       for (int64_t oc = 0; oc < g.out_channels; ++oc) bias_grad[oc] = (add ? bias_grad[oc] : 0.0f) + scale * db[oc];
     }
     if (dx != nullptr) {
       ConvPrimitives::BackwardData& b = p.data();
-      const memory dx_memory = plain_memory(p.tensor_src[static_cast<int>(layouts.input)], dx + first * g.input_size());
+      const memory dx_memory = user_memory(p.src_in(layouts.input), dx + first * g.input_size());
       const memory diff_src = result_memory(dx_memory, b.diff_src, scale, accumulate_input);
       b.primitive.execute(
           thread_stream(),
           {{DNNL_ARG_DIFF_DST, dy_in(b.pd.diff_dst_desc(), b.diff_dst)},
-           {DNNL_ARG_WEIGHTS, in_layout(plain_memory(p.plain_weights, weight), b.pd.weights_desc(), b.weights)},
+           {DNNL_ARG_WEIGHTS, in_layout(user_memory(p.plain_weights, weight), b.pd.weights_desc(), b.weights)},
            {DNNL_ARG_DIFF_SRC, diff_src}});
       finish_result(diff_src, dx_memory, scale, accumulate_input);
     }
@@ -258,8 +262,8 @@ bool onednn_uses_channel_blocks() {
     const ConvGeometry probe{.channels = kChannelBlock, .height = 8, .width = 8, .out_channels = kChannelBlock,
                              .kernel = 3, .stride = 1, .padding = 1};
     const ConvPrimitives p = make_primitives(probe, 1);
-    return p.forward_pd.src_desc() == p.tensor_src[static_cast<int>(ActivationLayout::kChannelBlocks)] &&
-           p.forward_pd.dst_desc() == p.tensor_dst[static_cast<int>(ActivationLayout::kChannelBlocks)];
+    return p.forward_pd.src_desc() == p.src_in(ActivationLayout::kChannelBlocks) &&
+           p.forward_pd.dst_desc() == p.dst_in(ActivationLayout::kChannelBlocks);
   }();
   return blocks;
 }

@@ -29,6 +29,13 @@ struct PoolGeometry {
   int64_t out_width() const { return (width - kernel) / stride + 1; }
 };
 
+// Whether `pixel` replaces `best` as its window's maximum: a larger value, or a NaN, which always wins (PyTorch's
+// rule). `|`, not `||`: no branch, so the loops that ask stay vector loops.
+template <class Scalar>
+bool replaces_maximum(Scalar pixel, Scalar best) {
+  return (pixel > best) | std::isnan(pixel);
+}
+
 // window_row_maxima for 2 x 2 windows at stride 2 (every preset's pooling): a
 // window's four pixels in one pass, in the same row-major order, so that the
 // compiler sees each row's pairs as interleaved loads and vectorises them.
@@ -42,7 +49,7 @@ void pair_window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t 
     Scalar value = top[2 * ow];
     int32_t at = top_at + static_cast<int32_t>(2 * ow);
     auto visit = [&](Scalar pixel, int32_t offset) {
-      const bool wins = (pixel > value) | std::isnan(pixel);  // NaN wins, as in PyTorch; `|`: no branch
+      const bool wins = replaces_maximum(pixel, value);
       value = wins ? pixel : value;
       if constexpr (kOffsets) at = wins ? offset : at;
     };
@@ -73,12 +80,12 @@ void any_window_row_maxima(const PoolGeometry& g, const Scalar* plane, int64_t o
       } else if (best_at == nullptr) {
         for (int64_t ow = 0; ow < out_w; ++ow) {
           const Scalar value = pixels[ow * g.stride];
-          best[ow] = value > best[ow] || std::isnan(value) ? value : best[ow];  // NaN wins, as in PyTorch
+          best[ow] = replaces_maximum(value, best[ow]) ? value : best[ow];
         }
       } else {
         for (int64_t ow = 0; ow < out_w; ++ow) {
           const Scalar value = pixels[ow * g.stride];
-          const bool wins = value > best[ow] || std::isnan(value);
+          const bool wins = replaces_maximum(value, best[ow]);
           best[ow] = wins ? value : best[ow];
           best_at[ow] = wins ? first + static_cast<int32_t>(ow * g.stride) : best_at[ow];
         }
@@ -110,7 +117,7 @@ void block_window_maxima(const PoolGeometry& g, const Scalar* block, int64_t oh,
         continue;
       }
       for (int64_t lane = 0; lane < kChannelBlock; ++lane) {
-        const bool wins = (pixel[lane] > best[lane]) | std::isnan(pixel[lane]);  // NaN wins, as in PyTorch
+        const bool wins = replaces_maximum(pixel[lane], best[lane]);
         best[lane] = wins ? pixel[lane] : best[lane];
         if constexpr (kOffsets) best_at[lane] = wins ? at : best_at[lane];
       }
@@ -125,7 +132,7 @@ void block_pair_window_maxima(const Scalar* __restrict top_left, int64_t width, 
   for (int64_t lane = 0; lane < kChannelBlock; ++lane) {
     Scalar value = top_left[lane];
     for (const Scalar pixel : {top_left[kChannelBlock + lane], bottom[lane], bottom[kChannelBlock + lane]})
-      value = (pixel > value) | std::isnan(pixel) ? pixel : value;  // NaN wins, as in PyTorch
+      value = replaces_maximum(pixel, value) ? pixel : value;
     best[lane] = value;
   }
 }
@@ -151,7 +158,7 @@ void block_pair_window_backward(const Scalar* __restrict top_left, int64_t width
     Scalar value = top_left[lane];
     int32_t winner = 0;
     auto visit = [&](Scalar pixel, int32_t place) {
-      const bool wins = (pixel > value) | std::isnan(pixel);  // NaN wins, as in PyTorch
+      const bool wins = replaces_maximum(pixel, value);
       value = wins ? pixel : value;
       winner = wins ? place : winner;
     };
@@ -173,11 +180,12 @@ void max_pool2d_forward(const PoolGeometry& g, const Tensor<Scalar>& x, Tensor<S
   FBNET_ASSERT(x.row_size() == g.channels * g.height * g.width && y.size() == planes * out_h * out_w,
                "max_pool2d_forward: x {} and y {} do not fit the geometry", shape_string(x.shape), shape_string(y.shape));
   if (layout == ActivationLayout::kChannelBlocks) {
+    FBNET_ASSERT(g.channels % kChannelBlock == 0, "max_pool2d_forward: {} channels are not whole blocks", g.channels);
+    const bool pairs = g.kernel == 2 && g.stride == 2;
     parallel_rows(planes / kChannelBlock, kChannelBlock * g.height * g.width, [&](int64_t begin, int64_t end) {
       for (int64_t block = begin; block < end; ++block) {
         const Scalar* in = x.data() + block * kChannelBlock * g.height * g.width;
         Scalar* out = y.data() + block * kChannelBlock * out_h * out_w;
-        const bool pairs = g.kernel == 2 && g.stride == 2;
         for (int64_t oh = 0; oh < out_h; ++oh)
           for (int64_t ow = 0; ow < out_w; ++ow) {
             Scalar* best = out + (oh * out_w + ow) * kChannelBlock;
@@ -208,6 +216,7 @@ void max_pool2d_backward(const PoolGeometry& g, const Tensor<Scalar>& x, const T
                "max_pool2d_backward: dy {} and dx {} do not fit x {}", shape_string(dy.shape), shape_string(dx.shape),
                shape_string(x.shape));
   if (layout == ActivationLayout::kChannelBlocks) {
+    FBNET_ASSERT(g.channels % kChannelBlock == 0, "max_pool2d_backward: {} channels are not whole blocks", g.channels);
     // Windows in the plain kernel's order, (oh, ow): overlapping windows add into a pixel in the same order.
     parallel_rows(planes / kChannelBlock, kChannelBlock * g.height * g.width, [&](int64_t begin, int64_t end) {
       Scalar best[kChannelBlock] = {};  // (every window writes them: kernel >= 1)

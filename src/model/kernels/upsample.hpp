@@ -28,6 +28,7 @@ void upsample_forward(const UpsampleGeometry& g, const Tensor<Scalar>& x, Tensor
   FBNET_ASSERT(x.row_size() == g.channels * g.height * g.width && y.size() == planes * out_h * out_w,
                "upsample_forward: x {} and y {} do not fit the geometry", shape_string(x.shape), shape_string(y.shape));
   if (layout == ActivationLayout::kChannelBlocks) {
+    FBNET_ASSERT(g.channels % kChannelBlock == 0, "upsample_forward: {} channels are not whole blocks", g.channels);
     // A pixel is 16 channels: an input row becomes one output row (each pixel FW times), copied FH - 1 times.
     parallel_rows(planes / kChannelBlock, kChannelBlock * out_h * out_w, [&](int64_t begin, int64_t end) {
       for (int64_t block = begin; block < end; ++block)
@@ -69,6 +70,7 @@ void upsample_backward(const UpsampleGeometry& g, const Tensor<Scalar>& dy, Tens
                "upsample_backward: dy {} and dx {} do not fit the geometry", shape_string(dy.shape),
                shape_string(dx.shape));
   if (layout == ActivationLayout::kChannelBlocks) {
+    FBNET_ASSERT(g.channels % kChannelBlock == 0, "upsample_backward: {} channels are not whole blocks", g.channels);
     parallel_rows(planes / kChannelBlock, kChannelBlock * out_h * out_w, [&](int64_t begin, int64_t end) {
       for (int64_t block = begin; block < end; ++block)
         for (int64_t i = 0; i < g.height; ++i) {

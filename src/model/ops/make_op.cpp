@@ -55,8 +55,7 @@ std::unique_ptr<Op<Scalar>> make_op(const Graph& graph, int node, std::span<cons
           in_layout);
     case OpKind::kFlatten:
       if (in_layout == ActivationLayout::kPlain) return std::make_unique<FlattenOp<Scalar>>();
-      return std::make_unique<FlattenOp<Scalar>>(SpatialIndex{.channels = in[0], .height = in[1], .width = in[2]},
-                                                 in_layout);
+      return std::make_unique<FlattenOp<Scalar>>(SpatialShape{.channels = in[0], .height = in[1], .width = in[2]});
     case OpKind::kInput: break;
   }
   fail("node '{}' is an input, not an op", n.name);
