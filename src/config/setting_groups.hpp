@@ -105,9 +105,10 @@ void visit_settings(Settings& s, Visitor& visit) {
         "it; the faster here) or openblas; the environment variable FBNET_ENGINE sets the default. Results are "
         "bit-identical for one engine and thread count; another engine may differ in the last digits");
   visit("conv-engine", s.compute.convolution, "how float32 convolutions run: im2col (receptive fields as matrix "
-        "columns, one product per chunk of samples on --engine), onednn (oneDNN's convolution primitives, activations "
-        "kept in their channel blocks) or onednn-nchw (the same primitives on NCHW activations, reordered at each "
-        "call: the same results, slower); im2col's results and oneDNN's differ in the last digits");
+        "columns, one product per chunk of samples on --engine), onednn (oneDNN's convolution primitives; float32 "
+        "activations kept in its 16-channel blocks where its kernels use them, on AVX-512) or onednn-nchw (the same "
+        "primitives on NCHW activations, reordered at each call: the same results, usually slower); im2col's "
+        "results and oneDNN's differ in the last digits");
   visit("threads", s.compute.threads, "threads of the products and the element-wise loops (0: one per core this "
         "process may use)");
   visit("divergence-factor", s.divergence_factor, "stop a run when a batch's mean loss exceeds this many times "

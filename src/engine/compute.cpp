@@ -136,6 +136,10 @@ bool uses_onednn(ConvolutionEngine engine) {
   return engine == ConvolutionEngine::kOneDnn || engine == ConvolutionEngine::kOneDnnNchw;
 }
 
+ConvolutionEngine same_results_as(ConvolutionEngine engine) {
+  return engine == ConvolutionEngine::kOneDnnNchw ? ConvolutionEngine::kOneDnn : engine;
+}
+
 int compute_threads() { return threads_in_use > 0 ? threads_in_use : available_cores(); }
 
 nlohmann::ordered_json compute_description() {

@@ -41,6 +41,8 @@ enum class ConvolutionEngine {
   kOneDnnNchw,  // the same primitives on plain NCHW activations, reordered at each call: the same results, slower
 };
 bool uses_onednn(ConvolutionEngine engine);
+// The engine whose results `engine` gives bit for bit (onednn-nchw: onednn's), which a run's id names.
+ConvolutionEngine same_results_as(ConvolutionEngine engine);
 // oneDNN's primitives where fbnet was built with oneDNN (1.6-2.3x faster than im2col on BLT here:
 // docs/BENCHMARKS.md), else im2col.
 ConvolutionEngine default_convolution_engine();

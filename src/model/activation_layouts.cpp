@@ -12,7 +12,7 @@ bool keeps_layout(OpKind op) { return op == OpKind::kRelu || op == OpKind::kMaxP
 
 }  // namespace
 
-std::vector<ActivationLayout> activation_layouts(const Graph& graph, bool channel_blocks) {
+std::vector<ActivationLayout> choose_activation_layouts(const Graph& graph, bool channel_blocks) {
   const int nodes = static_cast<int>(graph.nodes.size());
   std::vector<char> blocked(nodes, 0);
   if (channel_blocks)

@@ -9,6 +9,8 @@
 //                       target in either)
 // A node read by anything else (Linear, Dropout, a Linear adapter) stays
 // plain, and so do the ReLU and pooling nodes whose layout it would share.
+// (Dropout draws its mask in element order, and dropout_mask() hands it out as
+// [B, shape]: in blocks, the same seed would drop other values.)
 #pragma once
 
 #include <vector>
@@ -20,6 +22,6 @@ namespace fbnet {
 
 // One layout per node: all plain unless `channel_blocks` (float32 on oneDNN's
 // convolutions where they use blocks: Network decides).
-std::vector<ActivationLayout> activation_layouts(const Graph& graph, bool channel_blocks);
+std::vector<ActivationLayout> choose_activation_layouts(const Graph& graph, bool channel_blocks);
 
 }  // namespace fbnet

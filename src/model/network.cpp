@@ -2,6 +2,7 @@
 // through its steps.
 #include "model/network.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <fmt/format.h>
@@ -37,13 +38,17 @@ void declare_parameters(const Graph& graph, ParameterStore<Scalar>& store) {
       store.declare(fmt::format("{}.{}", graph.edges[e].name, suffix), shape);
 }
 
-// Whether float32 activations may stay in channel blocks: on oneDNN's convolutions where they use them.
+// Whether a net's float32 activations may stay in channel blocks: a net with convolutions, on oneDNN's
+// convolutions where they use them (the probe makes a primitive: only for conv nets).
 template <class Scalar>
-bool channel_blocks_pay() {
+bool use_channel_blocks(const Graph& graph) {
 #ifdef FBNET_WITH_ONEDNN
-  return std::is_same_v<Scalar, float> && current_convolution_engine() == ConvolutionEngine::kOneDnn &&
+  const bool convolves = std::any_of(graph.nodes.begin(), graph.nodes.end(),
+                                     [](const Node& node) { return node.op == OpKind::kConv2d; });
+  return std::is_same_v<Scalar, float> && convolves && current_convolution_engine() == ConvolutionEngine::kOneDnn &&
          onednn_uses_channel_blocks();
 #else
+  (void)graph;
   return false;
 #endif
 }
@@ -76,7 +81,7 @@ Network<Scalar>::Network(Graph graph) : graph_(std::move(graph)) {
   graph_.validate();
   FBNET_CHECK(graph_.input_nodes().size() >= 1, "graph: needs an input node");
   schedule_ = schedule_of(graph_);
-  layouts_ = activation_layouts(graph_, channel_blocks_pay<Scalar>());
+  layouts_ = choose_activation_layouts(graph_, use_channel_blocks<Scalar>(graph_));
   declare_parameters(graph_, parameters_);
   parameters_.allocate();
   bind_parameters();
@@ -266,15 +271,15 @@ void Network<Scalar>::set_intervention(int edge, EdgeIntervention<Scalar> interv
       FBNET_ASSERT(intervention.mean[step].shape == target, "set_intervention: the mean of step {} has shape {}, expected {}",
                   step, shape_string(intervention.mean[step].shape), shape_string(target));
       if (layouts_[graph_.edges[edge].target] == ActivationLayout::kChannelBlocks)  // combined in the target's layout
-        intervention.mean[step] = with_layout_changed(intervention.mean[step], LayoutChange::kToBlocks);
+        intervention.mean[step] = in_layout(intervention.mean[step], ActivationLayout::kPlain, ActivationLayout::kChannelBlocks);
     }
   }
   interventions_[edge] = std::move(intervention);
 }
 
 template <class Scalar>
-Tensor<Scalar> Network<Scalar>::plain(const Tensor<Scalar>& tensor, int node) const {
-  return layouts_[node] == ActivationLayout::kPlain ? tensor : with_layout_changed(tensor, LayoutChange::kToPlain);
+Tensor<Scalar> Network<Scalar>::as_plain(const Tensor<Scalar>& tensor, int node) const {
+  return in_layout(tensor, layouts_[node], ActivationLayout::kPlain);
 }
 
 template <class Scalar>
@@ -282,7 +287,7 @@ Tensor<Scalar> Network<Scalar>::value(int step, const std::string& node) const {
   const int n = graph_.node_index(node, "value");
   FBNET_ASSERT(has_forward_ && step >= 0 && step < graph_.steps && schedule_.computed[step][n],
               "value: '{}' was not computed at step {}", node, step);
-  return plain(*states_[step][n].value, n);
+  return as_plain(*states_[step][n].value, n);
 }
 
 template <class Scalar>
@@ -293,7 +298,7 @@ Tensor<Scalar> Network<Scalar>::feedback_signal(int step, int edge) const {
   FBNET_ASSERT(has_forward_ && schedule_.computed[step - 1][e.source], "feedback_signal: '{}' was not computed at step {}",
               graph_.nodes[e.source].name, step - 1);
   adapters_[edge]->forward(*states_[step - 1][e.source].value, signal, Mode::kEval, nullptr, step);  // target's layout
-  return plain(signal, e.target);
+  return as_plain(signal, e.target);
 }
 
 template <class Scalar>

@@ -91,7 +91,8 @@ class Network final : public Model<Scalar> {
   // (a copy: the network may hold it in channel blocks).
   Tensor<Scalar> value(int step, const std::string& node) const;
   // How each node's values lie inside the network (activation_layouts.hpp):
-  // chosen at construction from the convolution engine then in use.
+  // chosen at construction from the convolution engine then in use
+  // (choose_activation_layouts).
   const std::vector<ActivationLayout>& layouts() const { return layouts_; }
   // What edge `edge` sends into its target at `step` of the last forward,
   // before alpha and without any intervention: W v_source(step - 1) + b, zero
@@ -114,7 +115,7 @@ class Network final : public Model<Scalar> {
   void combine_gain(int step, int edge, Tensor<Scalar>& combined);
 
   // `tensor` [B, shape of node] as plain NCHW: itself, or a copy out of channel blocks.
-  Tensor<Scalar> plain(const Tensor<Scalar>& tensor, int node) const;
+  Tensor<Scalar> as_plain(const Tensor<Scalar>& tensor, int node) const;
 
   std::optional<Architecture> architecture_;
   Graph graph_;

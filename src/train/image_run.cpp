@@ -51,11 +51,9 @@ nlohmann::ordered_json identifying_settings(const RunConfig& config) {
     changed["engine"] = product_engine_name(config.training.compute.engine);
   // A net with convolutions names its engine unless it is im2col, the first one (so that a run keeps its id
   // when the default changes); an MLP's results do not depend on it.
-  // onednn-nchw computes onednn's bits (only where the activations lie differs): the same run.
+  // (onednn-nchw names onednn: the same bits, the same run.)
   changed.erase("conv-engine");
-  const ConvolutionEngine convolution = config.training.compute.convolution == ConvolutionEngine::kOneDnnNchw
-                                            ? ConvolutionEngine::kOneDnn
-                                            : config.training.compute.convolution;
+  const ConvolutionEngine convolution = same_results_as(config.training.compute.convolution);
   if ((is_conv_preset(config.model) || !config.graph.path.empty()) && convolution != ConvolutionEngine::kIm2col)
     changed["conv-engine"] = convolution_engine_name(convolution);
   return changed;

@@ -191,10 +191,10 @@ TEST(Conv2dKernels, ChannelBlocksGiveThePlainLayoutsBits) {
           // y, dx (both plain again), and the parameter gradients, concatenated.
           auto run = [&](ConvLayouts layouts) {
             auto in = [](const Tensor<float>& t, ActivationLayout layout) {
-              return layout == ActivationLayout::kPlain ? t : with_layout_changed(t, LayoutChange::kToBlocks);
+              return in_layout(t, ActivationLayout::kPlain, layout);
             };
             auto out = [](const Tensor<float>& t, ActivationLayout layout) {
-              return layout == ActivationLayout::kPlain ? t : with_layout_changed(t, LayoutChange::kToPlain);
+              return in_layout(t, layout, ActivationLayout::kPlain);
             };
             ConvScratch<float> scratch;
             Tensor<float> y = in(y0, layouts.output), dx = in(dx0, layouts.input);

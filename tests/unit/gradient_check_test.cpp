@@ -126,6 +126,7 @@ struct OpCase {
   Shape input, output;  // per sample
   double dropout = 0;
   int64_t kernel = 0, stride = 0, padding = 0;  // conv2d, max-pool2d
+  bool channel_blocks = false;  // x (and y, if spatial) in channel blocks: activation_layout.hpp
 };
 
 void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }
@@ -141,7 +142,10 @@ TEST_P(OpGradients, MatchFiniteDifferences) {
   graph.nodes[1].padding = c.padding;
   graph.readout_node = 1;
   const int64_t batch = 3;
-  auto op = make_op<double>(graph, 1);
+  const ActivationLayout blocks = ActivationLayout::kChannelBlocks, plain = ActivationLayout::kPlain;
+  const std::vector<ActivationLayout> layouts = {c.channel_blocks ? blocks : plain,
+                                                 c.channel_blocks && c.output.size() == 3 ? blocks : plain};
+  auto op = make_op<double>(graph, 1, layouts);
   EXPECT_EQ(op->output_shape(c.input), c.output);
   ParameterStore<double> store;
   for (const auto& [suffix, shape] : op->parameter_shapes()) store.declare(suffix, shape);
@@ -194,7 +198,11 @@ INSTANTIATE_TEST_SUITE_P(Ops, OpGradients,
                                            OpCase{"conv2d_strided_padded", OpKind::kConv2d, {1, 5, 5}, {2, 3, 3}, 0, 3, 2, 1},
                                            OpCase{"conv2d_pointwise", OpKind::kConv2d, {3, 4, 4}, {2, 4, 4}, 0, 1, 1, 0},
                                            OpCase{"max_pool2d", OpKind::kMaxPool2d, {2, 4, 6}, {2, 2, 3}, 0, 2, 2},
-                                           OpCase{"max_pool2d_overlapping", OpKind::kMaxPool2d, {2, 5, 5}, {2, 3, 3}, 0, 3, 1}),
+                                           OpCase{"max_pool2d_overlapping", OpKind::kMaxPool2d, {2, 5, 5}, {2, 3, 3}, 0, 3, 1},
+                                           OpCase{"relu_in_blocks", OpKind::kRelu, {16, 2, 3}, {16, 2, 3}, 0, 0, 0, 0, true},
+                                           OpCase{"max_pool2d_in_blocks", OpKind::kMaxPool2d, {16, 4, 6}, {16, 2, 3}, 0, 2, 2, 0, true},
+                                           OpCase{"max_pool2d_overlapping_in_blocks", OpKind::kMaxPool2d, {16, 5, 5}, {16, 3, 3}, 0, 3, 1, 0, true},
+                                           OpCase{"flatten_from_blocks", OpKind::kFlatten, {16, 2, 3}, {96}, 0, 0, 0, 0, true}),
                          [](const ::testing::TestParamInfo<OpCase>& info) { return std::string(info.param.name); });
 
 TEST(LayerGradients, LogSoftmaxNll) {

@@ -155,8 +155,12 @@ TEST(UpsampleKernel, FactorTwoMatchesAPixelByPixelLoopOnWideRows) {
   EXPECT_EQ(bits_of(dx.values), bits_of(want_dx));
 }
 
-Tensor<float> in_blocks(const Tensor<float>& plain) { return with_layout_changed(plain, LayoutChange::kToBlocks); }
-Tensor<float> out_of_blocks(const Tensor<float>& blocked) { return with_layout_changed(blocked, LayoutChange::kToPlain); }
+Tensor<float> in_blocks(const Tensor<float>& plain) {
+  return in_layout(plain, ActivationLayout::kPlain, ActivationLayout::kChannelBlocks);
+}
+Tensor<float> out_of_blocks(const Tensor<float>& blocked) {
+  return in_layout(blocked, ActivationLayout::kChannelBlocks, ActivationLayout::kPlain);
+}
 
 TEST(ActivationLayout, ChannelBlocksPutEachChannelInALaneOfItsPixel) {
   const int64_t channels = 32, height = 3, width = 5, sample = channels * height * width;

@@ -25,7 +25,6 @@ std::vector<uint32_t> bits_of(const std::vector<float>& values) {
   return bits;
 }
 
-
 TempDir::TempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "fbnet-test-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");

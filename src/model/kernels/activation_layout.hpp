@@ -69,14 +69,15 @@ void add_changing_layout(const SpatialShape& g, int64_t batch, const Scalar* fro
   });
 }
 
-// A tensor [B, C, H, W] in the other layout.
+// A tensor [B, C, H, W] that lies as `from` says, as `to` says: a copy either way.
 template <class Scalar>
-Tensor<Scalar> with_layout_changed(const Tensor<Scalar>& tensor, LayoutChange change) {
-  FBNET_ASSERT(tensor.shape.size() == 4, "with_layout_changed: {} is not [B, C, H, W]", shape_string(tensor.shape));
-  Tensor<Scalar> changed(tensor.shape);
+Tensor<Scalar> in_layout(const Tensor<Scalar>& tensor, ActivationLayout from, ActivationLayout to) {
+  if (from == to) return tensor;
+  FBNET_ASSERT(tensor.shape.size() == 4, "in_layout: {} is not [B, C, H, W]", shape_string(tensor.shape));
+  Tensor<Scalar> moved(tensor.shape);
   change_layout(SpatialShape{tensor.shape[1], tensor.shape[2], tensor.shape[3]}, tensor.rows(), tensor.data(),
-                changed.data(), change);
-  return changed;
+                moved.data(), to == ActivationLayout::kChannelBlocks ? LayoutChange::kToBlocks : LayoutChange::kToPlain);
+  return moved;
 }
 
 }  // namespace fbnet

@@ -9,7 +9,7 @@
 //            with dY [OC, n*P] gathered once from dy [B, OC, OH, OW] for both halves
 // Chunks hold about kConvChunkValues column values whatever the thread count,
 // so results do not depend on it beyond the products' own.
-// With --conv-engine onednn, float32 calls go to oneDNN's primitives instead
+// With --conv-engine onednn or onednn-nchw, float32 calls go to oneDNN's primitives instead
 // (conv2d_onednn.hpp): same shapes, same scale and accumulate semantics, and
 // tensors in channel blocks (ConvLayouts) as well as plain ones.
 #pragma once
@@ -141,8 +141,9 @@ bool runs_on_onednn(const ConvLayouts& layouts) {
 #ifdef FBNET_WITH_ONEDNN
   onednn = std::is_same_v<Scalar, float> && uses_onednn(current_convolution_engine());
 #endif
-  FBNET_ASSERT(onednn || layouts.plain(), "conv2d: tensors in channel blocks need --conv-engine onednn (float32), and "
-               "the engine changed after the network chose their layouts");
+  FBNET_ASSERT(onednn || layouts.plain(), "conv2d: tensors in channel blocks need oneDNN's primitives (float32), and "
+               "the engine became {} after the network chose their layouts",
+               convolution_engine_name(current_convolution_engine()));
   return onednn;
 }
 
@@ -154,12 +155,12 @@ void conv2d_forward(const ConvGeometry& g, const Tensor<Scalar>& x, const Linear
   const int64_t batch = x.rows(), positions = g.positions();
   FBNET_ASSERT(x.row_size() == g.input_size() && y.rows() == batch && y.row_size() == g.output_size(),
                "conv2d_forward: x {} and y {} do not fit the geometry", shape_string(x.shape), shape_string(y.shape));
+  const bool onednn = runs_on_onednn<Scalar>(layouts);
 #ifdef FBNET_WITH_ONEDNN
   if constexpr (std::is_same_v<Scalar, float>)
-    if (runs_on_onednn<Scalar>(layouts))
-      return onednn_conv2d_forward(g, batch, x.data(), p.weight.data, p.bias, y.data(), scale, accumulate, layouts);
+    if (onednn) return onednn_conv2d_forward(g, batch, x.data(), p.weight.data, p.bias, y.data(), scale, accumulate, layouts);
 #endif
-  runs_on_onednn<Scalar>(layouts);  // (im2col: checks that the tensors are plain)
+  (void)onednn;
   for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {
     const int64_t width = count * positions;
     chunk_im2col(g, x, first, count, scratch.cols.data());
@@ -213,15 +214,16 @@ void conv2d_backward(const ConvGeometry& g, const Tensor<Scalar>& x, const Linea
   Tensor<Scalar>* dx = want.dx;
   FBNET_ASSERT(!dx || (dx->rows() == batch && dx->row_size() == g.input_size()),
                "conv2d_backward: dx {} does not fit the geometry", shape_string(dx->shape));
+  const bool onednn = runs_on_onednn<Scalar>(layouts);
 #ifdef FBNET_WITH_ONEDNN
   if constexpr (std::is_same_v<Scalar, float>)
-    if (runs_on_onednn<Scalar>(layouts))
+    if (onednn)
       return onednn_conv2d_backward(g, batch, x.data(), p.weight.data, dy.data(),
                                     want.parameter_grads ? p.weight_grad.data : nullptr, p.bias_grad,
                                     want.accumulate_parameters, dx ? dx->data() : nullptr, want.accumulate_input, scale,
                                     layouts);
 #endif
-  runs_on_onednn<Scalar>(layouts);  // (im2col: checks that the tensors are plain)
+  (void)onednn;
   if (want.parameter_grads && !want.accumulate_parameters) std::fill(p.bias_grad, p.bias_grad + g.out_channels, Scalar{0});
   bool weight_grad_written = want.accumulate_parameters;
   for_each_chunk(g, batch, scratch, [&](int64_t first, int64_t count) {

@@ -16,6 +16,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "engine/compute.hpp"
 #include "engine/error.hpp"
 #include "engine/parallel.hpp"
 
@@ -190,16 +191,26 @@ void for_each_chunk(const ConvGeometry& g, int64_t batch, Body&& body) {
       body(first, std::min(kOneDnnConvChunk, batch - first));
     thread_stream().wait();
   } catch (const dnnl::error& e) {
-    fail("--conv-engine onednn: oneDNN failed on a {}x{}x{} -> {} convolution (kernel {}, stride {}, padding {}): {}; "
+    fail("--conv-engine {}: oneDNN failed on a {}x{}x{} -> {} convolution (kernel {}, stride {}, padding {}): {}; "
          "--conv-engine im2col runs it without oneDNN",
-         g.channels, g.height, g.width, g.out_channels, g.kernel, g.stride, g.padding, e.what());
+         convolution_engine_name(current_convolution_engine()), g.channels, g.height, g.width, g.out_channels, g.kernel,
+         g.stride, g.padding, e.what());
   }
+}
+
+
+// Channel blocks hold whole blocks only: a padded block would reach past fbnet's buffers.
+void check_blocks(const ConvGeometry& g, const ConvLayouts& layouts) {
+  FBNET_ASSERT((layouts.input == ActivationLayout::kPlain || g.channels % kChannelBlock == 0) &&
+                   (layouts.output == ActivationLayout::kPlain || g.out_channels % kChannelBlock == 0),
+               "onednn conv2d: {} -> {} channels are not whole blocks of {}", g.channels, g.out_channels, kChannelBlock);
 }
 
 }  // namespace
 
 void onednn_conv2d_forward(const ConvGeometry& g, int64_t batch, const float* x, const float* weight, const float* bias,
                            float* y, float scale, bool accumulate, ConvLayouts layouts) {
+  check_blocks(g, layouts);
   for_each_chunk(g, batch, [&](int64_t first, int64_t count) {
     ConvPrimitives& p = primitives(g, count);
     const dnnl::convolution_forward::primitive_desc& pd = p.forward_pd;
@@ -219,6 +230,7 @@ void onednn_conv2d_forward(const ConvGeometry& g, int64_t batch, const float* x,
 void onednn_conv2d_backward(const ConvGeometry& g, int64_t batch, const float* x, const float* weight, const float* dy,
                             float* weight_grad, float* bias_grad, bool accumulate_parameters, float* dx,
                             bool accumulate_input, float scale, ConvLayouts layouts) {
+  check_blocks(g, layouts);
   for_each_chunk(g, batch, [&](int64_t first, int64_t count) {
     ConvPrimitives& p = primitives(g, count);
     // dy in the layout each half wants: one reorder serves both where they want the same (nChw16c on AVX-512).
@@ -258,12 +270,18 @@ void onednn_conv2d_backward(const ConvGeometry& g, int64_t batch, const float* x
 }
 
 bool onednn_uses_channel_blocks() {
+  // A 3x3 convolution of whole blocks: where oneDNN picks another layout for it (nChw8c on AVX2) or refuses it,
+  // nets stay plain.
   static const bool blocks = [] {
     const ConvGeometry probe{.channels = kChannelBlock, .height = 8, .width = 8, .out_channels = kChannelBlock,
                              .kernel = 3, .stride = 1, .padding = 1};
-    const ConvPrimitives p = make_primitives(probe, 1);
-    return p.forward_pd.src_desc() == p.src_in(ActivationLayout::kChannelBlocks) &&
-           p.forward_pd.dst_desc() == p.dst_in(ActivationLayout::kChannelBlocks);
+    try {
+      const ConvPrimitives p = make_primitives(probe, 1);
+      return p.forward_pd.src_desc() == p.src_in(ActivationLayout::kChannelBlocks) &&
+             p.forward_pd.dst_desc() == p.dst_in(ActivationLayout::kChannelBlocks);
+    } catch (const dnnl::error&) {
+      return false;
+    }
   }();
   return blocks;
 }

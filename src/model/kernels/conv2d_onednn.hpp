@@ -1,5 +1,5 @@
 // The float32 convolutions of conv2d.hpp on oneDNN's convolution primitives
-// (--conv-engine onednn): the kernels PyTorch's CPU convolutions use. Each call
+// (--conv-engine onednn, onednn-nchw): the kernels PyTorch's CPU convolutions use. Each call
 // takes tensors in fbnet's layouts (ConvLayouts: plain NCHW, or channel blocks
 // nChw16c); a tensor in another layout than the one oneDNN chose (e.g.
 // nChw16c) is reordered into it, as PyTorch does for plain tensors, and one in

@@ -22,7 +22,8 @@ struct ConvGeometry {
 };
 
 // How a convolution's tensors lie: x and dx in `input`, y and dy in `output`. Channel blocks are oneDNN's own
-// layout, so only --conv-engine onednn takes them (Network chooses them only there: activation_layouts.hpp).
+// layout, so only oneDNN's primitives take them (Network chooses them only under --conv-engine onednn:
+// model/activation_layouts.hpp).
 struct ConvLayouts {
   ActivationLayout input = ActivationLayout::kPlain, output = ActivationLayout::kPlain;
 
