@@ -114,7 +114,7 @@ class Network final : public Model<Scalar> {
   // combined <- combined (1 + alpha fb) for gain edge `edge`, keeping both factors for backward.
   void combine_gain(int step, int edge, Tensor<Scalar>& combined);
 
-  // `tensor` [B, shape of node] as plain NCHW: itself, or a copy out of channel blocks.
+  // A copy of `tensor` [B, shape of node] in plain NCHW (moved out of channel blocks where the node holds them).
   Tensor<Scalar> as_plain(const Tensor<Scalar>& tensor, int node) const;
 
   std::optional<Architecture> architecture_;

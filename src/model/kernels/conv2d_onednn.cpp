@@ -198,7 +198,6 @@ void for_each_chunk(const ConvGeometry& g, int64_t batch, Body&& body) {
   }
 }
 
-
 // Channel blocks hold whole blocks only: a padded block would reach past fbnet's buffers.
 void check_blocks(const ConvGeometry& g, const ConvLayouts& layouts) {
   FBNET_ASSERT((layouts.input == ActivationLayout::kPlain || g.channels % kChannelBlock == 0) &&
